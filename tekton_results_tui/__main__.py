@@ -1,0 +1,3 @@
+from tekton_results_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The history store: peewee models and the store API. Imports neither textual nor kubernetes."""

@@ -1,0 +1,1 @@
+"""Kubernetes -> store: informers, the writer, cleanup. Imports no textual."""
