@@ -1,0 +1,247 @@
+"""Open a history database from a URL: engine, pragmas, read-only mode, schema migrations.
+
+SQLite (default) runs in WAL mode with IMMEDIATE write transactions: with deferred
+transactions a second writer process saw 40-60 % "database is locked" failures that
+ignore the busy timeout; IMMEDIATE takes the write lock up front and waits properly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, unquote, urlparse
+
+import peewee as pw
+from playhouse.pool import PooledPostgresqlDatabase
+
+from tekton_results_tui.store import models as m
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """A problem with the database a person can act on (bad URL, newer schema, unreachable)."""
+
+
+@dataclass(frozen=True)
+class DbUrl:
+    engine: str  # sqlite | postgresql
+    path: str | None = None  # sqlite file
+    dsn: dict | None = None  # postgresql connect kwargs
+    schema: str | None = None  # postgresql search_path
+
+
+def parse_db_url(url: str) -> DbUrl:
+    """`sqlite:///rel.db`, `sqlite:////abs.db`, a bare path, or `postgresql://user@host:port/db?schema=s`."""
+    if not url or not url.strip():
+        raise StoreError("empty database URL")
+    url = url.strip()
+    if "://" not in url:
+        return DbUrl("sqlite", path=os.path.expanduser(url))
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "sqlite":
+        rest = url[len("sqlite://") :]
+        if not rest.startswith("/") or rest == "/":
+            raise StoreError(f"bad SQLite URL {url!r}: expected sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        path = unquote(rest[1:])
+        if path in ("", ":memory:"):
+            raise StoreError(f"bad SQLite URL {url!r}: an in-memory database cannot be shared; give a file path")
+        return DbUrl("sqlite", path=os.path.expanduser(path))
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+        u = urlparse(url)
+        if not u.path or u.path == "/":
+            raise StoreError(f"bad PostgreSQL URL {redact(url)!r}: no database name (postgresql://user@host:5432/dbname)")
+        try:
+            port = u.port or 5432
+        except ValueError:
+            raise StoreError(f"bad PostgreSQL URL {redact(url)!r}: the port is not a number") from None
+        q = parse_qs(u.query)
+        schema = q.pop("schema", [None])[0]
+        if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+            raise StoreError(f"bad PostgreSQL URL: schema {schema!r} is not a plain identifier")
+        dsn: dict = {"database": unquote(u.path.lstrip("/")), "host": u.hostname or "127.0.0.1", "port": port}
+        if u.username:
+            dsn["user"] = unquote(u.username)
+        if u.password:
+            dsn["password"] = unquote(u.password)
+        for k, v in q.items():
+            dsn[k] = v[-1]
+        return DbUrl("postgresql", dsn=dsn, schema=schema)
+    raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///path.db or postgresql://user@host/db")
+
+
+def redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+class Sqlite(pw.SqliteDatabase):
+    """SQLite whose write transactions are IMMEDIATE."""
+
+    def write_txn(self):  # noqa: ANN201 - peewee's transaction context
+        return self.atomic(lock_type="IMMEDIATE")
+
+
+class Postgres(PooledPostgresqlDatabase):
+    """Pooled PostgreSQL; write transactions serialize on the meta sequence row (see history)."""
+
+    def write_txn(self):  # noqa: ANN201
+        return self.atomic()
+
+
+FIELD_TYPES_SQLITE = {"JSONTEXT": "TEXT"}
+FIELD_TYPES_PG = {"JSONTEXT": "JSONB"}
+
+
+def open_database(url: str, read_only: bool = False, migrate: bool = True) -> pw.Database:
+    """Open (and create/migrate unless read-only) the history at `url`; bind the models to it."""
+    u = parse_db_url(url)
+    if u.engine == "sqlite":
+        db = _open_sqlite(u.path or "", read_only)
+    else:
+        db = _open_postgres(u, read_only)
+    m.database_proxy.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+    except pw.OperationalError as exc:
+        raise StoreError(f"cannot open database {redact(url)}: {first_line(exc)}") from None
+    if read_only:
+        check_schema(db)
+    elif migrate:
+        run_migrations(db)
+    return db
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _open_sqlite(path: str, read_only: bool) -> pw.Database:
+    p = Path(path)
+    if read_only:
+        if not p.exists():
+            raise StoreError(f"no history at {path}: nothing to open read-only")
+        # mode=ro makes writing impossible, not merely avoided.
+        target = f"file:{p.resolve().as_posix()}?mode=ro"
+        db = Sqlite(
+            target,
+            uri=True,
+            field_types=FIELD_TYPES_SQLITE,
+            pragmas={"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "query_only": 1},
+            check_same_thread=False,
+        )
+        return db
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    return Sqlite(
+        str(p),
+        field_types=FIELD_TYPES_SQLITE,
+        pragmas={
+            "journal_mode": "wal",
+            "synchronous": "normal",
+            "foreign_keys": 1,
+            "busy_timeout": BUSY_TIMEOUT_MS,
+            "cache_size": -64_000,
+            "temp_store": "memory",
+        },
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
+
+
+def _open_postgres(u: DbUrl, read_only: bool) -> pw.Database:
+    dsn = dict(u.dsn or {})
+    options = []
+    if u.schema:
+        options.append(f"-csearch_path={u.schema}")
+    if read_only:
+        options.append("-cdefault_transaction_read_only=on")
+    if options:
+        dsn["options"] = " ".join(options)
+    dsn.setdefault("connect_timeout", 5)
+    database = dsn.pop("database")
+    db = Postgres(database, max_connections=16, stale_timeout=300, field_types=FIELD_TYPES_PG, autorollback=True, **dsn)
+    if u.schema and not read_only:
+        _ensure_pg_schema(database, dict(u.dsn or {}), u.schema)
+    return db
+
+
+def _ensure_pg_schema(database: str, dsn: dict, schema: str) -> None:
+    import psycopg2  # local: only PostgreSQL users need it loaded
+
+    dsn = {k: v for k, v in dsn.items() if k != "database"}
+    try:
+        conn = psycopg2.connect(dbname=database, connect_timeout=5, **dsn)
+    except psycopg2.Error as exc:
+        raise StoreError(f"cannot connect to PostgreSQL database {database!r}: {first_line(exc)}") from None
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        conn.close()
+
+
+# --- schema version and migrations -------------------------------------------------
+
+def _create_v1(db: pw.Database) -> None:
+    db.create_tables(m.ALL_MODELS, safe=True)
+
+
+# Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def schema_version(db: pw.Database) -> int:
+    if not db.table_exists("meta"):
+        return 0
+    row = m.MetaKV.get_or_none(m.MetaKV.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def check_schema(db: pw.Database) -> int:
+    v = schema_version(db)
+    if v > SCHEMA_VERSION:
+        raise StoreError(
+            f"this history has schema version {v}, newer than this program knows ({SCHEMA_VERSION}); "
+            "upgrade tekton-results-tui to open it"
+        )
+    if v == 0:
+        raise StoreError("this database holds no tekton-results-tui history (no schema)")
+    if v < SCHEMA_VERSION:
+        raise StoreError(f"this history has schema version {v}; open it once without --read-only to migrate it")
+    return v
+
+
+def run_migrations(db: pw.Database) -> int:
+    """Bring the schema to SCHEMA_VERSION in one write transaction; refuse a newer one."""
+    with db.write_txn():
+        if not db.table_exists("meta"):
+            db.create_tables([m.MetaKV], safe=True)
+        row = m.MetaKV.get_or_none(m.MetaKV.key == "schema_version")
+        v = int(row.value) if row else 0
+        if v > SCHEMA_VERSION:
+            raise StoreError(
+                f"this history has schema version {v}, newer than this program knows ({SCHEMA_VERSION}); "
+                "upgrade tekton-results-tui to open it"
+            )
+        for step in MIGRATIONS[v:]:
+            step(db)
+        if v != SCHEMA_VERSION:
+            m.MetaKV.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
+                conflict_target=[m.MetaKV.key], update={m.MetaKV.value: str(SCHEMA_VERSION)}
+            ).execute()
+            m.MetaKV.insert(key="change_seq", value="0").on_conflict_ignore().execute()
+    return SCHEMA_VERSION
+
+
+def is_sqlite(db: pw.Database) -> bool:
+    return isinstance(db, pw.SqliteDatabase)
+
+
+__all__ = ["open_database", "parse_db_url", "StoreError", "SCHEMA_VERSION", "run_migrations"]

@@ -1,0 +1,306 @@
+"""Run dict -> which Result it joins, its Record name, its status and index columns.
+
+Pure functions (no database): the grouping rules of Tekton Results' watcher
+(pkg/watcher/results), and a status mapping that, unlike upstream, sends every
+terminal non-success reason to FAILURE rather than UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+RESULT_ANNOTATION = "results.tekton.dev/result"
+RECORD_ANNOTATION = "results.tekton.dev/record"
+STORED_ANNOTATION = "results.tekton.dev/stored"
+RESULT_ANNOTATIONS_INPUT = "results.tekton.dev/resultAnnotations"
+SUMMARY_ANNOTATIONS_INPUT = "results.tekton.dev/recordSummaryAnnotations"
+EVENTID_LABEL = "triggers.tekton.dev/triggers-eventid"
+
+TYPE_PIPELINERUN = "tekton.dev/v1.PipelineRun"
+TYPE_TASKRUN = "tekton.dev/v1.TaskRun"
+TYPE_LOG = "results.tekton.dev/v1alpha3.Log"
+TYPE_EVENTLIST = "results.tekton.dev/v1.EventList"
+RUN_KINDS = ("PipelineRun", "TaskRun")
+ACCEPTED_API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
+
+# Status strings of a Result summary (Tekton Results' RecordSummary.Status).
+UNKNOWN, SUCCESS, FAILURE, TIMEOUT, CANCELLED = "UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED"
+STATUSES = (UNKNOWN, SUCCESS, FAILURE, TIMEOUT, CANCELLED)
+
+SUCCESS_REASONS = frozenset({"Succeeded", "Completed"})
+TIMEOUT_REASONS = frozenset({"PipelineRunTimeout", "TaskRunTimeout", "Timeout"})
+CANCEL_REASONS = frozenset({"Cancelled", "TaskRunCancelled", "PipelineRunCancelled", "StoppedRunFinally", "CancelledRunFinally"})
+# Reasons Tekton emits while a run still goes on (condition status Unknown); listed for tests and docs.
+RUNNING_REASONS = frozenset(
+    {
+        "Started", "Running", "Pending", "PipelineRunPending", "TaskRunPending",
+        "PipelineRunStopping", "StoppingRunningFinally", "CancelledRunningFinally",
+        "StoppedRunningFinally", "ResolvingPipelineRef", "ResolvingTaskRef", "ToBeRetried",
+    }
+)
+# Terminal failure reasons Tekton emits (all map to FAILURE, as does any other terminal reason).
+FAILURE_REASONS = frozenset(
+    {
+        "Failed", "StepFailed", "StepOOM", "PodEvicted", "TaskRunImagePullFailed", "CouldntGetPipeline",
+        "CouldntGetTask", "CouldntGetPipelineResult", "PipelineValidationFailed", "TaskRunValidationFailed",
+        "InvalidPipelineResourceBindings", "ParameterMissing", "ParameterTypeMismatch", "ObjectParameterMissKeys",
+        "PipelineInvalidGraph", "InvalidTaskResultReference", "InvalidParamValue", "CreateRunFailed",
+        "ExceededNodeResources", "ExceededResourceQuota", "PodCreationFailed", "TaskRunResolutionFailed",
+        "PipelineRunCouldntCancel", "PipelineRunCouldntTimeOut", "TaskRunStopSidecarFailed", "ResourceVerificationFailed",
+        "RequiredWorkspaceMarkedOptional", "InvalidWorkspaceBindings", "InvalidServiceAccountMappings",
+        "PipelineRunTimeoutCouldntCancel", "FailedValidation", "InvalidMatrixParameterTypes",
+    }
+)
+
+
+class GroupingError(ValueError):
+    """The object is not a run we can store; the message names what is wrong."""
+
+
+@dataclass
+class RunStatus:
+    status: str  # UNKNOWN | SUCCESS | FAILURE | TIMEOUT | CANCELLED
+    reason: str | None
+    message: str | None
+    final: bool  # the Succeeded condition is True or False: nothing will change it any more
+
+
+@dataclass
+class RunInfo:
+    """Everything the store needs about one run, computed without a database."""
+
+    kind: str
+    record_type: str
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    result_name: str
+    record_name: str
+    top_level: bool
+    status: str
+    reason: str | None
+    message: str | None
+    final: bool
+    start: int | None
+    end: int | None
+    duration: int | None
+    created: int | None
+    pipeline: str | None
+    pipeline_task: str | None
+    task: str | None
+    labels: dict[str, str]
+    result_annotations: dict[str, Any]
+    summary_annotations: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def result_id(self) -> str:
+        return self.result_name.rsplit("/", 1)[-1]
+
+
+def parse_time(value: Any) -> int | None:
+    """RFC 3339 (as Kubernetes writes it) -> epoch seconds; None when absent or unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+def format_time(epoch: int | float | None) -> str | None:
+    """Epoch seconds -> RFC 3339 UTC, as Kubernetes and Tekton Results write it."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def succeeded_condition(obj: dict) -> dict | None:
+    status = obj.get("status")
+    if not isinstance(status, dict):
+        return None
+    conds = status.get("conditions")
+    if not isinstance(conds, list):
+        return None
+    for c in conds:
+        if isinstance(c, dict) and c.get("type") == "Succeeded":
+            return c
+    return None
+
+
+def status_of(obj: dict) -> RunStatus:
+    """Summary status from the `Succeeded` condition's status and reason."""
+    cond = succeeded_condition(obj)
+    if cond is None:
+        return RunStatus(UNKNOWN, None, None, False)
+    cstatus = str(cond.get("status", "Unknown"))
+    reason = cond.get("reason") or None
+    message = cond.get("message") or None
+    if cstatus == "True":
+        return RunStatus(SUCCESS, reason, message, True)
+    if cstatus == "False":
+        if reason in TIMEOUT_REASONS:
+            return RunStatus(TIMEOUT, reason, message, True)
+        if reason in CANCEL_REASONS:
+            return RunStatus(CANCELLED, reason, message, True)
+        return RunStatus(FAILURE, reason, message, True)
+    return RunStatus(UNKNOWN, reason, message, False)
+
+
+def parse_rv(value: Any) -> int:
+    """resourceVersion -> int (Kubernetes made them comparable); 0 when absent or not a number."""
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _json_annotation(annotations: dict, key: str, warnings: list[str], who: str) -> dict[str, Any]:
+    raw = annotations.get(key)
+    if raw is None or raw == "":
+        return {}
+    try:
+        val = json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        warnings.append(f"{who}: annotation {key} is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]}); ignored")
+        return {}
+    if not isinstance(val, dict):
+        warnings.append(f"{who}: annotation {key} must be a JSON object, got {type(val).__name__}; ignored")
+        return {}
+    return val
+
+
+def _valid_result_name(value: Any, namespace: str) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = value.split("/")
+    return len(parts) == 3 and parts[0] == namespace and parts[1] == "results" and bool(parts[2])
+
+
+def result_name_for(obj: dict, warnings: list[str] | None = None) -> str:
+    """The Result a run joins: the first grouping rule that applies wins."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace") or "default"
+    annotations = meta.get("annotations") or {}
+    labels = meta.get("labels") or {}
+    ann = annotations.get(RESULT_ANNOTATION) if isinstance(annotations, dict) else None
+    if ann:
+        if _valid_result_name(ann, ns):
+            return ann
+        if warnings is not None:
+            warnings.append(
+                f"{ns}/{meta.get('name')}: annotation {RESULT_ANNOTATION}={ann!r} is not '<namespace>/results/<id>'; ignored"
+            )
+    eventid = labels.get(EVENTID_LABEL) if isinstance(labels, dict) else None
+    if eventid:
+        return f"{ns}/results/{eventid}"
+    for ref in meta.get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("kind") == "PipelineRun" and ref.get("uid"):
+            return f"{ns}/results/{ref['uid']}"
+    return f"{ns}/results/{meta.get('uid')}"
+
+
+def record_name(result_name: str, record_id: str) -> str:
+    return f"{result_name}/records/{record_id}"
+
+
+def record_type_for(kind: str) -> str:
+    return TYPE_PIPELINERUN if kind == "PipelineRun" else TYPE_TASKRUN
+
+
+def derived_uid(run_uid: str, what: str) -> str:
+    """Stable id of a run's Log or EventList record (same run, same id on every writer)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tekton-results-tui:{what}:{run_uid}"))
+
+
+def classify(obj: Any) -> RunInfo:
+    """Validate a run object and compute everything the store indexes. Raises GroupingError."""
+    if not isinstance(obj, dict):
+        raise GroupingError(f"not an object but {type(obj).__name__}")
+    kind = obj.get("kind")
+    if kind not in RUN_KINDS:
+        raise GroupingError(f"kind {kind!r} is not PipelineRun or TaskRun")
+    api = obj.get("apiVersion")
+    if api not in ACCEPTED_API_VERSIONS:
+        raise GroupingError(f"{kind}: apiVersion {api!r} is not tekton.dev/v1 or tekton.dev/v1beta1")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise GroupingError(f"{kind}: no metadata")
+    name, uid = meta.get("name"), meta.get("uid")
+    if not name or not isinstance(name, str):
+        raise GroupingError(f"{kind}: metadata.name missing")
+    if not uid or not isinstance(uid, str):
+        raise GroupingError(f"{kind} {name}: metadata.uid missing")
+    ns = meta.get("namespace") or "default"
+    if not isinstance(ns, str):
+        raise GroupingError(f"{kind} {name}: metadata.namespace is not a string")
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    if not isinstance(labels, dict) or not isinstance(annotations, dict):
+        raise GroupingError(f"{kind} {ns}/{name}: labels/annotations are not maps")
+    labels = {str(k): str(v) for k, v in labels.items()}
+    status_obj = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+
+    warnings: list[str] = []
+    result_name = result_name_for(obj, warnings)
+    who = f"{kind} {ns}/{name}"
+    result_ann = _json_annotation(annotations, RESULT_ANNOTATIONS_INPUT, warnings, who)
+    summary_ann = _json_annotation(annotations, SUMMARY_ANNOTATIONS_INPUT, warnings, who)
+    st = status_of(obj)
+    start = parse_time(status_obj.get("startTime"))
+    end = parse_time(status_obj.get("completionTime")) if st.final else None
+    if st.final and end is None:
+        # terminal without completionTime (seen on v1beta1 cancels): use the condition's time
+        cond = succeeded_condition(obj) or {}
+        end = parse_time(cond.get("lastTransitionTime"))
+    duration = (end - start) if (start is not None and end is not None and end >= start) else None
+
+    pipeline = labels.get("tekton.dev/pipeline")
+    task = labels.get("tekton.dev/task") or labels.get("tekton.dev/clusterTask")
+    if kind == "PipelineRun" and not pipeline:
+        ref = spec.get("pipelineRef")
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            pipeline = ref["name"]
+    if kind == "TaskRun" and not task:
+        ref = spec.get("taskRef")
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            task = ref["name"]
+    top_level = not meta.get("ownerReferences")
+    return RunInfo(
+        kind=kind,
+        record_type=record_type_for(kind),
+        namespace=ns,
+        name=name,
+        uid=uid,
+        rv=parse_rv(meta.get("resourceVersion")),
+        result_name=result_name,
+        record_name=record_name(result_name, uid),
+        top_level=top_level,
+        status=st.status,
+        reason=st.reason,
+        message=st.message,
+        final=st.final,
+        start=start,
+        end=end,
+        duration=duration,
+        created=parse_time(meta.get("creationTimestamp")),
+        pipeline=pipeline,
+        pipeline_task=labels.get("tekton.dev/pipelineTask"),
+        task=task,
+        labels=labels,
+        result_annotations=result_ann,
+        summary_annotations=summary_ann,
+        warnings=warnings,
+    )

@@ -1,0 +1,189 @@
+"""Peewee models of the history: Result, Record, Label, StepLog, Meta, Lease.
+
+Timestamps are integer epoch seconds (Kubernetes timestamps have second precision and
+integers compare and index the same on SQLite and PostgreSQL). Objects are stored as
+JSON text serialized once by the writer (JSONB on PostgreSQL); list and filter queries
+never touch it — they use the index columns pulled out at write time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import peewee as pw
+
+# Bound at open time (store.db.open_database); models never know which engine they use.
+database_proxy = pw.DatabaseProxy()
+
+
+class JsonTextField(pw.Field):
+    """JSON kept as text: TEXT on SQLite, JSONB on PostgreSQL; the caller serializes once."""
+
+    field_type = "JSONTEXT"
+
+    def db_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+    def python_value(self, value: Any) -> Any:
+        # psycopg2 decodes jsonb already; SQLite gives text. Callers get text either way.
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, separators=(",", ":"))
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class MetaKV(BaseModel):
+    """Schema version, change sequence and small named values (watch state)."""
+
+    key = pw.CharField(primary_key=True, max_length=200)
+    value = pw.TextField()
+
+    class Meta:
+        table_name = "meta"
+
+
+class Result(BaseModel):
+    """A group of Records about one top-level run (Tekton Results' Result)."""
+
+    id = pw.BigAutoField()
+    cluster = pw.CharField(max_length=253, default="")
+    parent = pw.CharField(max_length=253)  # namespace
+    name = pw.CharField(max_length=600)  # <ns>/results/<result-id>
+    uid = pw.CharField(max_length=64)
+    annotations = JsonTextField(default="{}")
+    warnings = JsonTextField(default="[]")  # malformed user annotations etc.
+    # summary, written only by the top-level run (no ownerReferences)
+    summary_record = pw.CharField(max_length=700, null=True)
+    summary_type = pw.CharField(max_length=100, null=True)
+    summary_status = pw.CharField(max_length=16, default="UNKNOWN")
+    summary_reason = pw.CharField(max_length=200, null=True)
+    summary_start = pw.BigIntegerField(null=True)
+    summary_end = pw.BigIntegerField(null=True)
+    summary_duration = pw.BigIntegerField(null=True)
+    summary_annotations = JsonTextField(default="{}")
+    summary_rv = pw.BigIntegerField(default=0)
+    display_name = pw.CharField(max_length=253, null=True)  # top-level run name
+    pipeline = pw.CharField(max_length=253, null=True)
+    in_cluster = pw.BooleanField(default=True)  # the top-level run is still in the cluster
+    gone_at = pw.BigIntegerField(null=True)
+    sort_time = pw.BigIntegerField()  # creation of the top-level run, else first seen: "newest"
+    create_time = pw.BigIntegerField()
+    update_time = pw.BigIntegerField()
+    seq = pw.BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "result"
+        indexes = (
+            (("cluster", "name"), True),
+            (("sort_time", "id"), False),
+            (("summary_status", "sort_time"), False),
+            (("pipeline", "sort_time"), False),
+            (("parent", "sort_time"), False),
+            (("summary_end",), False),
+            (("summary_duration",), False),
+            (("display_name",), False),
+        )
+
+
+class Record(BaseModel):
+    """One stored object: a PipelineRun, TaskRun, Log or EventList."""
+
+    id = pw.BigAutoField()
+    result = pw.ForeignKeyField(Result, backref="records", on_delete="CASCADE")
+    cluster = pw.CharField(max_length=253, default="")
+    parent = pw.CharField(max_length=253)  # namespace
+    name = pw.CharField(max_length=700)  # <result name>/records/<record-id>
+    uid = pw.CharField(max_length=64)  # record id (the object's uid for runs)
+    type = pw.CharField(max_length=100)
+    data = JsonTextField()
+    rv = pw.BigIntegerField(default=0)  # resourceVersion of the stored object
+    # index columns
+    kind = pw.CharField(max_length=32)  # PipelineRun | TaskRun | Log | EventList
+    run_name = pw.CharField(max_length=253)
+    run_uid = pw.CharField(max_length=64)  # for Log/EventList: the run they belong to
+    status = pw.CharField(max_length=16, default="UNKNOWN")
+    reason = pw.CharField(max_length=200, null=True)
+    start = pw.BigIntegerField(null=True)
+    end = pw.BigIntegerField(null=True)
+    duration = pw.BigIntegerField(null=True)
+    pipeline = pw.CharField(max_length=253, null=True)
+    pipeline_task = pw.CharField(max_length=253, null=True)
+    task = pw.CharField(max_length=253, null=True)
+    top_level = pw.BooleanField(default=False)  # no ownerReferences: it owns the summary
+    in_cluster = pw.BooleanField(default=True)
+    deleted_at = pw.BigIntegerField(null=True)
+    final = pw.BooleanField(default=False)  # the stored copy is a terminal state
+    create_time = pw.BigIntegerField()
+    update_time = pw.BigIntegerField()
+    seq = pw.BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "record"
+        indexes = (
+            (("cluster", "name"), True),
+            (("cluster", "uid"), False),
+            (("result", "start"), False),
+            (("run_uid",), False),
+            (("run_name",), False),
+            (("status", "start"), False),
+            (("task",), False),
+            (("reason",), False),
+            (("cluster", "in_cluster", "kind"), False),
+        )
+
+
+class Label(BaseModel):
+    """A run's labels, one row each, so `label:k=v` filters use an index."""
+
+    record = pw.ForeignKeyField(Record, on_delete="CASCADE")
+    result = pw.ForeignKeyField(Result, on_delete="CASCADE")
+    key = pw.CharField(max_length=317)
+    value = pw.CharField(max_length=255)
+
+    class Meta:
+        table_name = "label"
+        primary_key = pw.CompositeKey("record", "key")
+        indexes = ((("key", "value"), False), (("result",), False))
+
+
+class StepLog(BaseModel):
+    """The log of one step container of a TaskRun, zlib-compressed, linked to its Log record."""
+
+    id = pw.BigAutoField()
+    record = pw.ForeignKeyField(Record, on_delete="CASCADE")  # the Log record
+    step = pw.CharField(max_length=253)
+    container = pw.CharField(max_length=253)
+    position = pw.IntegerField(default=0)  # step order
+    data = pw.BlobField()
+    size = pw.BigIntegerField()  # uncompressed bytes stored
+    truncated = pw.BooleanField(default=False)
+    state = pw.CharField(max_length=32, default="stored")  # stored | pod-gone | not-started | error
+
+    class Meta:
+        table_name = "step_log"
+        indexes = ((("record", "step"), True),)
+
+
+class Lease(BaseModel):
+    """Who writes this database: lets a TUI see that a live headless watcher owns it."""
+
+    name = pw.CharField(primary_key=True, max_length=200)
+    holder = pw.CharField(max_length=300)
+    acquired = pw.FloatField()
+    renewed = pw.FloatField()
+    expires = pw.FloatField()
+    info = pw.TextField(default="{}")
+
+    class Meta:
+        table_name = "lease"
+
+
+ALL_MODELS: list[type[BaseModel]] = [MetaKV, Result, Record, Label, StepLog, Lease]

@@ -1,0 +1,298 @@
+"""The filter language (TUI `/` bar and the CLI) compiled to peewee expressions.
+
+Words separated by spaces, all must match; a leading `-` negates a term:
+  status:failed  ns:ci  pipeline:build  task:golang-build  kind:taskrun  label:app=web
+  reason:StepOOM  cluster:prod  since:2h  before:2026-11-01  dur>5m  and bare words
+  (a substring of the run or pipeline name). Values may be comma lists (status:failed,timeout)
+  and `pipeline:`/`task:`/`ns:` values may use `*` as a wildcard. Every term compiles to
+  SQL on index columns; the same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import peewee as pw
+
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.models import Label, Record, Result
+
+
+class FilterError(ValueError):
+    """A bad filter; the message names the term and what was expected."""
+
+    def __init__(self, term: str, message: str) -> None:
+        super().__init__(message)
+        self.term = term
+
+
+KEYS = ("status", "ns", "namespace", "pipeline", "task", "kind", "label", "reason", "cluster", "since", "before", "name", "dur")
+STATUS_WORDS = {
+    "succeeded": g.SUCCESS, "success": g.SUCCESS, "ok": g.SUCCESS, "passed": g.SUCCESS,
+    "failed": g.FAILURE, "failure": g.FAILURE, "error": g.FAILURE,
+    "cancelled": g.CANCELLED, "canceled": g.CANCELLED,
+    "timeout": g.TIMEOUT, "timedout": g.TIMEOUT, "timed-out": g.TIMEOUT,
+    "running": g.UNKNOWN, "unknown": g.UNKNOWN, "pending": g.UNKNOWN,
+}
+KIND_WORDS = {
+    "pipelinerun": "PipelineRun", "pipelineruns": "PipelineRun", "pr": "PipelineRun",
+    "taskrun": "TaskRun", "taskruns": "TaskRun", "tr": "TaskRun",
+    "log": "Log", "logs": "Log", "eventlist": "EventList", "events": "EventList",
+}
+_DUR_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_DUR_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_CMP_RE = re.compile(r"^(dur|duration)(>=|<=|>|<|=)(.+)$")
+
+
+def parse_duration(text: str) -> float:
+    """`90s`, `5m`, `1h30m`, `2d`, `1w` -> seconds. Raises ValueError."""
+    t = text.strip().lower()
+    if not t:
+        raise ValueError("empty duration")
+    pos, total = 0, 0.0
+    for mt in _DUR_RE.finditer(t):
+        if mt.start() != pos:
+            raise ValueError(f"bad duration {text!r}")
+        total += float(mt.group(1)) * _DUR_UNITS[mt.group(2)]
+        pos = mt.end()
+    if pos != len(t):
+        raise ValueError(f"bad duration {text!r}")
+    return total
+
+
+def parse_when(text: str, now: float) -> int:
+    """A point in time: a duration ago (`2h`), a date (`2026-11-01`) or an RFC 3339 time."""
+    try:
+        return int(now - parse_duration(text))
+    except ValueError:
+        pass
+    t = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        return int(datetime.strptime(t, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp())
+    parsed = g.parse_time(t)
+    if parsed is None:
+        raise ValueError(f"bad time {text!r}")
+    return parsed
+
+
+@dataclass
+class Term:
+    raw: str
+    key: str  # one of KEYS, or "word"
+    op: str  # ":" or a comparison
+    value: str
+    negated: bool = False
+
+
+@dataclass
+class Filter:
+    """A parsed filter: compile with `for_results()` or `for_records()`."""
+
+    text: str = ""
+    terms: list[Term] = field(default_factory=list)
+    now: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+    def for_results(self) -> pw.Expression | None:
+        return _combine([_neg(t, _result_expr(t, self.now)) for t in self.terms])
+
+    def for_records(self) -> pw.Expression | None:
+        return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
+
+
+def _combine(exprs: list[pw.Expression]) -> pw.Expression | None:
+    out: pw.Expression | None = None
+    for e in exprs:
+        out = e if out is None else (out & e)
+    return out
+
+
+def _neg(term: Term, expr: pw.Expression) -> pw.Expression:
+    # NOT(COALESCE(x, FALSE)): a negated term keeps rows whose column is NULL.
+    return ~pw.fn.COALESCE(expr, False) if term.negated else expr
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.6)
+    return f' — did you mean "{close[0]}"?' if close else f" — known keys: {', '.join(k for k in KEYS if k != 'namespace')}"
+
+
+def parse_filter(text: str | None, now: float | None = None) -> Filter:
+    """Parse (and validate every value of) a filter. Raises FilterError naming the bad term."""
+    now = time.time() if now is None else now
+    f = Filter(text=text or "", now=now)
+    if not text or not text.strip():
+        return f
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise FilterError(text, f"cannot read filter {text!r}: {exc}") from None
+    for raw in words:
+        negated = raw.startswith("-") and len(raw) > 1
+        body = raw[1:] if negated else raw
+        mt = _CMP_RE.match(body)
+        if mt:
+            key, op, value = "dur", mt.group(2), mt.group(3)
+        elif ":" in body:
+            key, value = body.split(":", 1)
+            key, op = key.lower(), ":"
+            if key not in KEYS:
+                raise FilterError(raw, f'unknown key "{key}" in "{raw}"{_suggest(key)}')
+            if key == "dur":
+                raise FilterError(raw, f'"{raw}": write durations as dur>5m, dur<30s, dur>=1h')
+        elif body.lower().startswith(("dur", "duration")) and re.match(r"^(dur|duration)\W", body.lower()):
+            raise FilterError(raw, f'bad duration term "{raw}": expected dur>5m, dur<30s, dur>=1h or dur<=2h')
+        else:
+            key, op, value = "word", ":", body
+        if key == "namespace":
+            key = "ns"
+        if key != "word" and value == "":
+            raise FilterError(raw, f'"{raw}": no value after "{key}:"')
+        term = Term(raw=raw, key=key, op=op, value=value, negated=negated)
+        _validate(term, now)
+        f.terms.append(term)
+    return f
+
+
+def _validate(t: Term, now: float) -> None:
+    if t.key == "status":
+        for v in t.value.split(","):
+            if v.lower() not in STATUS_WORDS:
+                raise FilterError(t.raw, f'bad status "{v}" in "{t.raw}" — expected succeeded, failed, cancelled, timeout or running')
+    elif t.key == "kind":
+        for v in t.value.split(","):
+            if v.lower() not in KIND_WORDS:
+                raise FilterError(t.raw, f'bad kind "{v}" in "{t.raw}" — expected pipelinerun, taskrun, log or eventlist')
+    elif t.key in ("since", "before"):
+        try:
+            parse_when(t.value, now)
+        except ValueError:
+            raise FilterError(t.raw, f'bad time "{t.value}" in "{t.raw}" — expected a duration ago (2h, 3d) or a date (2026-11-01)') from None
+    elif t.key == "dur":
+        try:
+            parse_duration(t.value)
+        except ValueError:
+            raise FilterError(t.raw, f'bad duration "{t.value}" in "{t.raw}" — expected e.g. 90s, 5m, 1h30m') from None
+    elif t.key == "label":
+        k = t.value.split("!=", 1)[0].split("=", 1)[0]
+        if not k:
+            raise FilterError(t.raw, f'bad label "{t.value}" in "{t.raw}" — expected label:key=value or label:key')
+
+
+def _like(lhs: pw.Node, pattern: str) -> pw.Node:
+    # explicit ESCAPE: SQLite has no default escape character, PostgreSQL's is backslash
+    return pw.NodeList((lhs, pw.SQL("LIKE"), pattern, pw.SQL("ESCAPE '\\'")))
+
+
+def _text_match(col: pw.Field, value: str) -> pw.Expression:
+    values = [v for v in value.split(",") if v]
+    exprs = []
+    for v in values:
+        if "*" in v:
+            pat = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+            exprs.append(_like(pw.fn.LOWER(col), pat.lower()))
+        else:
+            exprs.append(col == v)
+    out = exprs[0]
+    for e in exprs[1:]:
+        out = out | e
+    return out
+
+
+def _like_any(cols: list[pw.Field], word: str) -> pw.Expression:
+    # case-insensitive substring: LOWER(col) LIKE %word% behaves the same on both engines
+    pat = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    out: pw.Expression | None = None
+    for c in cols:
+        e = _like(pw.fn.LOWER(c), pat)
+        out = e if out is None else (out | e)
+    assert out is not None
+    return out
+
+
+_OPS: dict[str, Callable[[pw.Node, float], pw.Expression]] = {
+    ">": lambda c, v: c > v, "<": lambda c, v: c < v, ">=": lambda c, v: c >= v,
+    "<=": lambda c, v: c <= v, "=": lambda c, v: c == v,
+}
+
+
+def _label_expr(value: str, col: pw.Field) -> pw.Expression:
+    if "!=" in value:
+        k, v = value.split("!=", 1)
+        sub = Label.select(col).where((Label.key == k) & (Label.value == v))
+        return pw.Expression(_owner(col), "NOT IN", sub)
+    if "=" in value:
+        k, v = value.split("=", 1)
+        sub = Label.select(col).where((Label.key == k) & (Label.value == v))
+    else:
+        sub = Label.select(col).where(Label.key == value)
+    return _owner(col) << sub
+
+
+def _owner(label_col: pw.Field) -> pw.Field:
+    return Result.id if label_col is Label.result else Record.id
+
+
+def _record_expr(t: Term, now: float) -> pw.Expression:
+    v = t.value
+    if t.key == "status":
+        return Record.status << sorted({STATUS_WORDS[x.lower()] for x in v.split(",")})
+    if t.key == "ns":
+        return _text_match(Record.parent, v)
+    if t.key == "pipeline":
+        return _text_match(Record.pipeline, v)
+    if t.key == "task":
+        return _text_match(Record.task, v) | _text_match(Record.pipeline_task, v)
+    if t.key == "kind":
+        return Record.kind << sorted({KIND_WORDS[x.lower()] for x in v.split(",")})
+    if t.key == "reason":
+        return _text_match(Record.reason, v)
+    if t.key == "cluster":
+        return _text_match(Record.cluster, v)
+    if t.key == "name":
+        return _text_match(Record.run_name, v)
+    if t.key == "label":
+        return _label_expr(v, Label.record)
+    if t.key == "since":
+        return Record.create_time >= parse_when(v, now)
+    if t.key == "before":
+        return Record.create_time < parse_when(v, now)
+    if t.key == "dur":
+        return _OPS[t.op](Record.duration, parse_duration(v))
+    return _like_any([Record.run_name, Record.pipeline], v)
+
+
+def _result_expr(t: Term, now: float) -> pw.Expression:
+    v = t.value
+    if t.key == "status":
+        return Result.summary_status << sorted({STATUS_WORDS[x.lower()] for x in v.split(",")})
+    if t.key == "ns":
+        return _text_match(Result.parent, v)
+    if t.key == "pipeline":
+        return _text_match(Result.pipeline, v)
+    if t.key == "cluster":
+        return _text_match(Result.cluster, v)
+    if t.key == "name":
+        return _text_match(Result.display_name, v)
+    if t.key == "label":
+        return _label_expr(v, Label.result)
+    if t.key == "since":
+        return Result.sort_time >= parse_when(v, now)
+    if t.key == "before":
+        return Result.sort_time < parse_when(v, now)
+    if t.key == "dur":
+        return _OPS[t.op](Result.summary_duration, parse_duration(v))
+    if t.key == "word":
+        return _like_any([Result.display_name, Result.pipeline], v)
+    # task, kind, reason: a Result matches when one of its Records does
+    sub = Record.select(Record.result).where(_record_expr(t, now))
+    return Result.id << sub
