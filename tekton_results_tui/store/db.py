@@ -164,7 +164,7 @@ def _open_postgres(u: DbUrl, read_only: bool) -> pw.Database:
         dsn["options"] = " ".join(options)
     dsn.setdefault("connect_timeout", 5)
     database = dsn.pop("database")
-    db = Postgres(database, max_connections=16, stale_timeout=300, field_types=FIELD_TYPES_PG, autorollback=True, **dsn)
+    db = Postgres(database, max_connections=16, stale_timeout=300, field_types=FIELD_TYPES_PG, **dsn)
     if u.schema and not read_only:
         _ensure_pg_schema(database, dict(u.dsn or {}), u.schema)
     return db

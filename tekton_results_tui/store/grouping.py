@@ -215,8 +215,9 @@ def record_name(result_name: str, record_id: str) -> str:
     return f"{result_name}/records/{record_id}"
 
 
-def record_type_for(kind: str) -> str:
-    return TYPE_PIPELINERUN if kind == "PipelineRun" else TYPE_TASKRUN
+def record_type_for(kind: str, api_version: str = "tekton.dev/v1") -> str:
+    """`tekton.dev/v1.PipelineRun`; a v1beta1 object keeps its own version so its data decodes as stored."""
+    return f"{api_version}.{kind}" if api_version in ACCEPTED_API_VERSIONS else f"tekton.dev/v1.{kind}"
 
 
 def derived_uid(run_uid: str, what: str) -> str:
@@ -280,7 +281,7 @@ def classify(obj: Any) -> RunInfo:
     top_level = not meta.get("ownerReferences")
     return RunInfo(
         kind=kind,
-        record_type=record_type_for(kind),
+        record_type=record_type_for(kind, api),
         namespace=ns,
         name=name,
         uid=uid,

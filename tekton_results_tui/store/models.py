@@ -177,9 +177,9 @@ class Lease(BaseModel):
 
     name = pw.CharField(primary_key=True, max_length=200)
     holder = pw.CharField(max_length=300)
-    acquired = pw.FloatField()
-    renewed = pw.FloatField()
-    expires = pw.FloatField()
+    acquired = pw.DoubleField()  # float8: REAL (float4) on PostgreSQL loses whole minutes of epoch time
+    renewed = pw.DoubleField()
+    expires = pw.DoubleField()
     info = pw.TextField(default="{}")
 
     class Meta:
