@@ -30,3 +30,4 @@ class WatcherStatus:
     last_error: str | None = None
     annotate: bool = True  # False once a 403 on patch turned annotations off
     owner: str | None = None  # when OFF because a headless watcher owns the DB: its holder id
+    leader: bool | None = None  # under leader election (PostgreSQL HA): True = this replica writes; None = no election
