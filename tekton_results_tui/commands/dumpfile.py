@@ -1,0 +1,129 @@
+"""Read `kubectl get pipelineruns,taskruns -o yaml|json` dumps into run objects.
+
+A dump is a List (kind `List` or `*List`), a single object, multi-document YAML, or
+JSON. One bad part never stops the rest: YAML documents are split on `---` lines and
+parsed one at a time, so a malformed document costs only itself; every object that
+cannot be stored comes back as a `Problem` naming it and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import yaml
+
+try:  # libyaml is several times faster on big dumps
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+RUN_KINDS = ("PipelineRun", "TaskRun")
+_DOC_SEP = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$", re.MULTILINE)
+
+
+@dataclass
+class Problem:
+    """Something in a dump that was not stored: `what` names it, `why` says why."""
+
+    what: str
+    why: str
+
+
+@dataclass
+class DumpItem:
+    """A run object found in a dump (not validated beyond being a run-kind mapping)."""
+
+    obj: dict
+    where: str  # "document 3" / "item 12 of document 1": to name it in reports
+
+
+def describe(obj: Any) -> str:
+    """`PipelineRun ci/build-42` — how reports name an object."""
+    if not isinstance(obj, dict):
+        return f"a {type(obj).__name__}"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = meta.get("namespace")
+    name = meta.get("name") or "(no name)"
+    return f"{obj.get('kind') or 'object without kind'} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
+
+
+def _documents(text: str) -> Iterator[tuple[int, int, str]]:
+    """(document number from 1, line number of the chunk's first line, text) of each YAML document."""
+    pos, n = 0, 0
+    bounds = [(m.start(), m.end()) for m in _DOC_SEP.finditer(text)] + [(len(text), len(text))]
+    for start, end in bounds:
+        chunk = text[pos:start]
+        if chunk.strip():
+            n += 1
+            yield n, text.count("\n", 0, pos) + 1, chunk
+        pos = end
+
+
+def _walk(obj: Any, where: str, out_items: list[DumpItem], problems: list[Problem]) -> None:
+    """Unwrap Lists; keep run-kind mappings; name everything else as a problem."""
+    if obj is None:
+        return
+    if isinstance(obj, list):  # a bare JSON array of objects
+        for i, item in enumerate(obj, 1):
+            _walk(item, f"item {i} of {where}", out_items, problems)
+        return
+    if not isinstance(obj, dict):
+        problems.append(Problem(where, f"not a Kubernetes object but a {type(obj).__name__}"))
+        return
+    kind = obj.get("kind")
+    if isinstance(kind, str) and (kind == "List" or kind.endswith("List")) and "items" in obj:
+        items = obj.get("items") or []
+        if not isinstance(items, list):
+            problems.append(Problem(f"{kind} in {where}", f"items is a {type(items).__name__}, not a list"))
+            return
+        for i, item in enumerate(items, 1):
+            _walk(item, f"item {i} of {where}", out_items, problems)
+        return
+    if kind not in RUN_KINDS:
+        problems.append(Problem(describe(obj), f"kind {kind!r} is not PipelineRun or TaskRun ({where})"))
+        return
+    out_items.append(DumpItem(obj, where))
+
+
+def read_dump(text: str) -> tuple[list[DumpItem], list[Problem]]:
+    """All run objects in a dump's text, and a Problem for everything else."""
+    items: list[DumpItem] = []
+    problems: list[Problem] = []
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = _NOT_JSON
+        if parsed is not _NOT_JSON:
+            _walk(parsed, "the JSON document", items, problems)
+            return items, problems
+        # not one JSON value: maybe YAML (JSON is YAML), maybe broken JSON; fall through
+    docs = list(_documents(text))
+    for n, line, chunk in docs:
+        where = f"document {n}" if len(docs) > 1 else "the document"
+        try:
+            parsed = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            problems.append(Problem(f"{where} (line {line + _err_line(exc)})", f"malformed YAML: {_yaml_reason(exc)}"))
+            continue
+        _walk(parsed, where, items, problems)
+    return items, problems
+
+
+_NOT_JSON = object()
+
+
+def _err_line(exc: yaml.YAMLError) -> int:
+    mark = getattr(exc, "problem_mark", None)
+    return int(mark.line) if mark is not None else 0
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    text = " ".join(p for p in (context, problem) if p) or str(exc).splitlines()[0]
+    return text.strip()

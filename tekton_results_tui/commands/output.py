@@ -1,0 +1,113 @@
+"""Rendering for the CLI: kubectl-style tables and ages, JSON/YAML documents, safe log text."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any, Sequence, TextIO
+
+import yaml
+
+OUTPUT_FORMATS = ("table", "json", "yaml")
+
+
+def human_duration(seconds: float | int | None) -> str:
+    """kubectl's HumanDuration: 45s, 5m30s, 95m, 3h20m, 30h, 3d4h, 120d, 2y30d."""
+    if seconds is None:
+        return "<none>"
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        dy = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if dy == 0 else f"{hours // 24 // 365}y{dy}d"
+    return f"{hours // 24 // 365}y"
+
+
+def age(epoch: int | None, now: float) -> str:
+    return "<unknown>" if epoch is None else human_duration(now - epoch)
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+    """Columns padded like kubectl's tabwriter (3 spaces between columns); cells made printable."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, v in enumerate(row):
+            widths[i] = max(widths[i], len(v))
+    for row in [list(headers), *cells]:
+        out.write("   ".join(v.ljust(widths[i]) for i, v in enumerate(row)).rstrip() + "\n")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "<none>"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    # names come from the cluster: never let one carry a terminal control into a table
+    return _CONTROL.sub("?", str(value))
+
+
+def emit_document(doc: Any, fmt: str, out: TextIO) -> None:
+    """One JSON (indented, like kubectl) or YAML document."""
+    if fmt == "json":
+        json.dump(doc, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        yaml.safe_dump(doc, out, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
+
+
+# --- log text for a terminal ---------------------------------------------------------
+
+# Escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL|ESC \), other ESC-x, and the
+# 8-bit C1 forms. Only SGR (CSI ... m: colour, bold) reaches a terminal.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (titles, hyperlinks, clipboard)
+    r"|\x9d[^\x07\x1b]*(?:\x07|\x1b\\)?"  # 8-bit OSC
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b[ -/]*[0-~]"  # other ESC sequences (charset, keypad, reset)
+    r"|\x1b"  # a lone ESC
+)
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Log text fit for a terminal: SGR colour kept; every other escape and control removed.
+
+    A bare carriage return (progress bars) becomes a newline so no line is hidden.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPES.sub(lambda m: m.group(0) if _SGR.fullmatch(m.group(0)) else "", text)
+    return _OTHER_CONTROLS.sub("", text)
+
+
+def stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,58 @@
+"""`prune --older-than 30d [FILTER ...] [--dry-run]`: forget old local history.
+
+By the run's completion time (the Result summary's end), never the database row's time
+(which confuses Tekton Results users, tektoncd/results#1181). Running Results are kept.
+Pruning never touches the cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tekton_results_tui.cli import add_db_option
+from tekton_results_tui.commands.common import (
+    EXIT_OK,
+    allow_negated_filters,
+    check_filter,
+    filter_text,
+    opened_history,
+    quiet_broken_pipe,
+)
+from tekton_results_tui.errors import UsageError
+from tekton_results_tui.store.grouping import format_time
+from tekton_results_tui.store.query import parse_duration
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "prune", help="forget stored Results whose runs completed more than DURATION ago",
+        description="Forget stored Results (with their Records and logs) whose top-level run completed before "
+        "now minus DURATION and that match the filter. Running runs are never pruned; the cluster is not touched.")
+    p.add_argument("filter", nargs="*", metavar="FILTER", help="only Results matching this filter")
+    p.add_argument("--older-than", required=True, metavar="DURATION", help="completion age, e.g. 30d, 12h, 2w")
+    p.add_argument("--dry-run", action="store_true", help="only say how many would be forgotten")
+    add_db_option(p, sub=True)
+    allow_negated_filters(p)
+    p.set_defaults(func=run)
+
+
+@quiet_broken_pipe
+def run(args: argparse.Namespace) -> int:
+    try:
+        age_s = parse_duration(args.older_than)
+    except ValueError:
+        raise UsageError(f"--older-than {args.older_than!r}: expected a duration like 30d, 12h, 2w") from None
+    flt = filter_text(args.filter)
+    check_filter(flt)
+    # a dry run changes nothing: open read-only so it is safe on a shared or copied history
+    with opened_history(args, read_only=args.dry_run) as h:
+        cutoff = int(h.clock() - age_s)
+        n_results, n_records = h.prune(cutoff, flt, dry_run=args.dry_run)
+    verb = "would forget" if args.dry_run else "forgot"
+    scope = f' matching "{flt}"' if flt else ""
+    print(f"{verb} {n_results} Results ({n_records} Records){scope} whose runs completed before "
+          f"{format_time(cutoff)}")
+    if args.dry_run and n_results:
+        print("(dry run: nothing was removed)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,278 @@
+"""`results`, `records` and `logs`: read the history from a shell (the database opened read-only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tekton_results_tui.cli import add_db_option
+from tekton_results_tui.commands import output
+from tekton_results_tui.commands.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    allow_negated_filters,
+    check_filter,
+    filter_text,
+    opened_history,
+    quiet_broken_pipe,
+)
+from tekton_results_tui.commands.shapes import record_documents, result_documents, status_word
+from tekton_results_tui.errors import UsageError
+from tekton_results_tui.store.history import RECORD_ORDERS, RESULT_ORDERS, History, Page, RecordRow
+
+FILTER_HELP = ("filter words, all must match: status:failed ns:ci pipeline:build task:x kind:taskrun label:k=v "
+               "reason:StepOOM cluster:prod since:2h before:2026-11-01 dur>5m, bare words; -term negates")
+PAGE_ALL = 500  # page size when --limit 0 asks for everything
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for name, helptext in (("results", "list stored Results (one per top-level run), newest first"),
+                           ("records", "list stored Records (PipelineRuns, TaskRuns, Logs, EventLists)")):
+        p = subparsers.add_parser(name, help=helptext, description=helptext + ". " + FILTER_HELP)
+        p.add_argument("filter", nargs="*", metavar="FILTER", help=FILTER_HELP)
+        p.add_argument("-o", "--output", choices=output.OUTPUT_FORMATS, default="table", help="output format")
+        p.add_argument("--limit", type=int, default=100, metavar="N",
+                       help="at most N items (default 100; 0 = all); the next page token is printed")
+        orders = RESULT_ORDERS if name == "results" else RECORD_ORDERS
+        p.add_argument("--order", choices=list(orders), default="newest", help="sort order (default newest)")
+        p.add_argument("--page-token", metavar="T", help="continue from the token a previous page printed")
+        p.add_argument("-n", "--namespace", dest="ns_filter", action="append", default=[], metavar="NS",
+                       help="only this namespace (repeatable; same as the filter ns:NS)")
+        if name == "records":
+            p.add_argument("--result", metavar="NAME", help="only the Records of this Result (<ns>/results/<id>)")
+        add_db_option(p, sub=True)
+        allow_negated_filters(p)
+        p.set_defaults(func=run_results if name == "results" else run_records)
+
+    p = subparsers.add_parser("logs", help="print the stored step logs of a run",
+                              description="Print the stored step logs of a TaskRun (or of every TaskRun of a "
+                              "PipelineRun). NAME is a run name (the newest when names repeat), a Result or "
+                              "Record name, or a uid.")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--step", metavar="STEP", help="only this step")
+    p.add_argument("-n", "--namespace", dest="log_namespace", metavar="NS",
+                   help="the run's namespace (when a name is in several)")
+    add_db_option(p, sub=True)
+    p.set_defaults(func=run_logs)
+
+
+# --- results / records -------------------------------------------------------------------
+
+
+def _pages(fetch, limit: int, page_token: str | None) -> tuple[list, str | None]:  # noqa: ANN001
+    """Items up to `limit` (0 = all, a page at a time) and the token for the rest."""
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: expected 0 (all) or a positive number")
+    if limit:
+        page: Page = fetch(page_token, limit)
+        return page.items, page.next_token
+    items: list = []
+    token = page_token
+    while True:
+        page = fetch(token, PAGE_ALL)
+        items.extend(page.items)
+        token = page.next_token
+        if not token:
+            return items, None
+
+
+def _fetch_guarded(fetch):  # noqa: ANN001, ANN202
+    def inner(token, limit):  # noqa: ANN001, ANN202
+        try:
+            return fetch(token, limit)
+        except ValueError as exc:  # bad page token / order (FilterError is a ValueError too: keep it)
+            from tekton_results_tui.store.query import FilterError
+
+            if isinstance(exc, FilterError):
+                raise
+            raise UsageError(f"--page-token: {exc}") from None
+    return inner
+
+
+def _filter_of(args: argparse.Namespace) -> str:
+    """FILTER words plus -n (after the subcommand, or the root's -n before it) as an ns: term."""
+    flt = filter_text(args.filter)
+    namespaces = list(args.ns_filter or []) or list(getattr(args, "namespaces", None) or [])
+    if namespaces:
+        flt = (flt + " " if flt else "") + "ns:" + ",".join(namespaces)
+    return flt
+
+
+@quiet_broken_pipe
+def run_results(args: argparse.Namespace) -> int:
+    flt = _filter_of(args)
+    check_filter(flt)
+    with opened_history(args, read_only=True) as h:
+        rows, token = _pages(_fetch_guarded(lambda t, n: h.list_results(flt, order=args.order, page_token=t, limit=n)),
+                             args.limit, args.page_token)
+        if args.output != "table":
+            output.emit_document({"results": result_documents(rows), "next_page_token": token or ""},
+                                 args.output, sys.stdout)
+            return EXIT_OK
+        if not rows:
+            print("No results found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
+            return EXIT_OK
+        now = h.clock()
+        output.render_table(
+            ["NAME", "NAMESPACE", "STATUS", "REASON", "PIPELINE", "STARTED", "DURATION", "IN-CLUSTER"],
+            [[r.display_name or r.name.rsplit("/", 1)[-1], r.parent, status_word(r.status, r.end, r.start, r.reason),
+              r.reason, r.pipeline, output.age(r.start if r.start is not None else r.sort_time, now),
+              output.human_duration(r.duration) if r.duration is not None else "",
+              r.in_cluster] for r in rows],
+            sys.stdout,
+        )
+        _more_hint(token)
+    return EXIT_OK
+
+
+@quiet_broken_pipe
+def run_records(args: argparse.Namespace) -> int:
+    flt = _filter_of(args)
+    check_filter(flt)
+    with opened_history(args, read_only=True) as h:
+        if args.result and h.get_result(name=args.result) is None:
+            raise UsageError(f"no Result named {args.result!r} (expected <namespace>/results/<id>)")
+        rows, token = _pages(
+            _fetch_guarded(lambda t, n: h.list_records(flt, result=args.result, order=args.order, page_token=t,
+                                                       limit=n)),
+            args.limit, args.page_token)
+        if args.output != "table":
+            output.emit_document({"records": record_documents(rows), "next_page_token": token or ""},
+                                 args.output, sys.stdout)
+            return EXIT_OK
+        if not rows:
+            print("No records found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
+            return EXIT_OK
+        now = h.clock()
+        output.render_table(
+            ["NAME", "NAMESPACE", "KIND", "STATUS", "REASON", "PIPELINE", "TASK", "STARTED", "DURATION",
+             "IN-CLUSTER", "FINAL"],
+            [[r.run_name, r.parent, r.kind, status_word(r.status, r.end, r.start, r.reason), r.reason, r.pipeline,
+              r.pipeline_task or r.task, output.age(r.start if r.start is not None else r.create_time, now),
+              output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster, r.final]
+             for r in rows],
+            sys.stdout,
+        )
+        _more_hint(token)
+    return EXIT_OK
+
+
+def _more_hint(token: str | None) -> None:
+    if token:
+        print(f"(more: add --page-token {token})", file=sys.stderr)
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def _resolve_run(h: History, name: str, namespace: str | None) -> RecordRow | None:
+    """A run Record from a run name (newest), a Record or Result name, or a uid."""
+    if "/records/" in name:
+        rec = h.get_record(name=name)
+        if rec is not None and rec.kind not in ("PipelineRun", "TaskRun"):
+            rec = h.get_record(uid=rec.run_uid)  # a Log/EventList record: its run
+        return rec
+    if "/results/" in name:
+        res = h.get_result(name=name)
+        if res is None:
+            return None
+        runs = [r for r in h.records_of(res.id) if r.kind in ("PipelineRun", "TaskRun")]
+        tops = [r for r in runs if r.top_level] or runs
+        return tops[0] if tops else None
+    found = h.find_runs(name, namespace=namespace, limit=50)
+    if found:
+        namespaces = {r.parent for r in found}
+        if len(namespaces) > 1 and not namespace:
+            print(f"note: runs named {name!r} exist in namespaces {', '.join(sorted(namespaces))}; "
+                  f"showing the newest, in {found[0].parent} (use -n NS)", file=sys.stderr)
+        return found[0]
+    rec = h.get_record(uid=name)
+    if rec is not None and rec.kind not in ("PipelineRun", "TaskRun"):
+        rec = h.get_record(uid=rec.run_uid)
+    return rec
+
+
+@quiet_broken_pipe
+def run_logs(args: argparse.Namespace) -> int:
+    namespace = args.log_namespace or (getattr(args, "namespaces", None) or [None])[-1]
+    with opened_history(args, read_only=True) as h:
+        run = _resolve_run(h, args.name, namespace)
+        if run is None:
+            where = f" in namespace {namespace}" if namespace else ""
+            raise UsageError(f"no stored run, Record or Result named {args.name!r}{where}")
+        if run.kind == "PipelineRun":
+            res_id = run.result_id
+            taskruns = [r for r in h.records_of(res_id) if r.kind == "TaskRun"]
+            if not taskruns:
+                print(f"PipelineRun {run.parent}/{run.run_name} has no stored TaskRuns, so no logs",
+                      file=sys.stderr)
+                return EXIT_PARTIAL
+            printed, missing = 0, []
+            for tr in taskruns:
+                n = _print_taskrun_logs(h, tr, args.step, header_prefix=f"taskrun {tr.run_name} ")
+                if n < 0:
+                    missing.append(tr.run_name)
+                printed += max(n, 0)
+            if missing and len(missing) == len(taskruns):
+                print(f"no stored logs for PipelineRun {run.parent}/{run.run_name}: none of its {len(taskruns)} "
+                      f"TaskRuns has logs stored ({_NO_LOGS_WHY})", file=sys.stderr)
+            elif missing:
+                print(f"no stored logs for {len(missing)} of {len(taskruns)} TaskRuns of PipelineRun "
+                      f"{run.parent}/{run.run_name}: {', '.join(missing)}", file=sys.stderr)
+            if printed == 0:
+                if args.step:
+                    raise UsageError(f"no step {args.step!r} in the stored logs of PipelineRun "
+                                     f"{run.parent}/{run.run_name}")
+                return EXIT_PARTIAL
+            return EXIT_OK
+        n = _print_taskrun_logs(h, run, args.step, header_prefix="")
+        if n < 0:
+            print(f"no stored logs for TaskRun {run.parent}/{run.run_name} "
+                  f"({_NO_LOGS_WHY})",
+                  file=sys.stderr)
+            return EXIT_PARTIAL
+        if n == 0 and args.step:
+            steps = [s.step for s in h.step_logs(h.log_record_for(run.run_uid).id)]  # type: ignore[union-attr]
+            raise UsageError(f"no step {args.step!r} in TaskRun {run.parent}/{run.run_name}; "
+                             f"stored steps: {', '.join(steps) or 'none'}")
+    return EXIT_OK
+
+
+_NO_LOGS_WHY = "logs are stored by the watcher when a TaskRun finishes; imported runs have none"
+_STATE_NOTES = {"pod-gone": "the pod was gone before its log was read", "not-started": "the step never started",
+                "error": "the log could not be read"}
+
+
+def _print_taskrun_logs(h: History, run: RecordRow, step: str | None, header_prefix: str) -> int:
+    """Print one TaskRun's step logs; returns steps printed, or -1 when it has no stored logs."""
+    log = h.log_record_for(run.run_uid, cluster=run.cluster)
+    if log is None:
+        return -1
+    steps = h.step_logs(log.id)
+    if not steps:
+        return -1
+    tty = output.stdout_is_tty()
+    out = sys.stdout
+    printed = 0
+    for s in steps:
+        if step and s.step != step:
+            continue
+        if not step or header_prefix:
+            out.write(f"==> {header_prefix}step {s.step} <==\n")
+        text = h.step_log_text(s.id)
+        if tty:
+            out.write(output.terminal_safe(text.decode("utf-8", errors="replace")))
+        else:
+            out.flush()  # the text goes out as stored, bytes and all
+            out.buffer.write(text)
+            out.buffer.flush()
+        if text and not text.endswith(b"\n"):
+            out.write("\n")
+        if s.state != "stored" and not text:
+            out.write(f"[no log: {_STATE_NOTES.get(s.state, s.state)}]\n")
+        if s.truncated:
+            out.write(f"[log truncated: {s.size} bytes stored]\n")
+        printed += 1
+    out.flush()
+    return printed

@@ -1,0 +1,128 @@
+"""Result and Record rows -> documents with Tekton Results' field names (plus our own).
+
+Tekton Results (v1alpha2 API) names: Result{name, uid, annotations, summary{record, type,
+status, start_time, end_time, annotations}, create_time, update_time}; Record{name, uid,
+type, data, create_time, update_time}. Ours follow them: cluster, in_cluster, gone_time,
+display_name, pipeline, warnings, record_count, ...  Times are RFC 3339 UTC.
+
+The JSON columns of a page are read in one query per page (not one per row).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import peewee as pw
+
+from tekton_results_tui.store.grouping import format_time
+from tekton_results_tui.store.history import RecordRow, ResultRow
+from tekton_results_tui.store.models import Record, Result
+
+
+def _loads(text: Any, default: Any) -> Any:
+    if text is None:
+        return default
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def result_documents(rows: Sequence[ResultRow]) -> list[dict]:
+    ids = [r.id for r in rows]
+    details: dict[int, tuple] = {}
+    counts: dict[int, int] = {}
+    if ids:
+        for rid, ann, sann, warn in Result.select(Result.id, Result.annotations, Result.summary_annotations,
+                                                  Result.warnings).where(Result.id << ids).tuples():
+            details[rid] = (_loads(ann, {}), _loads(sann, {}), _loads(warn, []))
+        for rid, n in (Record.select(Record.result, pw.fn.COUNT(Record.id)).where(Record.result << ids)
+                       .group_by(Record.result).tuples()):
+            counts[rid] = int(n)
+    out = []
+    for r in rows:
+        ann, sann, warn = details.get(r.id, ({}, {}, []))
+        out.append({
+            "name": r.name,
+            "uid": r.uid,
+            "annotations": ann,
+            "summary": {
+                "record": r.summary_record,
+                "type": r.summary_type,
+                "status": r.status,
+                "start_time": format_time(r.start),
+                "end_time": format_time(r.end),
+                "annotations": sann,
+            },
+            "create_time": format_time(r.create_time),
+            "update_time": format_time(r.update_time),
+            # ours
+            "cluster": r.cluster,
+            "namespace": r.parent,
+            "display_name": r.display_name,
+            "pipeline": r.pipeline,
+            "reason": r.reason,
+            "duration_seconds": r.duration,
+            "in_cluster": r.in_cluster,
+            "gone_time": format_time(r.gone_at),
+            "record_count": counts.get(r.id, 0),
+            "warnings": warn,
+        })
+    return out
+
+
+def record_documents(rows: Sequence[RecordRow]) -> list[dict]:
+    ids = [r.id for r in rows]
+    data: dict[int, Any] = {}
+    if ids:
+        for rid, raw in Record.select(Record.id, Record.data).where(Record.id << ids).tuples():
+            data[rid] = _loads(raw, None)
+    out = []
+    for r in rows:
+        out.append({
+            "name": r.name,
+            "uid": r.uid,
+            "type": r.type,
+            "data": data.get(r.id),
+            "create_time": format_time(r.create_time),
+            "update_time": format_time(r.update_time),
+            # ours
+            "result": r.name.rsplit("/records/", 1)[0],
+            "cluster": r.cluster,
+            "namespace": r.parent,
+            "kind": r.kind,
+            "run_name": r.run_name,
+            "run_uid": r.run_uid,
+            "status": r.status or None,
+            "reason": r.reason,
+            "start_time": format_time(r.start),
+            "end_time": format_time(r.end),
+            "duration_seconds": r.duration,
+            "pipeline": r.pipeline,
+            "pipeline_task": r.pipeline_task,
+            "task": r.task,
+            "resource_version": str(r.rv),
+            "in_cluster": r.in_cluster,
+            "deleted_time": format_time(r.deleted_at),
+            "final": r.final,
+        })
+    return out
+
+
+# --- words for tables ------------------------------------------------------------------
+
+_STATUS_WORDS = {"SUCCESS": "Succeeded", "FAILURE": "Failed", "CANCELLED": "Cancelled", "TIMEOUT": "Timeout"}
+
+
+def status_word(status: str | None, end: int | None, start: int | None, reason: str | None = None) -> str:
+    """Table STATUS: Succeeded, Failed, Cancelled, Timeout, Running (started, no end), Pending or Unknown."""
+    if status in _STATUS_WORDS:
+        return _STATUS_WORDS[status]
+    if not status:
+        return ""
+    if end is None and start is not None:
+        return "Running"
+    return "Pending" if reason and "Pending" in reason else "Unknown"
