@@ -223,7 +223,7 @@ RESULT_ORDERS = {
     "start": (pw.fn.COALESCE(Result.summary_start, -1), "desc"),
     "end": (pw.fn.COALESCE(Result.summary_end, -1), "desc"),
     "duration": (pw.fn.COALESCE(Result.summary_duration, -1), "desc"),
-    "name": (Result.display_name, "asc"),
+    "name": (pw.fn.COALESCE(Result.display_name, ""), "asc"),  # a child-only Result has no name yet
 }
 RECORD_ORDERS = {
     "newest": (Record.create_time, "desc"),
@@ -269,8 +269,8 @@ def _row_sort_value(row: Any, order_name: str, kind: str) -> Any:
         m = {"newest": row.create_time, "oldest": row.create_time, "start": row.start, "end": row.end,
              "duration": row.duration, "name": row.run_name}
     v = m[order_name]
-    if v is None and order_name in ("start", "end", "duration"):
-        return -1
+    if v is None:  # mirror the COALESCE of the order expression, or the keyset skips NULL rows
+        return "" if order_name == "name" else -1
     return v
 
 
