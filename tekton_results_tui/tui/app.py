@@ -1,0 +1,416 @@
+"""The Textual app: header, filter bar, Results tree | detail pane, Footer.
+
+It reads through the store API and acts through the watcher service; it never writes
+rows itself. Live updates come from the store's change sequence (see live.py), so a
+watcher in this process and a headless one in another look the same.
+
+Read-only has three layers: `check_action` hides mutating actions (no Footer key),
+each mutating action refuses again, and the store opened read-only raises on writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
+
+from tekton_results_tui.settings import Settings
+from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.store.query import Filter
+from tekton_results_tui.tui.commands import ResultsCommands
+from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
+from tekton_results_tui.tui.screens.help import HelpScreen
+from tekton_results_tui.tui.widgets.filter_bar import FilterBar
+from tekton_results_tui.tui.widgets.results_tree import LoadMoreItem, RecordItem, ResultItem, ResultsTree
+from tekton_results_tui.tui.widgets.status_header import StatusHeader
+from tekton_results_tui.watcher.status import OFF, WatcherStatus
+
+try:  # the detail-pane engineer's widget; a placeholder until it lands
+    from tekton_results_tui.tui.widgets.detail import DetailPane
+except ImportError:  # pragma: no cover - only before detail.py exists
+
+    class DetailPane(Static):  # type: ignore[no-redef]
+        """Placeholder with DetailPane's contract: shows the selected name only."""
+
+        def __init__(self, history: History, service: Any = None, clock: Callable[[], float] = time.time,
+                     id: str | None = "detail") -> None:
+            super().__init__("", id=id)
+            self.history = history
+            self.current_name: str | None = None
+            self.tab = "summary"
+
+        def show_result(self, row: ResultRow | None) -> None:
+            self.current_name = row.name if row else None
+            self._show()
+
+        def show_record(self, row: RecordRow | None) -> None:
+            self.current_name = row.name if row else None
+            self._show()
+
+        def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:
+            pass
+
+        def switch_tab(self, tab: str) -> None:
+            self.tab = tab
+            self._show()
+
+        def _show(self) -> None:
+            self.update(Text(f"[{self.tab}] {self.current_name or ''}"))
+
+
+POLL_S = 0.5  # change-feed poll interval
+HEADER_S = 1.0  # header refresh interval
+RELABEL_S = 15.0  # ages/durations of loaded lines
+MUTATING_ACTIONS = frozenset({"mark", "clear_marks"})  # actions that lead to cluster writes (cleanup issue)
+PANES = ("both", "tree", "detail")
+
+
+class ResultsApp(App[int]):
+    """Explore the history as Result -> Records, live."""
+
+    TITLE = "tekton-results-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ResultsCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+        Binding("slash", "focus_filter", "Filter", id="app.filter", key_display="/"),
+        Binding("escape", "back", "Back", id="app.back"),
+        Binding("s", "tab('summary')", "Summary", id="app.tab_summary"),
+        Binding("y", "tab('yaml')", "YAML", id="app.tab_yaml"),
+        Binding("l", "tab('logs')", "Logs", id="app.tab_logs"),
+        Binding("e", "tab('events')", "Events", id="app.tab_events"),
+        Binding("ctrl+r", "reload", "Reload", id="app.reload"),
+        Binding("space", "mark", "Mark", id="app.mark"),
+        Binding("ctrl+u", "clear_marks", "Unmark all", id="app.clear_marks", show=False),
+    ]
+
+    def __init__(self, history: History, service: Any = None, settings: Settings | None = None,
+                 clock: Callable[[], float] = time.time, read_only: bool = False,
+                 watcher_note: WatcherStatus | None = None, live: bool = True) -> None:
+        super().__init__()
+        self.history = history
+        self.service = service
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.read_only = read_only or history.read_only
+        self.watcher_note = watcher_note  # the status to show when there is no service (why it is off)
+        self.live_enabled = live
+        self.feed = ChangeFeed(history)
+        self.panes = "both"
+        self.filter: Filter = Filter(now=clock())
+        self._stop = threading.Event()
+        self._size: tuple[int, int] | None = None
+        self._size_dirty = True
+        self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
+        self.live_errors = 0
+        self.last_live_error: str | None = None
+        self.changes_applied = 0  # drains handled (tests and bench wait on this)
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield FilterBar(clock=self.clock)
+        with Horizontal(id="main"):
+            yield ResultsTree(self.history, clock=self.clock)
+            with Vertical(id="detail-box"):
+                yield DetailPane(self.history, service=self.service, clock=self.clock, id="detail")
+        yield Footer()
+
+    @property
+    def tree(self) -> ResultsTree:
+        return self.query_one(ResultsTree)
+
+    @property
+    def detail(self) -> Any:
+        return self.query_one("#detail")
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        self.tree.load_page(self.filter)
+        self.filter_bar.show_count(self.history.count_results(self.filter))
+        self.tree.focus()
+        self.refresh_header()
+        self.set_interval(HEADER_S, self.refresh_header, name="header")
+        self.set_interval(RELABEL_S, self.tree.relabel_all, name="relabel")
+        if self.live_enabled:
+            self.run_worker(self._poll_loop, name="live-poll", group="live", exclusive=True, thread=True)
+
+    async def on_unmount(self) -> None:
+        self._stop.set()
+
+    # --- live updates ----------------------------------------------------------------------
+
+    def _poll_loop(self) -> None:
+        """Thread worker: poll the change feed until cancelled; tell the UI with a coalescing message."""
+        worker = get_current_worker()
+        try:
+            while not worker.is_cancelled and not self._stop.is_set():
+                try:
+                    if self.feed.poll():
+                        self.post_message(ChangesPending())
+                except Exception as exc:  # noqa: BLE001 - a flaky database must not kill live updates
+                    self.live_errors += 1
+                    self.last_live_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                self._stop.wait(POLL_S)
+        finally:
+            try:
+                self.history.db.close()  # this thread's connection
+            except Exception:  # noqa: BLE001
+                pass
+
+    def on_changes_pending(self, _: ChangesPending) -> None:
+        self.apply_pending()
+
+    def apply_pending(self) -> None:
+        """Drain the feed in one handler: one tree rebuild for the whole batch."""
+        pending = self.feed.drain()
+        if pending.empty:
+            return
+        self.changes_applied += 1
+        self._size_dirty = True
+        if pending.reload:
+            self.action_reload(keep_cursor=True)
+            return
+        inserted = self.tree.apply_changes(pending.results, pending.records)
+        if inserted:
+            self.update_count()
+        try:
+            self.detail.refresh_from_store({r.id for r in pending.records}, {r.id for r in pending.results})
+        except Exception as exc:  # noqa: BLE001 - the detail pane's trouble must not stop the tree
+            self.last_live_error = f"detail: {exc}"
+
+    async def sync_now(self) -> None:
+        """Poll once and apply now (tests, ctrl+r): the same path the poll thread takes."""
+        import asyncio
+
+        await asyncio.to_thread(self.feed.poll)
+        self.apply_pending()
+
+    # --- header ------------------------------------------------------------------------------
+
+    def watcher_status(self) -> WatcherStatus:
+        if self.service is not None:
+            try:
+                return self.service.status()
+            except Exception as exc:  # noqa: BLE001
+                return WatcherStatus(state=OFF, reason=f"status unavailable: {exc}")
+        if self.watcher_note is not None:
+            return self.watcher_note
+        return WatcherStatus(state=OFF, reason="read-only" if self.read_only else "no watcher")
+
+    def refresh_header(self) -> None:
+        if self._size_dirty or self._size is None:
+            self._size = self.history.size()
+            self._size_dirty = False
+        st = self.watcher_status()
+        follower = self.service is None and st.owner is not None
+        self.query_one(StatusHeader).show(st, self._size, self.read_only, follower)
+
+    # --- filter ----------------------------------------------------------------------------------
+
+    @on(FilterBar.Changed)
+    def _filter_changed(self, event: FilterBar.Changed) -> None:
+        if event.filter.text == self.filter.text:
+            return
+        self.filter = event.filter
+        self.feed.reset()
+        self.tree.load_page(self.filter)
+        self.update_count()
+
+    @on(FilterBar.Done)
+    def _filter_done(self) -> None:
+        self.tree.focus()
+
+    def update_count(self) -> None:
+        try:
+            n = self.history.count_results(self.filter)
+        except ValueError:
+            n = None
+        total = None
+        if not self.filter.empty:
+            total = self._size[0] if self._size else None
+        self.filter_bar.show_count(n, total)
+
+    # --- selection -> detail -------------------------------------------------------------------------
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        self.show_node(event.node)
+
+    def show_node(self, node: TreeNode | None) -> None:
+        data = node.data if node is not None else None
+        if isinstance(data, ResultItem):
+            key = ("result", data.row.id)
+            if key != self._shown:
+                self._shown = key
+                self.detail.show_result(data.row)
+        elif isinstance(data, RecordItem):
+            key = ("record", data.row.id)
+            if key != self._shown:
+                self._shown = key
+                self.detail.show_record(data.row)
+        elif data is None or isinstance(data, LoadMoreItem):
+            pass
+
+    # --- actions ------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING_ACTIONS and self.read_only:
+            return False  # hidden from the Footer and not run
+        if action == "clear_marks" and not self.tree.marked:
+            return None  # shown dimmed: nothing marked
+        return True
+
+    def _refuse_if_read_only(self, what: str) -> bool:
+        if self.read_only:
+            self.notify(f"read-only: {what} is not available", severity="warning")
+            return True
+        return False
+
+    def action_mark(self) -> None:
+        """space: mark the Result under the cursor for a later cleanup action."""
+        if self._refuse_if_read_only("marking runs"):
+            return
+        node = self.tree.cursor_node
+        if node is not None:
+            self.tree.toggle_mark(node)
+            self.refresh_bindings()
+
+    def action_clear_marks(self) -> None:
+        if self._refuse_if_read_only("marking runs"):
+            return
+        marked = list(self.tree.marked)
+        self.tree.marked.clear()
+        for rid in marked:
+            n = self.tree.find_node(rid)
+            if n is not None:
+                self.tree.relabel_all()
+                break
+        self.refresh_bindings()
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for key, ab in self.screen.active_bindings.items():
+            b = ab.binding
+            if not b.description or not ab.enabled:
+                continue
+            label = (b.key_display or self.get_key_display(b))
+            ident = f"{label}:{b.description}"
+            if ident in seen:
+                continue
+            seen.add(ident)
+            note = "" if b.show else "hidden in footer"
+            rows.append((label, b.description, b.tooltip or note))
+        focused = self.focused
+        where = type(focused).__name__ if focused is not None else "app"
+        self.push_screen(HelpScreen(rows, title=f"Keys — {where}"))
+
+    def action_focus_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_back(self) -> None:
+        """esc: close/step back — restore panes, leave the detail, climb to the Result, clear the filter."""
+        if self.panes != "both":
+            self.set_panes("both")
+            return
+        tree = self.tree
+        if self.focused is not tree:
+            tree.focus()
+            return
+        node = tree.cursor_node
+        if node is not None and isinstance(node.data, RecordItem) and node.parent is not None:
+            parent = node.parent
+            parent.collapse()
+            tree.move_cursor(parent)
+            return
+        if self.filter_bar.text:
+            self.filter_bar.clear_and_leave()
+
+    def action_tab(self, tab: str) -> None:
+        if self.panes == "tree":
+            self.set_panes("both")
+        self.detail.switch_tab(tab)
+
+    def action_reload(self, keep_cursor: bool = True) -> None:
+        """ctrl+r: reload the first page (the cursor stays on its Result when it is still there)."""
+        node = self.tree.cursor_node
+        rid = None
+        if keep_cursor and node is not None:
+            res = self.tree.result_node_of(node)
+            if res is not None and isinstance(res.data, ResultItem):
+                rid = res.data.row.id
+        self.feed.reset()
+        self._size_dirty = True
+        self.tree.load_page(self.filter)
+        if rid is not None and rid in self.tree.result_nodes:
+            self.tree.move_cursor(self.tree.result_nodes[rid])
+        self._shown = None
+        self.show_node(self.tree.cursor_node)
+        self.update_count()
+        self.refresh_header()
+
+    def action_copy_name(self) -> None:
+        node = self.tree.cursor_node
+        data = node.data if node is not None else None
+        if isinstance(data, ResultItem):
+            name = data.row.display_name or data.row.name
+        elif isinstance(data, RecordItem):
+            name = data.row.run_name if data.row.kind in ("PipelineRun", "TaskRun") else data.row.name
+        else:
+            self.notify("nothing selected to copy", severity="warning")
+            return
+        self.copy_to_clipboard(name)
+        self.notify(Text(f"copied {name}").plain)
+
+    # --- palette callbacks ------------------------------------------------------------------------------
+
+    def set_panes(self, layout: str) -> None:
+        if layout not in PANES:
+            return
+        self.panes = layout
+        self.tree.display = layout in ("both", "tree")
+        self.query_one("#detail-box").display = layout in ("both", "detail")
+        self.set_class(layout == "tree", "-tree-only")
+        self.set_class(layout == "detail", "-detail-only")
+        if layout == "detail":
+            self.detail.focus()
+        else:
+            self.tree.focus()
+
+    def set_theme_named(self, theme: str) -> None:
+        self.theme = theme
+
+    def jump_to_result(self, result_id: int, name: str) -> None:
+        """Palette: put the cursor on a Result; if it is not loaded, filter to its name."""
+        node = self.tree.find_node(result_id)
+        if node is None:
+            self.filter_bar.set_text(f"name:{name}")
+            node = self.tree.find_node(result_id)
+        if node is not None:
+            self.tree.move_cursor(node)
+            self.tree.scroll_to_node(node, animate=False)
+        self.tree.focus()
+
+    # --- screenshots -----------------------------------------------------------------------------------
+
+    def save_svg(self, path: str | Path) -> str:
+        p = Path(path)
+        return self.save_screenshot(filename=p.name, path=str(p.parent))

@@ -1,0 +1,313 @@
+"""The Results tree: Result -> Records, a page at a time, children loaded on expand.
+
+Textual's Tree rebuilds every visible line on each add/remove (DESIGN §6), so the
+tree holds only what was paged in (50 Results per page, a "load more…" node at the
+end), children appear only when a Result is expanded, a batch of live changes is
+applied in one handler, and status changes go through `set_label`. Labels are
+`rich.text.Text` built from plain strings — cluster data is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.store.query import Filter
+
+try:  # the detail-pane engineer's shared formatting; a local fallback until it lands
+    from tekton_results_tui.tui.formatting import fmt_age, fmt_duration, status_icon
+except ImportError:  # pragma: no cover - only before formatting.py exists
+    _ICONS = {"SUCCESS": ("✓", "green"), "FAILURE": ("✗", "red"), "TIMEOUT": ("⧗", "red"),
+              "CANCELLED": ("⊘", "yellow"), "UNKNOWN": ("●", "cyan")}
+
+    def status_icon(status: str | None, in_cluster: bool = True) -> Text:  # type: ignore[misc]
+        ch, style = _ICONS.get(status or "UNKNOWN", ("?", "magenta"))
+        return Text(ch, style=style if in_cluster else f"dim {style}")
+
+    def fmt_duration(s: float | None) -> str:  # type: ignore[misc]
+        if s is None:
+            return "-"
+        s = int(s)
+        if s < 60:
+            return f"{s}s"
+        if s < 3600:
+            return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+    def fmt_age(epoch: float | None, now: float) -> str:  # type: ignore[misc]
+        if epoch is None:
+            return "-"
+        d = max(0, int(now - epoch))
+        for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+            if d >= n:
+                return f"{d // n}{unit}"
+        return f"{d}s"
+
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class ResultItem:
+    row: ResultRow
+    loaded: bool = False  # children fetched
+
+
+@dataclass
+class RecordItem:
+    row: RecordRow
+
+
+@dataclass
+class LoadMoreItem:
+    token: str
+
+
+NodeData = ResultItem | RecordItem | LoadMoreItem
+
+
+def result_label(row: ResultRow, now: float, marked: bool = False) -> Text:
+    """status icon, run name, namespace, pipeline, duration, age, and "gone" when out of the cluster."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("▶ " if marked else "  ", style="bold magenta")
+    t.append_text(status_icon(row.status, row.in_cluster))
+    t.append(" ")
+    name = row.display_name or row.name.rsplit("/", 1)[-1]
+    t.append(name, style="bold" if row.in_cluster else "")
+    t.append(f"  {row.parent}", style="cyan")
+    if row.pipeline:
+        t.append(f"  {row.pipeline}", style="blue")
+    dur = row.duration
+    if dur is None and row.start is not None and row.end is None:
+        dur = int(now - row.start)  # running: time so far
+    t.append(f"  {fmt_duration(dur)}", style="")
+    t.append(f"  {fmt_age(row.sort_time, now)}", style="dim")
+    if not row.in_cluster:
+        t.append("  gone", style="dim italic")
+    return t
+
+
+KIND_TAGS = {"PipelineRun": "PipelineRun", "TaskRun": "TaskRun", "Log": "Log", "EventList": "Events"}
+
+
+def record_label(rec: RecordRow, now: float) -> Text:
+    """A child line: status icon, kind, task (or run name), duration; "gone" when out of the cluster."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if rec.kind in ("PipelineRun", "TaskRun"):
+        t.append_text(status_icon(rec.status, rec.in_cluster))
+        t.append(" ")
+        if rec.kind == "TaskRun":
+            t.append(rec.pipeline_task or rec.task or rec.run_name, style="bold" if rec.in_cluster else "")
+            t.append(f"  {rec.run_name}", style="dim")
+        else:
+            t.append("PipelineRun ", style="blue")
+            t.append(rec.run_name, style="bold" if rec.in_cluster else "")
+        dur = rec.duration
+        if dur is None and rec.start is not None and rec.end is None:
+            dur = int(now - rec.start)
+        t.append(f"  {fmt_duration(dur)}")
+        if not rec.in_cluster:
+            t.append("  gone", style="dim italic")
+    else:
+        t.append("≡ " if rec.kind == "Log" else "⚑ ", style="yellow")
+        t.append(KIND_TAGS.get(rec.kind, rec.kind), style="yellow")
+        t.append(f"  {rec.run_name}", style="dim")
+    return t
+
+
+class ResultsTree(Tree[NodeData]):
+    """Results newest first; `load_page` / `load_more` page; `apply_changes` patches live rows."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Expand", id="tree.expand", tooltip="expand/collapse; load more"),
+        Binding("space", "app.mark", "Mark", id="tree.mark", tooltip="mark the Result for cleanup"),
+        Binding("j", "cursor_down", "Down", id="tree.down", show=False),
+        Binding("k", "cursor_up", "Up", id="tree.up", show=False),
+    ]
+
+    def __init__(self, history: History, clock: Callable[[], float] = time.time, *, id: str | None = "tree") -> None:
+        super().__init__(Text("Results"), id=id)
+        self.history = history
+        self.clock = clock
+        self.show_root = False
+        self.guide_depth = 2
+        self.filter: Filter | None = None
+        self.result_nodes: dict[int, TreeNode[NodeData]] = {}  # result id -> node (loaded ones only)
+        self.record_nodes: dict[int, TreeNode[NodeData]] = {}  # record id -> node (expanded Results only)
+        self.load_more_node: TreeNode[NodeData] | None = None
+        self.marked: set[int] = set()  # result ids marked for a later cleanup action
+
+    # --- paging ---------------------------------------------------------------------
+
+    def load_page(self, flt: Filter | None) -> int:
+        """Clear and load the first page for `flt`; the cursor goes to the first Result. Returns rows loaded."""
+        self.filter = flt
+        self.clear()
+        self.result_nodes.clear()
+        self.record_nodes.clear()
+        self.load_more_node = None
+        page = self.history.list_results(flt, limit=PAGE_SIZE)
+        self._append_rows(page.items, page.next_token)
+        if self.root.children:
+            self.move_cursor(self.root.children[0])
+        return len(page.items)
+
+    def load_more(self) -> int:
+        """Replace the "load more…" node with the next page. Returns rows loaded."""
+        node = self.load_more_node
+        if node is None or not isinstance(node.data, LoadMoreItem):
+            return 0
+        page = self.history.list_results(self.filter, page_token=node.data.token, limit=PAGE_SIZE)
+        was_cursor = self.cursor_node is node
+        node.remove()
+        self.load_more_node = None
+        first = self._append_rows(page.items, page.next_token)
+        if was_cursor and first is not None:
+            self.move_cursor(first)
+        return len(page.items)
+
+    def _append_rows(self, rows: Iterable[ResultRow], token: str | None) -> TreeNode[NodeData] | None:
+        now = self.clock()
+        first = None
+        for row in rows:
+            if row.id in self.result_nodes:
+                continue  # a live insert already put it at the top
+            n = self.root.add(result_label(row, now, row.id in self.marked), data=ResultItem(row), allow_expand=True)
+            self.result_nodes[row.id] = n
+            first = first or n
+        if token:
+            self.load_more_node = self.root.add_leaf(Text("load more…", style="italic dim"), data=LoadMoreItem(token))
+        return first
+
+    # --- children ---------------------------------------------------------------------
+
+    def ensure_children(self, node: TreeNode[NodeData]) -> None:
+        """Load a Result's Records under it (once; live changes keep them current)."""
+        item = node.data
+        if not isinstance(item, ResultItem) or item.loaded:
+            return
+        item.loaded = True
+        now = self.clock()
+        for rec in self.history.records_of(item.row.id):
+            self.record_nodes[rec.id] = node.add_leaf(record_label(rec, now), data=RecordItem(rec))
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        self.ensure_children(event.node)
+
+    def _on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        if isinstance(event.node.data, LoadMoreItem):
+            self.load_more()
+
+    # --- live changes --------------------------------------------------------------------
+
+    def apply_changes(self, results: list[ResultRow], records: list[RecordRow]) -> int:
+        """Patch loaded nodes, insert new matching Results at the top. The cursor stays on its node.
+
+        Returns how many Results were inserted.
+        """
+        now = self.clock()
+        new_rows: list[ResultRow] = []
+        for row in results:
+            node = self.result_nodes.get(row.id)
+            if node is not None:
+                assert isinstance(node.data, ResultItem)
+                node.data.row = row
+                node.set_label(result_label(row, now, row.id in self.marked))
+            else:
+                new_rows.append(row)
+        inserted = self._insert_new(new_rows, now)
+        for rec in records:
+            rnode = self.record_nodes.get(rec.id)
+            if rnode is not None:
+                assert isinstance(rnode.data, RecordItem)
+                rnode.data.row = rec
+                rnode.set_label(record_label(rec, now))
+                continue
+            parent = self.result_nodes.get(rec.result_id)
+            if parent is not None and isinstance(parent.data, ResultItem) and parent.data.loaded:
+                self._insert_record(parent, rec, now)
+        return inserted
+
+    def _insert_new(self, rows: list[ResultRow], now: float) -> int:
+        """New Results newer than the top of the tree go to the top (newest first) if they match the filter."""
+        if not rows:
+            return 0
+        top = self.root.children[0].data if self.root.children else None
+        top_time = top.row.sort_time if isinstance(top, ResultItem) else None
+        candidates = [r for r in rows if top_time is None or r.sort_time >= top_time]
+        if not candidates:
+            return 0  # older than what is shown: paging reaches them
+        ids = [r.id for r in candidates]
+        if self.filter is not None and not self.filter.empty:
+            from tekton_results_tui.store.models import Result
+
+            w = self.filter.for_results()
+            matching = {i for (i,) in Result.select(Result.id).where((Result.id << ids) & w).tuples()}
+            candidates = [r for r in candidates if r.id in matching]
+        candidates.sort(key=lambda r: (r.sort_time, r.id))
+        scroll_before = self.scroll_y
+        for row in candidates:  # oldest of the batch first, each goes to index 0
+            before = self.root.children[0] if self.root.children else None
+            label = result_label(row, now, row.id in self.marked)
+            if before is not None:
+                n = self.root.add(label, data=ResultItem(row), before=before, allow_expand=True)
+            else:
+                n = self.root.add(label, data=ResultItem(row), allow_expand=True)
+            self.result_nodes[row.id] = n
+        if candidates and scroll_before > 0:
+            # keep the rows the user is looking at where they were
+            self.scroll_to(y=scroll_before + len(candidates), animate=False, immediate=True)
+        if candidates and self.cursor_node is None and self.root.children:
+            self.move_cursor(self.root.children[0])
+        return len(candidates)
+
+    def _insert_record(self, parent: TreeNode[NodeData], rec: RecordRow, now: float) -> None:
+        """Put a new child in run order: the PipelineRun, TaskRuns, Logs, EventLists."""
+        rank = {"PipelineRun": 0, "TaskRun": 1, "Log": 2, "EventList": 3}
+        key = rank.get(rec.kind, 4)
+        before = None
+        for child in parent.children:
+            d = child.data
+            if isinstance(d, RecordItem) and rank.get(d.row.kind, 4) > key:
+                before = child
+                break
+        label = record_label(rec, now)
+        if before is not None:
+            n = parent.add_leaf(label, data=RecordItem(rec), before=before)
+        else:
+            n = parent.add_leaf(label, data=RecordItem(rec))
+        self.record_nodes[rec.id] = n
+
+    # --- marks and refresh ----------------------------------------------------------------
+
+    def toggle_mark(self, node: TreeNode[NodeData]) -> int | None:
+        """Mark/unmark the Result of `node` (for the cleanup issue). Returns its id."""
+        res = self.result_node_of(node)
+        if res is None or not isinstance(res.data, ResultItem):
+            return None
+        rid = res.data.row.id
+        self.marked.symmetric_difference_update({rid})
+        res.set_label(result_label(res.data.row, self.clock(), rid in self.marked))
+        return rid
+
+    def result_node_of(self, node: TreeNode[NodeData] | None) -> TreeNode[NodeData] | None:
+        while node is not None and not isinstance(node.data, ResultItem):
+            node = node.parent
+        return node
+
+    def relabel_all(self) -> None:
+        """Refresh ages/durations of what is loaded (cheap: labels only)."""
+        now = self.clock()
+        for rid, node in self.result_nodes.items():
+            if isinstance(node.data, ResultItem):
+                node.set_label(result_label(node.data.row, now, rid in self.marked))
+
+    def find_node(self, result_id: int) -> TreeNode[NodeData] | None:
+        return self.result_nodes.get(result_id)
