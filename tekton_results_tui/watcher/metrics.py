@@ -147,7 +147,7 @@ class MetricsServer:
         self.requested_port = port
         self.status_fn = status_fn
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(StatusCollector(status_fn))
+        self.registry.register(StatusCollector(lambda: self.status_fn()))  # status_fn may be swapped later
         try:
             ProcessCollector(namespace="", registry=self.registry)
         except Exception:  # noqa: BLE001 - no /proc (non-Linux): fine without process metrics
