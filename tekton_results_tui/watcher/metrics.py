@@ -167,7 +167,7 @@ class MetricsServer:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer((self.host, self.requested_port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="metrics-http", daemon=True)
         self._thread.start()
         log.info("metrics: serving /metrics /healthz /readyz on %s:%d", self.host, self.port)
