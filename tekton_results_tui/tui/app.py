@@ -112,8 +112,8 @@ class ResultsApp(App[int]):
         self.panes = "both"
         self.filter: Filter = Filter(now=clock())
         self._stop = threading.Event()
-        self._size: tuple[int, int] | None = None
-        self._size_dirty = True
+        self._hist_size: tuple[int, int] | None = None
+        self._hist_size_dirty = True
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
         self.last_live_error: str | None = None
@@ -184,7 +184,7 @@ class ResultsApp(App[int]):
         if pending.empty:
             return
         self.changes_applied += 1
-        self._size_dirty = True
+        self._hist_size_dirty = True
         if pending.reload:
             self.action_reload(keep_cursor=True)
             return
@@ -215,13 +215,18 @@ class ResultsApp(App[int]):
             return self.watcher_note
         return WatcherStatus(state=OFF, reason="read-only" if self.read_only else "no watcher")
 
+    def history_size(self) -> tuple[int, int]:
+        """(results, records), recounted only after changes."""
+        if self._hist_size_dirty or self._hist_size is None:
+            self._hist_size = self.history.size()
+            self._hist_size_dirty = False
+        return self._hist_size
+
     def refresh_header(self) -> None:
-        if self._size_dirty or self._size is None:
-            self._size = self.history.size()
-            self._size_dirty = False
+        self.history_size()
         st = self.watcher_status()
         follower = self.service is None and st.owner is not None
-        self.query_one(StatusHeader).show(st, self._size, self.read_only, follower)
+        self.query_one(StatusHeader).show(st, self._hist_size, self.read_only, follower)
 
     # --- filter ----------------------------------------------------------------------------------
 
@@ -245,7 +250,7 @@ class ResultsApp(App[int]):
             n = None
         total = None
         if not self.filter.empty:
-            total = self._size[0] if self._size else None
+            total = self.history_size()[0]
         self.filter_bar.show_count(n, total)
 
     # --- selection -> detail -------------------------------------------------------------------------
@@ -339,7 +344,7 @@ class ResultsApp(App[int]):
         if node is not None and isinstance(node.data, RecordItem) and node.parent is not None:
             parent = node.parent
             parent.collapse()
-            tree.move_cursor(parent)
+            tree.goto(parent)
             return
         if self.filter_bar.text:
             self.filter_bar.clear_and_leave()
@@ -358,10 +363,10 @@ class ResultsApp(App[int]):
             if res is not None and isinstance(res.data, ResultItem):
                 rid = res.data.row.id
         self.feed.reset()
-        self._size_dirty = True
+        self._hist_size_dirty = True
         self.tree.load_page(self.filter)
         if rid is not None and rid in self.tree.result_nodes:
-            self.tree.move_cursor(self.tree.result_nodes[rid])
+            self.tree.goto(self.tree.result_nodes[rid])
         self._shown = None
         self.show_node(self.tree.cursor_node)
         self.update_count()
@@ -405,8 +410,7 @@ class ResultsApp(App[int]):
             self.filter_bar.set_text(f"name:{name}")
             node = self.tree.find_node(result_id)
         if node is not None:
-            self.tree.move_cursor(node)
-            self.tree.scroll_to_node(node, animate=False)
+            self.tree.goto(node)
         self.tree.focus()
 
     # --- screenshots -----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ class ResultsTree(Tree[NodeData]):
         page = self.history.list_results(flt, limit=PAGE_SIZE)
         self._append_rows(page.items, page.next_token)
         if self.root.children:
-            self.move_cursor(self.root.children[0])
+            self.goto(self.root.children[0])
         return len(page.items)
 
     def load_more(self) -> int:
@@ -170,7 +170,7 @@ class ResultsTree(Tree[NodeData]):
         self.load_more_node = None
         first = self._append_rows(page.items, page.next_token)
         if was_cursor and first is not None:
-            self.move_cursor(first)
+            self.goto(first)
         return len(page.items)
 
     def _append_rows(self, rows: Iterable[ResultRow], token: str | None) -> TreeNode[NodeData] | None:
@@ -265,7 +265,7 @@ class ResultsTree(Tree[NodeData]):
             # keep the rows the user is looking at where they were
             self.scroll_to(y=scroll_before + len(candidates), animate=False, immediate=True)
         if candidates and self.cursor_node is None and self.root.children:
-            self.move_cursor(self.root.children[0])
+            self.goto(self.root.children[0])
         return len(candidates)
 
     def _insert_record(self, parent: TreeNode[NodeData], rec: RecordRow, now: float) -> None:
@@ -308,6 +308,13 @@ class ResultsTree(Tree[NodeData]):
         for rid, node in self.result_nodes.items():
             if isinstance(node.data, ResultItem):
                 node.set_label(result_label(node.data.row, now, rid in self.marked))
+
+    def goto(self, node: TreeNode[NodeData], scroll: bool = True) -> None:
+        """Move the cursor to `node` right after adds/removes (lines are rebuilt first, else its line is stale)."""
+        _ = self._tree_lines  # rebuilds the line cache if an add/remove invalidated it
+        self.move_cursor(node)
+        if scroll:
+            self.scroll_to_node(node, animate=False)
 
     def find_node(self, result_id: int) -> TreeNode[NodeData] | None:
         return self.result_nodes.get(result_id)

@@ -1,0 +1,100 @@
+"""The filter bar: valid, invalid and empty filters, the count, debounce, esc, session history."""
+
+from __future__ import annotations
+
+from tekton_results_tui.tui.widgets.filter_bar import FilterBar
+from tekton_results_tui.tui.widgets.results_tree import ResultItem
+
+from .conftest import SIZE
+
+
+def shown_rows(app):
+    return [n.data.row for n in app.tree.root.children if isinstance(n.data, ResultItem)]
+
+
+def count_text(app) -> str:
+    return str(app.query_one("#filter-count").render())
+
+
+def error_text(app) -> str:
+    return str(app.query_one("#filter-error").render())
+
+
+async def until(pilot, cond, what: str, limit: int = 200) -> None:
+    """Wait (a frame at a time) for something only a timer makes true; fail with `what`."""
+    for _ in range(limit):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_valid_filter_on_enter_filters_tree_and_shows_count(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        assert app.focused is app.filter_bar.input
+        await pilot.press(*"status:failed", "enter")
+        rows = shown_rows(app)
+        want = app.history.count_results("status:failed")
+        assert 0 < want < 120
+        assert len(rows) == min(want, 50) and all(r.status == "FAILURE" for r in rows)
+        assert count_text(app).startswith(f"{want} of 120")
+        assert not app.filter_bar.error and not app.query_one("#filter-error").display
+        assert app.focused is app.tree  # enter hands the keys back to the tree
+
+
+async def test_filter_applies_as_you_type_debounced(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"ns:dev")
+        assert len(shown_rows(app)) == 50  # not yet: debounced
+        await until(pilot, lambda: all(r.parent == "dev" for r in shown_rows(app)), "the debounced filter")
+        assert count_text(app).startswith(str(app.history.count_results("ns:dev")))
+
+
+async def test_invalid_filter_names_the_term_and_keeps_the_tree(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        before = [r.id for r in shown_rows(app)]
+        await pilot.press("slash", *"ns:ci statsu:failed", "enter")
+        assert app.filter_bar.error and "statsu" in app.filter_bar.error
+        assert "statsu" in error_text(app) and app.query_one("#filter-error").display
+        assert [r.id for r in shown_rows(app)] == before
+        await pilot.press("slash", "ctrl+u")  # fix it: empty again
+        await pilot.press(*"dur>5x", "enter")
+        assert "dur>5x" in app.filter_bar.error
+
+
+async def test_empty_filter_and_escape_clear(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"pipeline:lint", "enter")
+        assert all(r.pipeline == "lint" for r in shown_rows(app))
+        await pilot.press("slash", "escape")  # esc in the bar clears it
+        assert app.filter_bar.text == ""
+        assert len(shown_rows(app)) == 50 and count_text(app).startswith("120 results")
+        await pilot.press("escape")  # esc on an empty bar leaves it
+        assert app.focused is app.tree
+
+
+async def test_filter_history_up_down(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(FilterBar)
+        await pilot.press("slash", *"ns:ci", "enter", "slash", "ctrl+u", *"status:failed", "enter", "slash", "ctrl+u")
+        await pilot.press("up")
+        assert bar.text == "status:failed"
+        await pilot.press("up")
+        assert bar.text == "ns:ci"
+        await pilot.press("down")
+        assert bar.text == "status:failed"
+        assert all(r.status == "FAILURE" for r in shown_rows(app))
+
+
+async def test_letters_typed_in_the_bar_are_not_keys(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"qyles ", "enter")  # q must not quit, y/l/e/s must not switch tabs
+        assert app.is_running
+        assert app.filter_bar.text == "qyles "

@@ -1,0 +1,118 @@
+"""Live updates from the store's change sequence: in-process writes, another process, prunes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tekton_results_tui.store.history import RunUpsert
+from tekton_results_tui.tui.widgets.results_tree import ResultItem
+
+from .conftest import SIZE, T0, make_pipelinerun
+from .test_app_filter import until
+
+
+def top_names(app, n: int) -> list[str]:
+    return [c.data.row.display_name for c in app.tree.root.children[:n]]
+
+
+def new_runs(count: int, start_i: int = 1000, outcome=("Unknown", "Running")):
+    return [make_pipelinerun(99, start_i + k, name=f"live-run-{k}", ns="ci", pipeline="build",
+                             created=T0 - 60 + k, outcome=outcome) for k in range(count)]
+
+
+async def test_live_insert_keeps_cursor_on_the_same_run(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "down", "down")
+        chosen = app.tree.cursor_node.data.row.id
+        seq0 = app.history.current_seq()
+        changes = []
+        for pr, trs in new_runs(2):
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)  # another writer (the watcher) in this process
+        await app.sync_now()
+        await pilot.pause()
+        assert top_names(app, 2) == ["live-run-1", "live-run-0"]  # newest first, at the top
+        assert app.tree.cursor_node.data.row.id == chosen
+        assert app.tree.cursor_line == 5
+        assert app.feed.seq > seq0
+        assert app.query_one("#filter-count").render().plain.startswith("122")
+
+
+async def test_status_change_relabels_and_refreshes_children(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        (pr, trs), = new_runs(1)
+        app.history.apply([RunUpsert(pr)] + [RunUpsert(t) for t in trs])
+        await app.sync_now()
+        node = app.tree.root.children[0]
+        assert node.data.row.status == "UNKNOWN"
+        app.tree.goto(node)
+        await pilot.press("enter")  # expand: children loaded
+        n_children = len(node.children)
+        (done, done_trs), = new_runs(1, outcome=("False", "Failed"))
+        for o in [done] + done_trs:
+            o["metadata"]["resourceVersion"] = "50"
+        app.history.apply([RunUpsert(done)] + [RunUpsert(t) for t in done_trs])
+        await app.sync_now()
+        assert node.data.row.status == "FAILURE"
+        assert "✗" in node.label.plain or "✖" in node.label.plain or node.label.plain != ""
+        assert [c.data.row.status for c in node.children if c.data.row.kind == "PipelineRun"] == ["FAILURE"]
+        assert len(node.children) == n_children
+        assert app.tree.cursor_node is node
+
+
+async def test_filter_applies_to_live_inserts(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"ns:dev", "enter")
+        top_before = app.tree.root.children[0].data.row.id
+        changes = []
+        for pr, trs in new_runs(2):  # namespace ci: must not show
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)
+        await app.sync_now()
+        assert app.tree.root.children[0].data.row.id == top_before
+
+
+async def test_prune_reloads_the_tree(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        (pr, trs), = new_runs(1)
+        app.history.apply([RunUpsert(pr)] + [RunUpsert(t) for t in trs])
+        await app.sync_now()
+        removed, _ = app.history.prune(ended_before=T0 + 1)  # every finished run goes
+        assert removed > 0
+        await app.sync_now()
+        rows = [c.data.row for c in app.tree.root.children if isinstance(c.data, ResultItem)]
+        assert rows and all(r.end is None for r in rows)
+        assert app.query_one("#filter-count").render().plain.startswith(str(len(rows)))
+
+
+WRITER = r"""
+import json, sys
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History, RunUpsert
+db = open_database(sys.argv[1])
+objs = json.load(sys.stdin)
+print(History(db).apply([RunUpsert(o) for o in objs]).seq)
+"""
+
+
+async def test_follows_a_writer_in_another_process_read_only(make_app, db_path):
+    """A read-only viewer on the file a headless watcher (here: another process) writes."""
+    app = make_app(read_only=True, live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        chosen = app.tree.cursor_node.data.row.id
+        objs = []
+        for pr, trs in new_runs(3):
+            objs += [pr] + trs
+        out = subprocess.run([sys.executable, "-c", WRITER, "sqlite:///" + str(db_path)],
+                             input=json.dumps(objs), capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        await until(pilot, lambda: top_names(app, 1) == ["live-run-2"], "the other process's runs", limit=500)
+        assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+        assert app.tree.cursor_node.data.row.id == chosen
+        assert app.changes_applied >= 1 and app.live_errors == 0
