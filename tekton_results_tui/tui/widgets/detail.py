@@ -1,0 +1,138 @@
+"""The detail pane (right side): Summary, YAML, Logs and Events of the selected tree node.
+
+The shell calls `show_result` / `show_record` on cursor moves, `refresh_from_store`
+with the ids its change-feed poll saw, and `switch_tab` for `y`/`l` style keys. Only
+the open tab loads (in its own exclusive worker); the others load when opened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import TabbedContent, TabPane
+
+from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target
+from tekton_results_tui.tui.widgets.events_view import EventsView
+from tekton_results_tui.tui.widgets.log_view import LogView
+from tekton_results_tui.tui.widgets.summary_view import SummaryView
+from tekton_results_tui.tui.widgets.yaml_view import YamlView
+
+TABS = ("summary", "yaml", "logs", "events")
+
+
+class DetailPane(Vertical):
+    """Tabs about one Result or Record, loaded from the store off the UI thread."""
+
+    DEFAULT_CSS = """
+    DetailPane { height: 1fr; width: 1fr; }
+    DetailPane > TabbedContent { height: 1fr; }
+    DetailPane TabPane { padding: 0; height: 1fr; }
+    DetailPane DetailTab { height: 1fr; }
+    """
+
+    def __init__(self, history: History, service: Any = None, clock: Callable[[], float] = time.time,
+                 *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.history = history
+        self.service = service
+        self.clock = clock
+        self.target: Target | None = None
+        self.views: dict[str, DetailTab] = {
+            "summary": SummaryView(history, service, clock, id="detail-summary"),
+            "yaml": YamlView(history, service, clock, id="detail-yaml"),
+            "logs": LogView(history, service, clock, id="detail-logs"),
+            "events": EventsView(history, service, clock, id="detail-events"),
+        }
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="detail-tabs", initial="summary"):
+            for tab, title in zip(TABS, ("Summary", "YAML", "Logs", "Events")):
+                with TabPane(title, id=tab):
+                    yield self.views[tab]
+
+    # --- contract for the shell --------------------------------------------------------
+
+    @property
+    def current_name(self) -> str | None:
+        """The shown run's name (a Result shows its top-level run's name)."""
+        return self.target.name if self.target else None
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active or "summary"
+
+    def show_result(self, row: ResultRow | None) -> None:
+        self._show(Target.of_result(row) if row is not None else None)
+
+    def show_record(self, row: RecordRow | None) -> None:
+        self._show(Target.of_record(row) if row is not None else None)
+
+    def switch_tab(self, tab: str, focus: bool = True) -> None:
+        if tab not in TABS:
+            raise ValueError(f"unknown detail tab {tab!r} (one of {', '.join(TABS)})")
+        self.query_one(TabbedContent).active = tab
+        self._ensure_loaded(tab)
+        if focus:
+            self.views[tab].focus_content()
+
+    def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:
+        """Reload the open tab (keeping its scroll position) if what it shows changed."""
+        if self.target is None:
+            return
+        view = self.views[self.active_tab]
+        touched = bool(changed_record_ids & view.deps) or self.target.result_id in changed_result_ids
+        if not touched and changed_record_ids and view.deps and max(changed_record_ids) > max(view.deps):
+            # maybe a new record of this Result (a Log or EventList arrived): check off the UI thread
+            self.run_worker(lambda: self._check_new(self.target, view), thread=True, exclusive=True,
+                            group="detail-refresh", exit_on_error=False)
+            return
+        if touched:
+            self._reload_open(view)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _show(self, target: Target | None) -> None:
+        if target == self.target:
+            return
+        self.target = target
+        for tab, view in self.views.items():
+            view.reset()
+        self._ensure_loaded(self.active_tab)
+
+    def _ensure_loaded(self, tab: str) -> None:
+        view = self.views[tab]
+        if view.loaded != self.target or self.target is None:
+            view.load(self.target)
+
+    def _reload_open(self, view: DetailTab) -> None:
+        for other in self.views.values():
+            if other is not view:
+                other.reset()  # stale; reloads when opened
+        view.load(self.target, keep_scroll=True)
+
+    def _check_new(self, target: Target | None, view: DetailTab) -> None:
+        if target is None:
+            return
+        ids = {r.id for r in self.history.records_of(target.result_id)}
+        if ids - view.deps and target == self.target:
+            try:
+                self.app.call_from_thread(self._reload_if_current, target, view)
+            except RuntimeError:
+                pass
+
+    def _reload_if_current(self, target: Target, view: DetailTab) -> None:
+        if target == self.target and view is self.views[self.active_tab]:
+            self._reload_open(view)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "detail-tabs":
+            return
+        event.stop()
+        tab = event.pane.id or "summary"
+        if tab in self.views:
+            self._ensure_loaded(tab)

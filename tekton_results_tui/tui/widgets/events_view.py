@@ -1,0 +1,98 @@
+"""The Events tab: the stored EventList(s) of the node as a table (type, reason, age, count, object, message).
+
+A TaskRun shows its own events; a PipelineRun or a Result shows the events of every
+run in the Result, oldest first, as `kubectl get events` would. All cells are `Text`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tekton_results_tui.store.grouping import parse_time
+from tekton_results_tui.tui.formatting import fmt_age
+from tekton_results_tui.tui.text_safety import safe_plain
+from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target, check_cancelled, resolve
+
+
+def _event_time(e: dict) -> int | None:
+    for key in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        t = parse_time(e.get(key))
+        if t is not None:
+            return t
+    return parse_time((e.get("metadata") or {}).get("creationTimestamp"))
+
+
+def events_table(items: list[dict], now: float) -> Table:
+    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold", expand=True)
+    t.add_column("TYPE", no_wrap=True)
+    t.add_column("REASON", no_wrap=True)
+    t.add_column("AGE", no_wrap=True, justify="right")
+    t.add_column("COUNT", no_wrap=True, justify="right")
+    t.add_column("OBJECT", no_wrap=True, max_width=40, overflow="ellipsis")
+    t.add_column("MESSAGE", overflow="fold", ratio=1)
+    for e in sorted(items, key=lambda e: _event_time(e) or 0):
+        kind = str(e.get("type") or "")
+        obj = e.get("involvedObject") or {}
+        t.add_row(Text(safe_plain(kind), style="yellow" if kind == "Warning" else ""),
+                  Text(safe_plain(str(e.get("reason") or ""))),
+                  fmt_age(_event_time(e), now),
+                  str(e.get("count") or 1),
+                  Text(safe_plain(f"{str(obj.get('kind') or '').lower()}/{obj.get('name') or ''}")),
+                  Text(safe_plain(str(e.get("message") or ""))))
+    return t
+
+
+class EventsView(DetailTab):
+    TAB = "events"
+    DEFAULT_CSS = """
+    EventsView > VerticalScroll { height: 1fr; }
+    EventsView #events-body { padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="events-scroll"):
+            yield Static(Text("Nothing selected.", style="italic"), id="events-body")
+
+    def build(self, target: Target) -> Any:
+        res = resolve(self.history, target)
+        rec = res.record
+        lists = [r for r in res.records if r.kind == "EventList"]
+        if rec is not None and rec.kind == "EventList":
+            lists = [rec]
+        elif rec is not None and rec.kind in ("TaskRun", "Log"):
+            run_uid = rec.uid if rec.kind == "TaskRun" else rec.run_uid
+            lists = [r for r in lists if r.run_uid == run_uid]
+        items: list[dict] = []
+        for r in lists:
+            check_cancelled()
+            items += (self.history.record_object(r.id) or {}).get("items") or []
+        deps = {r.id for r in res.records} | ({rec.id} if rec else set())
+        if not items:
+            return deps, Text("No events stored for this run (they are captured when a run finishes; "
+                              "Kubernetes keeps events about an hour).", style="italic")
+        what = rec.run_name if rec is not None else target.name
+        head = Text.assemble((f"{len(items)} events", "bold"), " about ", safe_plain(what),
+                             "" if len(lists) < 2 else " and its TaskRuns")
+        return deps, Group(head, events_table(items, self.clock()))
+
+    def apply(self, payload: Any, keep_scroll: bool) -> None:
+        body = self.query_one("#events-body", Static)
+        if payload is None:
+            self.deps = set()
+            body.update(Text("Nothing selected.", style="italic"))
+            return
+        self.deps, renderable = payload if isinstance(payload, tuple) else (set(), Text(payload.message))
+        body.update(renderable)
+        if not keep_scroll:
+            self.query_one("#events-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def focus_content(self) -> None:
+        self.query_one("#events-scroll", VerticalScroll).focus()
+

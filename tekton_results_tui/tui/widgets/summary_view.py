@@ -1,0 +1,246 @@
+"""The Summary tab: status, times, params, results, child TaskRuns with step states, cluster state.
+
+Built from the stored JSON in the tab's worker as rich `Text`/`Table` objects (never
+markup strings), so `build [linux]`, `step [/x]` and unicode render as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tekton_results_tui.store.grouping import parse_time
+from tekton_results_tui.store.history import RecordRow
+from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
+from tekton_results_tui.tui.text_safety import safe_plain
+from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
+                                                         resolve)
+
+
+def _t(value: Any, style: str = "") -> Text:
+    """Any value from the cluster as safe one-line Text."""
+    if value is None:
+        return Text("-", style="dim")
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return Text(safe_plain(value), style=style)
+
+
+def _succeeded(obj: dict) -> dict:
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Succeeded":
+            return c
+    return {}
+
+
+def _section(title: str) -> Text:
+    return Text.assemble("\n", (title, "bold underline"))
+
+
+def _kv_table() -> Table:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    return t
+
+
+def cluster_state(rec: RecordRow) -> Text:
+    """In cluster / gone since <time>, and whether the stored copy is the final state."""
+    where = Text("in cluster", style="green") if rec.in_cluster else Text(
+        f"gone from the cluster since {fmt_time(rec.deleted_at)}" if rec.deleted_at else "gone from the cluster",
+        style="yellow")
+    final = Text("stored final", style="green") if rec.final else Text(
+        "stored (not final: last state seen)" if not rec.in_cluster else "stored (still changing)", style="dim")
+    return Text.assemble(where, " · ", final)
+
+
+def step_state(step: dict, now_style: bool = False) -> tuple[Text, Text, str]:
+    """(state words, exit code, duration) of one `status.steps` entry."""
+    term = step.get("terminated")
+    if term:
+        code = term.get("exitCode")
+        ok = code == 0
+        reason = term.get("reason") or ("Completed" if ok else "Error")
+        start, end = parse_time(term.get("startedAt")), parse_time(term.get("finishedAt"))
+        dur = fmt_duration(end - start) if start is not None and end is not None else "-"
+        return (Text(safe_plain(str(reason)), style="green" if ok else "red"),
+                Text(str(code) if code is not None else "-", style="green" if ok else "bold red"), dur)
+    if step.get("running"):
+        return Text("running", style="yellow"), Text("-", style="dim"), "-"
+    waiting = step.get("waiting")
+    if waiting:
+        return Text(f"waiting: {safe_plain(str(waiting.get('reason') or ''))}".rstrip(": "), style="dim"), Text("-", style="dim"), "-"
+    return Text("not started", style="dim"), Text("-", style="dim"), "-"
+
+
+def _params(obj: dict) -> Table | None:
+    params = (obj.get("spec") or {}).get("params") or []
+    if not params:
+        return None
+    t = _kv_table()
+    for p in params:
+        t.add_row(_t(p.get("name")), _t(p.get("value")))
+    return t
+
+
+def _results(obj: dict) -> Table | None:
+    st = obj.get("status") or {}
+    results = st.get("results") or st.get("pipelineResults") or st.get("taskResults") or []
+    if not results:
+        return None
+    t = _kv_table()
+    for r in results:
+        t.add_row(_t(r.get("name")), _t(r.get("value")))
+    return t
+
+
+def _steps_table(obj: dict) -> Table | None:
+    steps = (obj.get("status") or {}).get("steps") or []
+    if not steps:
+        return None
+    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+    for col in ("STEP", "STATE", "EXIT", "DURATION"):
+        t.add_column(col, no_wrap=col != "STATE")
+    for s in steps:
+        state, code, dur = step_state(s)
+        t.add_row(_t(s.get("name")), state, code, dur)
+    return t
+
+
+def _children_table(res: Resolved, history: Any) -> Table | None:
+    trs = [r for r in res.records if r.kind == "TaskRun"]
+    if not trs:
+        return None
+    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+    for col in ("", "TASK", "TASKRUN", "DURATION", "STEPS (exit code)"):
+        t.add_column(col, no_wrap=col not in ("STEPS (exit code)",), overflow="fold")
+    for tr in trs:
+        check_cancelled()
+        obj = history.record_object(tr.id) or {}
+        parts: list[Text] = []
+        for s in (obj.get("status") or {}).get("steps") or []:
+            term = s.get("terminated")
+            if term:
+                code = term.get("exitCode")
+                parts.append(Text.assemble(_t(s.get("name")), " ",
+                                           (("✔" if code == 0 else "✖") + str(code), "green" if code == 0 else "red")))
+            else:
+                parts.append(Text.assemble(_t(s.get("name")), " ",
+                                           ("running", "yellow") if s.get("running") else ("not started", "dim")))
+        steps = Text(", ").join(parts) if parts else Text("-", style="dim")
+        t.add_row(status_icon(tr.status, tr.in_cluster), _t(tr.pipeline_task or tr.task),
+                  _t(tr.run_name), fmt_duration(tr.duration), steps)
+    return t
+
+
+def build_summary(history: Any, target: Target) -> RenderableType | LoadError:
+    res = resolve(history, target)
+    result = res.result
+    if result is None and res.record is None:
+        return LoadError("This node is no longer in the history (pruned?).")
+    parts: list[RenderableType] = []
+    rec = res.record
+    run = res.run_record()
+    if target.kind == "result" and result is not None:
+        head = Text.assemble(status_icon(result.status, result.in_cluster), " ", ("Result ", "bold"),
+                             safe_plain(result.name))
+        parts.append(head)
+        if run is None:
+            parts.append(Text("The top-level run of this Result is not stored yet (its children arrived first).",
+                              style="italic"))
+    if rec is not None and rec.kind in ("Log", "EventList"):
+        parts.append(Text.assemble((rec.kind, "bold"), " of ", safe_plain(rec.run_name)))
+        if rec.kind == "Log":
+            t = _kv_table()
+            for s in history.step_logs(rec.id):
+                state = s.state if s.state != "stored" else f"{fmt_bytes(s.size)}" + (
+                    f" (truncated at {fmt_bytes(s.size)})" if s.truncated else "")
+                t.add_row(_t(s.step), _t(state))
+            parts.append(t)
+    if run is not None:
+        check_cancelled()
+        obj = history.record_object(run.id) or {}
+        cond = _succeeded(obj)
+        parts.append(Text.assemble(status_icon(run.status, run.in_cluster), " ", (run.kind, "bold"), " ",
+                                   (safe_plain(run.run_name), "bold")))
+        info = _kv_table()
+        status_text = Text(status_word(run.status, run.in_cluster), style=status_style(run.status, run.in_cluster))
+        if run.reason and run.reason.lower() not in status_text.plain.lower():
+            status_text.append(f" ({safe_plain(run.reason)})")
+        info.add_row("Status", status_text)
+        if cond.get("message"):
+            info.add_row("Message", _t(cond.get("message")))
+        info.add_row("Namespace", _t(run.parent))
+        if run.pipeline:
+            info.add_row("Pipeline", _t(run.pipeline))
+        if run.kind == "TaskRun":
+            info.add_row("Task", _t(run.task))
+            if run.pipeline_task:
+                info.add_row("Pipeline task", _t(run.pipeline_task))
+            pod = (obj.get("status") or {}).get("podName")
+            if pod:
+                info.add_row("Pod", _t(pod))
+        info.add_row("Started", fmt_time(run.start))
+        info.add_row("Finished", fmt_time(run.end))
+        info.add_row("Duration", fmt_duration(run.duration))
+        info.add_row("Cluster", cluster_state(run))
+        info.add_row("Record", _t(run.name))
+        info.add_row("UID", _t(run.uid))
+        parts.append(info)
+        for title, table in (("Params", _params(obj)), ("Results", _results(obj))):
+            if table is not None:
+                parts += [_section(title), table]
+        if run.kind == "TaskRun":
+            steps = _steps_table(obj)
+            if steps is not None:
+                parts += [_section("Steps"), steps]
+    if (run is None or run.kind == "PipelineRun") and result is not None:
+        children = _children_table(res, history)
+        if children is not None:
+            parts += [_section("TaskRuns"), children]
+    return Group(*parts)
+
+
+class SummaryView(DetailTab):
+    TAB = "summary"
+    DEFAULT_CSS = """
+    SummaryView > VerticalScroll { height: 1fr; }
+    SummaryView #summary-body { padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="summary-scroll"):
+            yield Static(Text("Nothing selected.", style="italic"), id="summary-body")
+
+    def build(self, target: Target) -> Any:
+        res = resolve(self.history, target)
+        deps = {r.id for r in res.records}
+        if res.record is not None:
+            deps.add(res.record.id)
+        return deps, build_summary(self.history, target)
+
+    def apply(self, payload: Any, keep_scroll: bool) -> None:
+        body = self.query_one("#summary-body", Static)
+        scroll = self.query_one("#summary-scroll", VerticalScroll)
+        if payload is None:
+            self.deps = set()
+            body.update(Text("Nothing selected.", style="italic"))
+            return
+        deps, renderable = payload
+        self.deps = deps
+        if isinstance(renderable, LoadError):
+            body.update(Text(renderable.message, style="italic"))
+        else:
+            body.update(renderable)
+        if not keep_scroll:
+            scroll.scroll_home(animate=False)
+
+    def focus_content(self) -> None:
+        self.query_one("#summary-scroll", VerticalScroll).focus()
