@@ -16,9 +16,25 @@ from typing import Any, Iterator
 import yaml
 
 try:  # libyaml is several times faster on big dumps
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, leaving timestamps as strings (as kubectl's JSON has them).
+
+    An unquoted `creationTimestamp: 2026-01-01T00:00:00Z` would otherwise become a datetime
+    that neither the grouping rules (they read RFC 3339 text) nor JSON storage accept.
+    """
+
+    def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
+        tag = super().resolve(kind, value, implicit)
+        return _STR_TAG if tag == _TIMESTAMP_TAG else tag
+
 
 RUN_KINDS = ("PipelineRun", "TaskRun")
 _DOC_SEP = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$", re.MULTILINE)

@@ -14,6 +14,7 @@ and would make a live run look deleted.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass, field
 
@@ -70,7 +71,17 @@ def import_items(h: History, items: list[DumpItem], cluster: str) -> FileReport:
             if isinstance(uid, str) and uid:
                 newest[uid] = max(newest.get(uid, -1), parse_rv(meta.get("resourceVersion")))
         before = h.stored_versions(list(newest), cluster=cluster)
-        res = h.apply([RunUpsert(it.obj) for it in chunk], cluster=cluster)
+        changes = []
+        for it in chunk:
+            try:  # serialized once here (the store keeps this text): YAML may hold what JSON cannot
+                raw = json.dumps(it.obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                rep.skipped.append(Problem(describe(it.obj), f"not representable as JSON: {exc}"))
+                uid = (it.obj.get("metadata") or {}).get("uid") if isinstance(it.obj.get("metadata"), dict) else None
+                newest.pop(uid, None)  # type: ignore[arg-type]
+                continue
+            changes.append(RunUpsert(it.obj, raw=raw))
+        res = h.apply(changes, cluster=cluster)
         skipped_names = {s.what for s in res.skipped}
         rep.skipped.extend(Problem(s.what, s.why) for s in res.skipped)
         rep.warnings.extend(res.warnings)

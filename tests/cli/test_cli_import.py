@@ -167,3 +167,22 @@ def test_bad_db_url_is_one_line(capsys, tmp_path) -> None:
     rc, out, err = Cli("mysql://nope/x", capsys)("import", str(p))
     assert rc == 2
     assert err.count("\n") == 1 and "unsupported database URL scheme 'mysql'" in err
+
+
+def test_yaml_only_values_never_break_an_import(cli, tmp_path) -> None:
+    """Unquoted timestamps stay text; a value JSON cannot hold skips only its object."""
+    p = tmp_path / "odd.yaml"
+    p.write_text(
+        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: plain-times, namespace: ci, uid: u1,"
+        " resourceVersion: '3', creationTimestamp: 2026-01-02T03:04:00Z}\n"
+        "status:\n  startTime: 2026-01-02T03:04:05Z\n  completionTime: 2026-01-02T03:05:05Z\n"
+        "  conditions: [{type: Succeeded, status: 'True', reason: Succeeded}]\n"
+        "---\n"
+        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: odd, namespace: ci, uid: u2}\n"
+        "spec: {params: !!set {a: null}}\n"
+    )
+    rc, out, err = cli("import", str(p))
+    assert rc == 1 and out.strip() == f"{p}: 1 runs stored (1 new), 1 skipped"
+    assert "skipped TaskRun ci/odd: not representable as JSON" in err
+    [r] = cli.json("results")["results"]
+    assert (r["summary"]["start_time"], r["duration_seconds"]) == ("2026-01-02T03:04:05Z", 60)
