@@ -9,7 +9,7 @@ from typing import Any, Sequence, TextIO
 
 import yaml
 
-OUTPUT_FORMATS = ("table", "json", "yaml")
+OUTPUT_FORMATS = ("table", "json", "yaml", "name")  # name: one Result/Record name per line, for scripts
 
 
 def human_duration(seconds: float | int | None) -> str:

@@ -106,6 +106,10 @@ def run_results(args: argparse.Namespace) -> int:
     with opened_history(args, read_only=True) as h:
         rows, token = _pages(_fetch_guarded(lambda t, n: h.list_results(flt, order=args.order, page_token=t, limit=n)),
                              args.limit, args.page_token)
+        if args.output == "name":
+            sys.stdout.writelines(r.name + "\n" for r in rows)
+            _more_hint(token)
+            return EXIT_OK
         if args.output != "table":
             output.emit_document({"results": result_documents(rows), "next_page_token": token or ""},
                                  args.output, sys.stdout)
@@ -137,6 +141,10 @@ def run_records(args: argparse.Namespace) -> int:
             _fetch_guarded(lambda t, n: h.list_records(flt, result=args.result, order=args.order, page_token=t,
                                                        limit=n)),
             args.limit, args.page_token)
+        if args.output == "name":
+            sys.stdout.writelines(r.name + "\n" for r in rows)
+            _more_hint(token)
+            return EXIT_OK
         if args.output != "table":
             output.emit_document({"records": record_documents(rows), "next_page_token": token or ""},
                                  args.output, sys.stdout)

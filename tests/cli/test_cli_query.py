@@ -233,3 +233,11 @@ def test_broken_pipe_is_quiet(imported: Cli) -> None:
 
 
 assert NOW > 0 and json  # keep imports used
+
+
+def test_output_name_for_scripts(imported: Cli, generated) -> None:
+    rc, out, err = imported("results", "-o", "name", "--limit", "0", "status:timeout")
+    assert rc == 0 and set(out.split()) == {n for n, e in generated[1].items() if e["status"] == "TIMEOUT"}
+    name = out.split()[0]
+    rc, out, _ = imported("records", "-oname", "--result", name)
+    assert rc == 0 and out and all(line.startswith(name + "/records/") for line in out.splitlines())
