@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from tekton_results_tui.store.db import DbUrl, first_line, parse_db_url
 from tekton_results_tui.watcher.status import OFF, STANDBY, WatcherStatus
@@ -232,6 +232,67 @@ def with_leader(status: WatcherStatus, elector: LeaderElector) -> WatcherStatus:
             reason = f"waiting for the database: {elector.last_error}"
         return replace(status, leader=False, state=STANDBY, reason=reason)
     return replace(status, leader=False)
+
+
+class Startable(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> Any: ...
+    def status(self) -> WatcherStatus: ...
+
+
+class HaWatcher:
+    """A watcher service that runs only while this replica is the elected writer.
+
+    Each election builds a fresh service with `make_service()` and starts it; losing the
+    lock (or `stop()`) stops it before the lock is released. `status()` is what metrics
+    and logs show: the running service's snapshot, or a STANDBY one while another
+    replica writes. On SQLite it simply runs the service (no election).
+    """
+
+    def __init__(self, db_url: str, cluster: str, make_service: Callable[[], Startable], **elector_kw: Any) -> None:
+        self.make_service = make_service
+        self.cluster = cluster
+        self.service: Startable | None = None
+        self._last: WatcherStatus | None = None
+        self._mu = threading.Lock()
+        self._stopped = False
+        self.elector = LeaderElector(db_url, cluster, self._elected, self._lost, **elector_kw)
+
+    def start(self) -> None:
+        self._stopped = False
+        self.elector.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.elector.stop()
+
+    def status(self) -> WatcherStatus:
+        with self._mu:
+            svc = self.service
+        if svc is not None:
+            st = svc.status()
+        else:
+            base = self._last or WatcherStatus(cluster=self.cluster)
+            st = replace(base, state=OFF, connected=False, backlog=0, reason=None)
+            if self._stopped:
+                return replace(st, reason="stopped", leader=None if not self.elector.enabled else False)
+        return with_leader(st, self.elector)
+
+    def _elected(self) -> None:
+        svc = self.make_service()
+        svc.start()  # raising here makes the elector release the lock for another replica
+        with self._mu:
+            self.service = svc
+
+    def _lost(self) -> None:
+        with self._mu:
+            svc, self.service = self.service, None
+        if svc is not None:
+            try:
+                self._last = svc.status()  # keep the counts visible while standing by
+            except Exception:  # noqa: BLE001
+                pass
+            svc.stop()
 
 
 class _LostLock(Exception):

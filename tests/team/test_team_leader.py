@@ -1,4 +1,6 @@
-"""Leader election of headless replicas on the real PostgreSQL (advisory lock on a dedicated session)."""
+"""Leader election of headless replicas on the real PostgreSQL (advisory lock on a dedicated session).
+
+Tests taking `pg_url` skip without a server (fail under TEKTON_RESULTS_TUI_REQUIRE_PG=1)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 
 import psycopg2
 import pytest
 
-from tekton_results_tui.watcher.leader import LeaderElector, lock_key, with_leader
+from tekton_results_tui.watcher.leader import HaWatcher, LeaderElector, lock_key, with_leader
+from tekton_results_tui.watcher.metrics import MetricsServer
 from tekton_results_tui.watcher.status import LIVE, OFF, STANDBY, WatcherStatus
 
-pytestmark = pytest.mark.postgres
 TAKEOVER_BUDGET_S = 15.0  # issue 7: a standby takes over within 15 s of the leader dying
 
 
@@ -221,3 +224,67 @@ def test_with_leader_reports_standby_replica(replicas, sqlite_url) -> None:
     assert with_leader(WatcherStatus(state=LIVE), a.elector).leader is True
     solo = LeaderElector(sqlite_url, "prod", lambda: None, lambda: None)
     assert with_leader(WatcherStatus(state=LIVE), solo).leader is None
+
+
+class CountingService:
+    """A stand-in watcher service with the real start/stop/status shape; records its life."""
+
+    running: set[str] = set()
+    guard = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.st = WatcherStatus(state=LIVE, connected=True, cluster="prod", counts={"events": 3})
+
+    def start(self) -> None:
+        with self.guard:
+            self.running.add(self.name)
+
+    def stop(self) -> None:
+        with self.guard:
+            self.running.discard(self.name)
+
+    def status(self) -> WatcherStatus:
+        return self.st
+
+
+def test_ha_watcher_runs_the_service_only_on_the_leader(pg_url) -> None:
+    CountingService.running = set()
+    a = HaWatcher(pg_url, "prod", lambda: CountingService("a"), poll_s=0.1, identity="a")
+    b = HaWatcher(pg_url, "prod", lambda: CountingService("b"), poll_s=0.1, identity="b")
+    mb = MetricsServer(0, b.status, host="127.0.0.1")
+    mb.start()
+    try:
+        a.start()
+        wait_until(lambda: a.elector.is_leader, 10, "a to lead")
+        b.start()
+        wait_until(lambda: b.elector.attempts >= 3, 10, "b to stand by")
+        assert CountingService.running == {"a"}
+        assert a.status().leader is True and a.status().state == LIVE
+        sb = b.status()
+        assert sb.state == STANDBY and sb.leader is False
+        with urllib.request.urlopen(f"http://127.0.0.1:{mb.port}/metrics", timeout=5) as r:
+            assert "tekton_results_tui_leader 0.0" in r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{mb.port}/readyz", timeout=5) as r:
+            assert r.status == 200  # a standby is ready
+
+        a.stop()  # a clean shutdown hands over: a's service stops before b's starts
+        assert a.status().state == OFF
+        wait_until(lambda: b.elector.is_leader, TAKEOVER_BUDGET_S, "b to take over")
+        assert CountingService.running == {"b"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{mb.port}/metrics", timeout=5) as r:
+            assert "tekton_results_tui_leader 1.0" in r.read().decode()
+    finally:
+        a.stop()
+        b.stop()
+        mb.stop()
+    assert CountingService.running == set()
+
+
+def test_ha_watcher_on_sqlite_just_runs(sqlite_url) -> None:
+    CountingService.running = set()
+    h = HaWatcher(sqlite_url, "prod", lambda: CountingService("solo"))
+    h.start()
+    assert CountingService.running == {"solo"} and h.status().leader is None
+    h.stop()
+    assert CountingService.running == set() and h.status().state == OFF
