@@ -94,8 +94,8 @@ class LeaderElector:
     def start(self) -> None:
         """Begin competing. On SQLite: become leader at once, in the caller's thread."""
         if not self.enabled:
+            self.on_elected()  # may raise: the caller's start fails, and this is not a leader
             self._leader = True
-            self.on_elected()
             return
         if self._thread is not None:
             return
@@ -111,7 +111,7 @@ class LeaderElector:
                 self._leader = False
                 self.on_lost()
             return
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():  # on_lost may call stop()
             self._thread.join(timeout)
             self._thread = None
         self._step_down()  # in case the thread was stuck and did not do it
