@@ -86,7 +86,7 @@ class DetailPane(Vertical):
             return
         view = self.views[self.active_tab]
         touched = bool(changed_record_ids & view.deps) or self.target.result_id in changed_result_ids
-        if not touched and changed_record_ids and view.deps and max(changed_record_ids) > max(view.deps):
+        if not touched and view.family and max(changed_record_ids, default=0) > max(view.family):
             # maybe a new record of this Result (a Log or EventList arrived): check off the UI thread
             self.run_worker(lambda: self._check_new(self.target, view), thread=True, exclusive=True,
                             group="detail-refresh", exit_on_error=False)
@@ -119,7 +119,7 @@ class DetailPane(Vertical):
         if target is None:
             return
         ids = {r.id for r in self.history.records_of(target.result_id)}
-        if ids - view.deps and target == self.target:
+        if ids - view.family and target == self.target:
             try:
                 self.app.call_from_thread(self._reload_if_current, target, view)
             except RuntimeError:

@@ -97,6 +97,7 @@ class DetailTab(Vertical):
         self.clock = clock
         self.loaded: Target | None = None
         self.deps: set[int] = set()  # record ids the shown content came from
+        self.family: set[int] = set()  # all record ids of the Result when it loaded (to spot new ones)
         self._gen = 0
 
     def reset(self) -> None:
@@ -119,20 +120,21 @@ class DetailTab(Vertical):
     def _load_thread(self, target: Target, gen: int, keep_scroll: bool) -> None:
         try:
             payload = self.build(target)
+            family = {r.id for r in self.history.records_of(target.result_id)}
         except Cancelled:
             return
         except Exception as exc:  # noqa: BLE001 - shown in words in the tab, never a traceback
-            payload = LoadError(f"Could not load {target.name}: {exc}")
-        check_cancelled_quietly = gen == self._gen
-        if not check_cancelled_quietly:
+            payload, family = LoadError(f"Could not load {target.name}: {exc}"), set()
+        if gen != self._gen:
             return
         try:
-            self.app.call_from_thread(self._apply_if_current, gen, payload, keep_scroll)
+            self.app.call_from_thread(self._apply_if_current, gen, payload, family, keep_scroll)
         except RuntimeError:  # app shutting down
             pass
 
-    def _apply_if_current(self, gen: int, payload: Any, keep_scroll: bool) -> None:
+    def _apply_if_current(self, gen: int, payload: Any, family: set[int], keep_scroll: bool) -> None:
         if gen == self._gen and self.is_mounted:
+            self.family = family
             self.apply(payload, keep_scroll=keep_scroll)
 
     # subclasses ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ database write: allowed in read-only mode).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,7 @@ def save_text(path_text: str, text: str) -> Path:
 
 
 def _safe_file_name(name: str) -> str:
-    keep = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name)
-    return keep.strip("._") or "record"
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "record"
 
 
 class YamlView(DetailTab):
