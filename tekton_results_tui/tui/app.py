@@ -311,22 +311,24 @@ class ResultsApp(App[int]):
         self.refresh_bindings()
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str, str]] = []
+        """?: the keys of the current view — ours first (with ids), then the widgets' own."""
+        ours: list[tuple[str, str, str]] = []
+        theirs: list[tuple[str, str, str]] = []
         seen: set[str] = set()
-        for key, ab in self.screen.active_bindings.items():
+        for ab in self.screen.active_bindings.values():
             b = ab.binding
             if not b.description or not ab.enabled:
                 continue
-            label = (b.key_display or self.get_key_display(b))
+            label = b.key_display or self.get_key_display(b)
             ident = f"{label}:{b.description}"
             if ident in seen:
                 continue
             seen.add(ident)
-            note = "" if b.show else "hidden in footer"
-            rows.append((label, b.description, b.tooltip or note))
+            row = (label, b.description, b.tooltip or ("" if b.show else "not in footer"))
+            (ours if b.id else theirs).append(row)
         focused = self.focused
         where = type(focused).__name__ if focused is not None else "app"
-        self.push_screen(HelpScreen(rows, title=f"Keys — {where}"))
+        self.push_screen(HelpScreen(ours + theirs, title=f"Keys — {where}"))
 
     def action_focus_filter(self) -> None:
         self.filter_bar.input.focus()

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""TUI benchmark on the store benchmark's history (20,000 PipelineRuns x 5 TaskRuns = 120k records).
+
+Each figure is measured in a fresh child process (so RSS is the process's own), headless
+(`App.run_test`), with an EMPTY Textual app measured in the same run as the baseline:
+  - time to first paint (process start -> first frame), target <= empty app + 0.5 s;
+  - RSS after first paint and after paging through 1,000 Results, target < 200 MB, and
+    +<10 % from a 12k-record to a 120k-record history;
+  - keypress-to-render latency (cursor down -> next frame) while a writer thread applies
+    200 run updates/s to the database and the app follows the change feed, target p95 < 100 ms.
+
+usage: bench/tui_bench.py [--cache DIR] [--presses 200]
+The histories are built once with bench/store_bench.py's generator and cached in --cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+T_START = time.perf_counter()  # before any heavy import: first paint is measured from here
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- building the histories (cached) ------------------------------------------------------
+
+
+def ensure_history(path: str, runs: int) -> str:
+    if os.path.exists(path):
+        return path
+    sys.path.insert(0, HERE)
+    import store_bench  # the store benchmark's generator: same data as its figures
+
+    from tekton_results_tui.store.db import open_database
+    from tekton_results_tui.store.history import History
+
+    tmp = path + ".building"
+    if os.path.exists(tmp):
+        os.remove(tmp)
+    db = open_database("sqlite:///" + tmp)
+    t = store_bench.build_store(History(db), store_bench.generate(runs, 7))
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    os.replace(tmp, path)
+    print(f"  built {path}: {runs} PipelineRuns in {t:.1f}s", file=sys.stderr)
+    return path
+
+
+# --- children: one measurement each ----------------------------------------------------------
+
+
+async def child_empty() -> dict:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Static
+
+    class Empty(App):
+        def compose(self) -> ComposeResult:
+            yield Static("empty")
+            yield Footer()
+
+    app = Empty()
+    painted: dict = {}
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        painted["first_paint_s"] = time.perf_counter() - T_START
+        painted["rss_mb"] = rss_mb()
+    return painted
+
+
+async def child_tui(db_path: str, pages: bool) -> dict:
+    from tekton_results_tui.store.db import open_database
+    from tekton_results_tui.store.history import History
+    from tekton_results_tui.tui.app import ResultsApp
+
+    db = open_database("sqlite:///" + db_path, read_only=True)
+    app = ResultsApp(History(db, read_only=True), read_only=True, live=True)
+    out: dict = {}
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        out["first_paint_s"] = time.perf_counter() - T_START
+        out["rss_first_mb"] = rss_mb()
+        out["lines"] = len(app.tree.root.children)
+        if pages:
+            t = time.perf_counter()
+            while len(app.tree.result_nodes) < 1000 and app.tree.load_more_node is not None:
+                app.tree.goto(app.tree.load_more_node)
+                await pilot.press("enter")
+            await pilot.pause()
+            out["paged_results"] = len(app.tree.result_nodes)
+            out["paging_s"] = time.perf_counter() - t
+            out["rss_paged_mb"] = rss_mb()
+    return out
+
+
+def writer_thread(db_path: str, stop: threading.Event, rate: float, counter: list[int]) -> None:
+    """Apply `rate` run objects/s (new PipelineRuns with their TaskRuns, newest first) in 10 batches/s."""
+    sys.path.insert(0, HERE)
+    import store_bench
+
+    from tekton_results_tui.store.history import History, RunUpsert
+
+    from tekton_results_tui.store.db import open_database
+
+    h = History(open_database("sqlite:///" + db_path))
+    rng = random.Random(11)
+    i = 20_000
+    per_tick = max(1, int(rate / 10))
+    buf: list[dict] = []
+    next_t = time.perf_counter()
+    while not stop.is_set():
+        while len(buf) < per_tick:
+            buf.extend(store_bench.make_pipeline(i, rng, 20_000))
+            i += 1
+        batch, buf = buf[:per_tick], buf[per_tick:]
+        h.apply([RunUpsert(o) for o in batch])
+        counter[0] += len(batch)
+        next_t += 0.1
+        stop.wait(max(0.0, next_t - time.perf_counter()))
+    h.db.close()
+
+
+async def child_latency(db_path: str, presses: int, rate: float) -> dict:
+    from tekton_results_tui.store.db import open_database
+    from tekton_results_tui.store.history import History
+    from tekton_results_tui.tui.app import ResultsApp
+
+    db = open_database("sqlite:///" + db_path)
+    app = ResultsApp(History(db), live=True)
+    stop = threading.Event()
+    counter = [0]
+    lat: list[float] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        th = threading.Thread(target=writer_thread, args=(db_path, stop, rate, counter), daemon=True)
+        th.start()
+        t_begin = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        for k in range(presses):
+            key = "down" if (k // 20) % 2 == 0 else "up"
+            fut = loop.create_future()
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            app.call_after_refresh(lambda f=fut: f.done() or f.set_result(None))
+            await fut
+            lat.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.02)  # a person's key repeat, not a flood
+        elapsed = time.perf_counter() - t_begin
+        stop.set()
+        th.join(10)
+        out = {"presses": len(lat), "p50_ms": statistics.median(lat) * 1000,
+               "p95_ms": sorted(lat)[int(len(lat) * 0.95) - 1] * 1000, "max_ms": max(lat) * 1000,
+               "updates_per_s": counter[0] / elapsed, "drains": app.changes_applied,
+               "tree_results": len(app.tree.result_nodes), "live_errors": app.live_errors}
+    return out
+
+
+def run_child(args: list[str]) -> dict:
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *args], capture_output=True, text=True,
+                       timeout=900)
+    if p.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "tekton-results-tui-bench"))
+    ap.add_argument("--presses", type=int, default=200)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--child", nargs="*")
+    a = ap.parse_args()
+    if a.child is not None:
+        mode, *rest = a.child
+        if mode == "empty":
+            res = asyncio.run(child_empty())
+        elif mode == "tui":
+            res = asyncio.run(child_tui(rest[0], pages=True))
+        else:
+            res = asyncio.run(child_latency(rest[0], int(rest[1]), float(rest[2])))
+        print(json.dumps(res))
+        return 0
+
+    os.makedirs(a.cache, exist_ok=True)
+    small = ensure_history(os.path.join(a.cache, "history-12k.db"), 2_000)
+    big = ensure_history(os.path.join(a.cache, "history-120k.db"), 20_000)
+    import shutil
+
+    live_copy = os.path.join(a.cache, "latency.db")
+    shutil.copyfile(big, live_copy)  # the writer adds to a copy; the cached history stays as built
+
+    empty = [run_child(["empty"]) for _ in range(3)]
+    e_paint = statistics.median(r["first_paint_s"] for r in empty)
+    tui_small = run_child(["tui", small])
+    tui_big = [run_child(["tui", big]) for _ in range(3)]
+    t_paint = statistics.median(r["first_paint_s"] for r in tui_big)
+    big0 = sorted(tui_big, key=lambda r: r["first_paint_s"])[1]
+    lat = run_child(["latency", live_copy, str(a.presses), str(a.rate)])
+
+    print("TUI benchmark (headless, 120x36; each figure in a fresh process)")
+    print(f"  empty Textual app first paint      {e_paint:7.3f} s   (RSS {empty[0]['rss_mb']:.0f} MB)")
+    print(f"  TUI first paint, 120k records      {t_paint:7.3f} s   +{t_paint - e_paint:.3f} s over empty "
+          f"(target <= +0.5 s)  ratio {t_paint / e_paint:.2f}x  {verdict(t_paint - e_paint <= 0.5)}")
+    print(f"  TUI first paint, 12k records       {tui_small['first_paint_s']:7.3f} s")
+    print(f"  RSS after first paint  12k / 120k  {tui_small['rss_first_mb']:6.1f} / {big0['rss_first_mb']:6.1f} MB"
+          f"   (+{(big0['rss_first_mb'] / tui_small['rss_first_mb'] - 1) * 100:.1f} %)")
+    grow = big0["rss_paged_mb"] / tui_small["rss_paged_mb"] - 1
+    print(f"  RSS after paging 1,000 Results     {tui_small['rss_paged_mb']:6.1f} / {big0['rss_paged_mb']:6.1f} MB"
+          f"   (+{grow * 100:.1f} % 12k->120k, target < 10 %; target < 200 MB)  "
+          f"{verdict(big0['rss_paged_mb'] < 200 and grow < 0.10)}")
+    print(f"  paging 1,000 Results ({big0['paged_results']} loaded)  {big0['paging_s']:.3f} s")
+    print(f"  keypress->render while writing     p50 {lat['p50_ms']:.1f} ms  p95 {lat['p95_ms']:.1f} ms  "
+          f"max {lat['max_ms']:.1f} ms  (target p95 < 100 ms)  {verdict(lat['p95_ms'] < 100)}")
+    print(f"    writer {lat['updates_per_s']:.0f} run updates/s, {lat['drains']} live drains, "
+          f"{lat['tree_results']} Results in the tree at the end, live errors {lat['live_errors']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
