@@ -176,8 +176,15 @@ def record_of(history: History, obj: dict):
 
 async def settle(pilot: Any) -> None:
     """Let loads finish: wait for the pane's workers, then let the UI apply and paint."""
+    from textual.worker import WorkerCancelled
+
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    for _ in range(10):  # a cancelled (superseded) load makes the wait raise: wait again for the rest
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
 
 
