@@ -131,8 +131,11 @@ class LeaderElector:
                         raise _LostLock("the lock is no longer held by this session")
                     wait = self.check_s
                 elif self._try_lock():
-                    self._become_leader()
-                    wait = self.check_s
+                    if self._become_leader():
+                        wait = self.check_s
+                    else:  # could not start: sit out a while so a healthy replica wins the lock
+                        wait = max(2 * self.poll_s, backoff)
+                        backoff = min(backoff * 2, RECONNECT_MAX_S * 3)
                 else:
                     wait = self.poll_s
             except Exception as exc:  # noqa: BLE001 - any DB failure: step down, reconnect, compete again
@@ -149,10 +152,10 @@ class LeaderElector:
         self._step_down()
         self._close()
 
-    def _become_leader(self) -> None:
+    def _become_leader(self) -> bool:
         with self._lock:
             if self._stop.is_set():
-                return
+                return True
             self._leader = True
         log.info("leader election: %s is the writer for cluster %r", self.identity, self.cluster)
         try:
@@ -162,6 +165,8 @@ class LeaderElector:
             self.last_error = first_line(exc)
             self._step_down()
             self._close()
+            return False
+        return True
 
     def _step_down(self) -> None:
         with self._lock:
