@@ -252,3 +252,24 @@ async def test_footer_shows_the_pane_keys(setup) -> None:
         await settle(pilot)
         ids = {ab.binding.id for ab in app.screen.active_bindings.values()}
         assert "detail.save_yaml" in ids and "detail.wrap" not in ids
+
+
+async def test_log_and_eventlist_records_show_their_run(setup) -> None:
+    history, data = setup
+    app = HostApp(history)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        log_rec = history.log_record_for(data.clone["metadata"]["uid"])
+        pane.show_record(log_rec)
+        pane.switch_tab("logs")
+        await settle(pilot)
+        assert [c.step for c in pane.views["logs"].choices] == ["clone"]
+        assert pane.views["logs"].lines_view.plain_lines[0] == "+ git clone [linux]"
+        events_rec = next(r for r in history.records_of(log_rec.result_id) if r.kind == "EventList")
+        pane.show_record(events_rec)
+        pane.switch_tab("events")
+        await settle(pilot)
+        assert "2 events about build [linux]" in screen_text(app)
+        pane.switch_tab("summary")
+        await settle(pilot)
+        assert "EventList of build [linux]" in screen_text(app)

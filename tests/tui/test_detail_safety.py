@@ -124,3 +124,14 @@ async def test_rendered_attack_log_has_only_styles_no_control_codes(sqlite_url: 
         # the whole screen the app would paint: no OSC/CSI other than what Textual emits for styles
         shot = screen_text(app)
         assert "pwned" not in shot and "evil.example" not in shot and "after dcs after apc" in shot
+
+
+def test_yaml_of_hostile_strings_has_no_raw_controls() -> None:
+    from tekton_results_tui.tui.widgets.yaml_view import highlight_yaml, to_yaml
+
+    text = to_yaml({"metadata": {"annotations": {"a": "\x1b]0;title\x07", "b": "x\x9b2J", "c": "[/x] ü"}}})
+    lines, plain, _ = highlight_yaml(text)
+    assert "[/x] ü" in text
+    for seg in (s for line in lines for s in line):
+        assert not CONTROL.search(seg.text) and "\x1b" not in seg.text
+    assert "".join(s.text for s in lines[2]) == plain[2]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual.containers import Vertical
-from textual.worker import get_current_worker
+from textual.worker import NoActiveWorker, get_current_worker
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
@@ -80,7 +80,7 @@ def check_cancelled() -> None:
     try:
         if get_current_worker().is_cancelled:
             raise Cancelled
-    except RuntimeError:  # not in a worker (direct call in a benchmark or test)
+    except NoActiveWorker:  # not in a worker (direct call in a benchmark or test)
         pass
 
 
