@@ -1,0 +1,193 @@
+"""Which cluster to talk to, a client for it, and Kubernetes errors said in words.
+
+Config order (DESIGN §5): explicit --kubeconfig/--context, then $KUBECONFIG (every
+path of a multi-path value; the first file holding the wanted context wins) or
+~/.kube/config, then in-cluster, else a clear error. `config.load_config()` is not
+used: it breaks on a multi-path KUBECONFIG.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+GROUP, VERSION = "tekton.dev", "v1"
+PLURAL_KIND = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}
+VERSION_TIMEOUT = (3.0, 5.0)  # (connect, read) for the start-up reachability check
+
+
+class KubeError(Exception):
+    """A cluster problem a person can act on; str() is one line."""
+
+
+@dataclass
+class KubeTarget:
+    """The chosen cluster: its context name, server URL and a client configuration."""
+
+    context: str
+    server: str
+    configuration: client.Configuration
+    namespace: str | None = None  # the context's default namespace
+    in_cluster: bool = False
+
+    def new_api_client(self) -> client.ApiClient:
+        """A fresh ApiClient (own connection pool): one per long-lived stream."""
+        return client.ApiClient(self.configuration)
+
+
+def _candidate_files(kubeconfig: str | None) -> list[str]:
+    if kubeconfig:
+        path = os.path.expanduser(kubeconfig)
+        if not os.path.isfile(path):
+            raise KubeError(f"kubeconfig {kubeconfig} not found")
+        return [path]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [p for p in (os.path.expanduser(x) for x in env.split(os.pathsep) if x) if os.path.isfile(p)]
+    default = os.path.expanduser("~/.kube/config")
+    return [default] if os.path.isfile(default) else []
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as exc:
+        raise KubeError(f"kubeconfig {path} cannot be read: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise KubeError(f"kubeconfig {path} is not a kubeconfig (not a YAML mapping)")
+    return data
+
+
+def load_target(kubeconfig: str | None = None, context: str | None = None) -> KubeTarget:
+    """Resolve the cluster as kubectl would; KubeError (one line) when it cannot."""
+    files = _candidate_files(kubeconfig)
+    docs = [(p, _read_yaml(p)) for p in files]
+    if docs:
+        wanted = context or next((d.get("current-context") for _, d in docs if d.get("current-context")), None)
+        if not wanted:
+            raise KubeError(f"no current context in kubeconfig {os.pathsep.join(files)}; use --context NAME")
+        for path, doc in docs:
+            names = [c.get("name") for c in doc.get("contexts") or [] if isinstance(c, dict)]
+            if wanted in names:
+                return _from_file(path, wanted, doc)
+        known = sorted({str(c.get("name")) for _, d in docs for c in d.get("contexts") or [] if isinstance(c, dict)})
+        raise KubeError(f"context {wanted!r} not found in kubeconfig {os.pathsep.join(files)}"
+                        + (f" (contexts: {', '.join(known)})" if known else " (it has no contexts)"))
+    if context:
+        raise KubeError(f"context {context!r} given but no kubeconfig found (--kubeconfig, $KUBECONFIG or ~/.kube/config)")
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        cfg = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=cfg)
+        except ConfigException as exc:
+            raise KubeError(f"in-cluster config: {exc}") from None
+        return KubeTarget(context="in-cluster", server=cfg.host, configuration=cfg, in_cluster=True)
+    raise KubeError("no kubeconfig found (--kubeconfig, $KUBECONFIG or ~/.kube/config) and not running in a cluster")
+
+
+def _from_file(path: str, ctx: str, doc: dict[str, Any]) -> KubeTarget:
+    cfg = client.Configuration()
+    try:
+        config.load_kube_config(config_file=path, context=ctx, client_configuration=cfg, persist_config=False)
+    except (ConfigException, ValueError, TypeError, KeyError, OSError) as exc:
+        raise KubeError(f"kubeconfig {path}, context {ctx!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    ns = None
+    for c in doc.get("contexts") or []:
+        if isinstance(c, dict) and c.get("name") == ctx:
+            ns = (c.get("context") or {}).get("namespace")
+    return KubeTarget(context=ctx, server=cfg.host, configuration=cfg, namespace=ns)
+
+
+# --- errors in words ------------------------------------------------------------------
+
+
+def api_message(exc: ApiException) -> str:
+    """The server's Status message, else the HTTP reason."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            data = json.loads(body)
+            if isinstance(data, dict) and data.get("message"):
+                return str(data["message"]).splitlines()[0]
+        except (ValueError, TypeError):
+            pass
+    return str(getattr(exc, "reason", "") or "").splitlines()[0] if getattr(exc, "reason", None) else f"HTTP {exc.status}"
+
+
+def retry_after(exc: ApiException) -> float | None:
+    """Seconds from a Retry-After header (or the Status details), if the server sent one."""
+    headers = getattr(exc, "headers", None) or {}
+    val = None
+    try:
+        val = headers.get("Retry-After")
+    except AttributeError:
+        pass
+    if val is None and getattr(exc, "body", None):
+        try:
+            val = (json.loads(exc.body).get("details") or {}).get("retryAfterSeconds")
+        except (ValueError, TypeError, AttributeError):
+            val = None
+    try:
+        return max(0.0, float(val)) if val is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def where(namespace: str | None) -> str:
+    return f'in namespace "{namespace}"' if namespace else "at the cluster scope"
+
+
+def describe(exc: BaseException, verb: str, resource: str, namespace: str | None = None, server: str | None = None) -> str:
+    """One line for a failed `verb resource` call."""
+    if isinstance(exc, ApiException):
+        status = exc.status or 0
+        msg = api_message(exc)
+        if status == 401:
+            return f"401 Unauthorized: the API server at {server or 'the cluster'} rejected the credentials ({msg})"
+        if status == 403:
+            return f"403 Forbidden: not allowed to {verb} {resource} {where(namespace)} ({msg})"
+        if status == 0:
+            return f"cannot reach the Kubernetes API at {server}: {msg}"
+        return f"{status} from {verb} {resource} {where(namespace)}: {msg}"
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    import urllib3
+
+    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+        inner = getattr(exc, "reason", None)
+        if inner is not None:
+            reason = str(inner).splitlines()[0]
+        return f"cannot reach the Kubernetes API at {server}: {_short(reason)}"
+    return f"{verb} {resource} {where(namespace)}: {reason}"
+
+
+def _short(reason: str) -> str:
+    # urllib3 wraps the useful part: "...: Failed to establish a new connection: [Errno 111] Connection refused"
+    if "Failed to establish a new connection:" in reason:
+        return reason.split("Failed to establish a new connection:", 1)[1].strip().rstrip("'\")")
+    return reason
+
+
+def check_reachable(target: KubeTarget) -> str:
+    """GET /version with a short timeout; returns the git version or raises KubeError."""
+    api = target.new_api_client()
+    try:
+        info = client.VersionApi(api).get_code(_request_timeout=VERSION_TIMEOUT)
+        return str(getattr(info, "git_version", "") or "")
+    except ApiException as exc:
+        if exc.status in (401, 403):
+            raise KubeError(describe(exc, "get", "/version", None, target.server)) from None
+        return ""  # answered: reachable (some clusters hide /version)
+    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, TLS, timeout
+        raise KubeError(describe(exc, "get", "/version", None, target.server)) from None
+    finally:
+        api.close()

@@ -1,0 +1,338 @@
+"""The watcher service: start/stop the informers, the writer and the workers; a status snapshot.
+
+`start()` checks everything a person can fix before any thread runs (kubeconfig and
+context, the writer lease, API reachability, permission to list) and raises KubeError
+with one line when something is wrong. The lease row (`watcher:<cluster>`) lets a TUI see
+that a live headless watcher owns this history; it is renewed every few seconds and
+released on stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tekton_results_tui.settings import Settings
+from tekton_results_tui.store.history import History
+from tekton_results_tui.watcher.counters import Counters
+from tekton_results_tui.watcher.informer import Informer
+from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeError, KubeTarget, check_reachable, describe, load_target
+from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
+from tekton_results_tui.watcher.sync import AuxPool, Writer
+
+log = logging.getLogger(__name__)
+
+KINDS = ("pipelineruns", "taskruns")
+LEASE_TTL_S = 15.0
+LEASE_RENEW_S = 5.0
+
+
+class LeaseHeldError(KubeError):
+    """Another live watcher holds the writer lease of this history (for this cluster)."""
+
+    def __init__(self, holder: str, cluster: str) -> None:
+        super().__init__(f"a watcher ({holder}) already writes this database for cluster {cluster!r}")
+        self.holder = holder
+
+
+def lease_name(cluster: str) -> str:
+    return f"watcher:{cluster}"
+
+
+class WatcherService:
+    """Kubernetes -> store for one cluster. Thread-safe status; start/stop from any thread."""
+
+    def __init__(self, settings: Settings, history: History, *, target: KubeTarget | None = None,
+                 read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0, batch_max: int = 500,
+                 batch_wait_s: float = 0.2, queue_size: int = 2000, aux_workers: int = 4,
+                 backoff_cap_s: float = 30.0, lease_ttl_s: float = LEASE_TTL_S, lease_renew_s: float = LEASE_RENEW_S,
+                 lease_holder: str | None = None, page_size: int = 500) -> None:
+        self.settings, self.history = settings, history
+        self._target = target
+        self.read_timeout_s, self.connect_timeout_s = read_timeout_s, connect_timeout_s
+        self.batch_max, self.batch_wait_s, self.queue_size = batch_max, batch_wait_s, queue_size
+        self.aux_workers, self.backoff_cap_s, self.page_size = aux_workers, backoff_cap_s, page_size
+        self.lease_ttl_s, self.lease_renew_s = lease_ttl_s, lease_renew_s
+        self.holder = lease_holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.counters = Counters()
+        self._mu = threading.Lock()
+        self._state = OFF
+        self._reason: str | None = "not started"
+        self._last_error: str | None = None
+        self._informers: list[Informer] = []
+        self._live: dict[str, bool] = {}
+        self._writer: Writer | None = None
+        self._aux: AuxPool | None = None
+        self._annotate = settings.annotate
+        self._stop = threading.Event()
+        self._lease_thread: threading.Thread | None = None
+        self._lease_held = False
+        self._listeners: list[Any] = []
+        self._cluster = settings.cluster_name or ""
+        self._started = False
+
+    # --- identity ---------------------------------------------------------------------
+
+    @property
+    def target(self) -> KubeTarget:
+        if self._target is None:
+            self._target = load_target(self.settings.kubeconfig, self.settings.context)
+            if not self._cluster:
+                self._cluster = self._cluster_for(self._target)
+        return self._target
+
+    @staticmethod
+    def _cluster_for(t: KubeTarget) -> str:
+        if t.in_cluster:
+            return t.server.split("://", 1)[-1]
+        return t.context or t.server
+
+    @property
+    def cluster(self) -> str:
+        """The cluster name stored with every row: --cluster-name, else the context name."""
+        if not self._cluster:
+            self._cluster = self._cluster_for(self.target)
+        return self._cluster
+
+    def add_listener(self, fn: Any) -> None:
+        """fn(status) is called (on a watcher thread) whenever the state or its reason changes."""
+        self._listeners.append(fn)
+
+    # --- start / stop -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check, then run. Raises KubeError (LeaseHeldError included) with one line when it cannot."""
+        if self._started:
+            return
+        target = self.target  # KubeError: no kubeconfig, bad context
+        cluster = self.cluster
+        self._set_state(STARTING, f"connecting to {target.server}")
+        if not self.history.acquire_lease(lease_name(cluster), self.holder, self.lease_ttl_s,
+                                          info={"cluster": cluster, "server": target.server, "pid": os.getpid()}):
+            cur = self.history.lease(lease_name(cluster)) or {}
+            self._set_state(OFF, "another watcher owns this database")
+            raise LeaseHeldError(str(cur.get("holder") or "unknown"), cluster)
+        self._lease_held = True
+        try:
+            check_reachable(target)
+            self._probe(target)
+        except KubeError as exc:
+            self._release_lease()
+            self._set_state(OFF, str(exc))
+            raise
+        self._stop.clear()
+        s = self.settings
+        q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
+        need_aux = s.annotate or s.capture_logs or s.capture_events
+        if need_aux:
+            self._aux = AuxPool(target, self.history, cluster, q, self.counters, workers=self.aux_workers,
+                                log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden)
+        self._writer = Writer(self.history, cluster, q, self.counters, self._aux, batch_max=self.batch_max,
+                              batch_wait_s=self.batch_wait_s, annotate=lambda: self._annotate,
+                              want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error)
+        scopes: list[str | None] = list(s.namespaces) or [None]
+        for plural in KINDS:
+            for ns in scopes:
+                inf = Informer(plural, ns, target, q, self.counters, self._informer_state,
+                               label_selector=s.label_selector, watch_timeout_s=s.watch_timeout_s,
+                               read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s,
+                               relist_interval_s=s.relist_interval_s, backoff_cap_s=self.backoff_cap_s,
+                               page_size=self.page_size)
+                self._informers.append(inf)
+                self._live[inf.name] = False
+        self._writer.start()
+        if self._aux is not None:
+            self._aux.start()
+        for inf in self._informers:
+            inf.start()
+        self._lease_thread = threading.Thread(target=self._renew_lease, name="watcher-lease", daemon=True)
+        self._lease_thread.start()
+        self._started = True
+
+    def _probe(self, target: KubeTarget) -> None:
+        """LIST with limit=1 per scope: a 403 becomes one line naming the verb and resource."""
+        api = target.new_api_client()
+        co = client.CustomObjectsApi(api)
+        try:
+            for plural in KINDS:
+                for ns in list(self.settings.namespaces) or [None]:
+                    try:
+                        kw: dict[str, Any] = {"limit": 1, "_preload_content": False,
+                                              "_request_timeout": (self.connect_timeout_s, 10.0)}
+                        if ns:
+                            r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
+                        else:
+                            r = co.list_cluster_custom_object(GROUP, VERSION, plural, **kw)
+                        r.release_conn()
+                    except ApiException as exc:
+                        if exc.status in (401, 403, 404):
+                            msg = describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)
+                            if exc.status == 404:
+                                msg = f"{plural}.{GROUP} not found on {target.server}: is Tekton installed?"
+                            raise KubeError(msg) from None
+                        # 429/5xx: transient; the informers retry with backoff
+                    except KubeError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001
+                        raise KubeError(describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)) from None
+        finally:
+            api.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching, flush the pending batch, release the lease. Returns within ~timeout."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        for inf in self._informers:
+            inf.stop()
+        for inf in self._informers:
+            inf.join(max(0.05, min(1.5, deadline - time.monotonic())))
+        if self._aux is not None:
+            self._aux.stop(max(0.05, min(1.0, deadline - time.monotonic())))
+        if self._writer is not None:
+            self._writer.stop(max(0.5, deadline - time.monotonic()))
+        if self._lease_thread is not None:
+            self._lease_thread.join(0.5)
+        self._release_lease()
+        self._informers = []
+        self._started = False
+        self._set_state(OFF, "stopped")
+
+    def _release_lease(self) -> None:
+        if self._lease_held:
+            self._lease_held = False
+            try:
+                self.history.release_lease(lease_name(self.cluster), self.holder)
+            except Exception as exc:  # noqa: BLE001 - the lease expires by itself
+                log.warning("watcher: releasing the lease failed: %s", exc)
+
+    def _renew_lease(self) -> None:
+        while not self._stop.wait(self.lease_renew_s):
+            try:
+                if not self.history.acquire_lease(lease_name(self.cluster), self.holder, self.lease_ttl_s,
+                                                  info={"cluster": self.cluster, "pid": os.getpid()}):
+                    cur = self.history.lease(lease_name(self.cluster)) or {}
+                    self._db_error(f"the writer lease was taken by {cur.get('holder')}")
+            except Exception as exc:  # noqa: BLE001 - the database may be down for a moment
+                self._db_error(f"renewing the writer lease: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _informer_state(self, inf: Informer, live: bool, reason: str | None) -> None:
+        with self._mu:
+            if self._stop.is_set():
+                return
+            self._live[inf.name] = live
+            if inf.last_error and not live:
+                self._last_error = inf.last_error
+            all_live = all(self._live.values())
+        if all_live:
+            self._set_state(LIVE, None)
+        elif not live:
+            self._set_state(RECONNECTING, f"{inf.name}: {reason}" if reason else inf.name)
+
+    def _patch_forbidden(self, message: str) -> None:
+        self._annotate = False
+        with self._mu:
+            self._last_error = message
+        log.warning("watcher: %s", message)
+        self._notify()
+
+    def _db_error(self, message: str) -> None:
+        with self._mu:
+            self._last_error = message
+
+    def _set_state(self, state: str, reason: str | None) -> None:
+        with self._mu:
+            if state == self._state and reason == self._reason:
+                return
+            self._state, self._reason = state, reason
+        self._notify()
+
+    def _notify(self) -> None:
+        if not self._listeners:
+            return
+        st = self.status()
+        for fn in list(self._listeners):
+            try:
+                fn(st)
+            except Exception:  # noqa: BLE001
+                log.exception("watcher status listener")
+
+    def status(self) -> WatcherStatus:
+        """A copy, safe to read from any thread."""
+        t = self._target
+        with self._mu:
+            state, reason, last_error = self._state, self._reason, self._last_error
+        scope = "ns: " + ", ".join(self.settings.namespaces) if self.settings.namespaces else "all namespaces"
+        w = self._writer
+        backlog = (w.backlog if w is not None and self._started else 0)
+        counts = self.counters.snapshot()
+        if self._aux is not None:
+            counts["aux_pending"] = self._aux.pending
+        return WatcherStatus(
+            state=state, reason=reason, context=t.context if t else self.settings.context, cluster=self._cluster,
+            server=t.server if t else None, scope=scope, connected=state == LIVE,
+            last_event_time=self.counters.last_event_time, events_per_s=self.counters.rate(), backlog=backlog,
+            counts=counts, last_error=last_error, annotate=self._annotate,
+        )
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until the writer has drained everything queued so far (for tests and tools)."""
+        w = self._writer
+        if w is None:
+            return True
+        return w.idle.wait(timeout)
+
+    # --- calls for the TUI ------------------------------------------------------------------
+
+    def read_pod_log(self, namespace: str, pod: str, container: str, limit_bytes: int = 1_000_000) -> str:
+        """A step's live log, for the TUI's log pane; KubeError in words when it cannot be read."""
+        api = self.target.new_api_client()
+        try:
+            resp = client.CoreV1Api(api).read_namespaced_pod_log(
+                pod, namespace, container=container, limit_bytes=limit_bytes, _preload_content=False,
+                _request_timeout=(self.connect_timeout_s, 30.0))
+            data = resp.data
+            resp.release_conn()
+            return data.decode("utf-8", errors="replace")
+        except ApiException as exc:
+            if exc.status == 404:
+                raise KubeError(f"pod {namespace}/{pod} is gone: its live log cannot be read") from None
+            if exc.status == 400:
+                raise KubeError(f"container {container} of pod {namespace}/{pod} has not started") from None
+            raise KubeError(describe(exc, "get", "pods/log", namespace, self.target.server)) from None
+        except KubeError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise KubeError(describe(exc, "get", "pods/log", namespace, self.target.server)) from None
+        finally:
+            api.close()
+
+    def can_i(self, verb: str, resource: str, namespace: str | None = None) -> bool:
+        """SelfSubjectAccessReview: may this identity `verb` `resource` (e.g. "pipelineruns.tekton.dev")?"""
+        res, _, group = resource.partition(".")
+        sub = None
+        if "/" in res:
+            res, sub = res.split("/", 1)
+        attrs = client.V1ResourceAttributes(verb=verb, resource=res, group=group or None, namespace=namespace,
+                                            subresource=sub)
+        body = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs))
+        api = self.target.new_api_client()
+        try:
+            out = client.AuthorizationV1Api(api).create_self_subject_access_review(body, _request_timeout=(self.connect_timeout_s, 10.0))
+            return bool(out.status and out.status.allowed)
+        except Exception as exc:  # noqa: BLE001 - unknown means no
+            log.warning("watcher: access review %s %s: %s", verb, resource, exc)
+            return False
+        finally:
+            api.close()
+

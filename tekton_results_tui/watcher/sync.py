@@ -1,0 +1,415 @@
+"""Events -> batched store writes (one writer thread), plus the follow-up work of finished runs.
+
+The writer drains the informers' bounded queue, coalesces by uid (the newest
+resourceVersion wins: a TaskRun's dozen status writes cost one or two store writes) and
+commits a batch every `batch_max` items or `batch_wait_s`. After each commit it hands
+follow-ups to a small worker pool, never doing network calls itself:
+- a finished TaskRun: step logs from its pod (404 = pod gone, 400 = not started: states,
+  not errors), capped at `log_cap_bytes` per step; a finished run: its events;
+- annotations written back as merge patches, only when they differ from what the run
+  carries (our own patch comes back as a MODIFIED event: no loop). `stored: "true"`
+  is written once the final state (and its logs/events, when enabled) is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.history import Events, Gone, History, Logs, RunUpsert, StepLogData
+from tekton_results_tui.watcher.counters import Counters
+from tekton_results_tui.watcher.informer import Relisted
+from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeTarget, describe
+
+log = logging.getLogger(__name__)
+
+PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
+STOP = object()  # writer queue sentinel: flush and end
+
+
+@dataclass
+class AuxDone:
+    """Writer queue item from a worker: store these changes, then (maybe) patch the run."""
+
+    changes: list[Any]
+    patch: tuple[str, str, str, dict[str, str]] | None = None  # (plural, ns, name, annotations)
+    uid: str = ""
+
+
+@dataclass
+class _Job:
+    obj: dict  # the run (trimmed: what the follow-ups need)
+    logs: bool = False
+    events: bool = False
+    patch: dict[str, str] | None = None
+    patch_after_store: bool = False  # patch only once `logs`/`events` are committed
+    uid: str = field(default="")
+
+
+def _rv(obj: dict) -> int:
+    return g.parse_rv((obj.get("metadata") or {}).get("resourceVersion"))
+
+
+def _trim(obj: dict) -> dict:
+    """What the follow-ups need of a run (grouping, pod, steps), without specs and results."""
+    st = obj.get("status") or {}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": obj.get("metadata") or {},
+            "status": {k: st[k] for k in ("podName", "steps", "conditions", "startTime", "completionTime") if k in st}}
+
+
+class Writer:
+    """The one thread that writes the history."""
+
+    def __init__(self, history: History, cluster: str, q: "queue.Queue[Any]", counters: Counters, aux: "AuxPool | None",
+                 *, batch_max: int = 500, batch_wait_s: float = 0.2, annotate: Callable[[], bool] = lambda: False,
+                 want_logs: bool = False, want_events: bool = False, namespaces: list[str] | None = None,
+                 on_error: Callable[[str], None] = lambda m: None) -> None:
+        self.history, self.cluster, self.q, self.counters, self.aux = history, cluster, q, counters, aux
+        self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
+        self.annotate, self.want_logs, self.want_events = annotate, want_logs, want_events
+        self.on_error = on_error
+        self._pending: dict[str, dict] = {}
+        self._deleted: set[str] = set()
+        self._aux: list[AuxDone] = []
+        self._count = 0
+        self._first: float | None = None
+        self._thread: threading.Thread | None = None
+        self.committed_seq = 0
+        self.idle = threading.Event()  # set whenever the queue is drained and nothing is pending
+        self._stop_flush_failed = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="watcher-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> bool:
+        """Flush what is queued and pending, then end; True if it ended in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.q.put(STOP, timeout=0.1)
+                break
+            except queue.Full:
+                if time.monotonic() > deadline:
+                    return False
+        if self._thread is not None:
+            self._thread.join(max(0.1, deadline - time.monotonic()))
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def backlog(self) -> int:
+        return self.q.qsize() + len(self._pending) + len(self._aux)
+
+    def _run(self) -> None:
+        while True:
+            if self._first is None:
+                wait = 0.5
+            else:
+                wait = max(0.0, self._first + self.batch_wait_s - time.monotonic())
+            try:
+                item = self.q.get(timeout=wait) if wait > 0 else self.q.get_nowait()
+            except queue.Empty:
+                item = None
+            if item is STOP:
+                self._flush(final=True)
+                return
+            if item is not None:
+                self.idle.clear()
+                self._take(item)
+            if self._count and (self._count >= self.batch_max or item is None
+                                or time.monotonic() - (self._first or 0) >= self.batch_wait_s):
+                self._flush()
+            if item is None and not self._count and self.q.empty():
+                self.idle.set()
+
+    def _take(self, item: Any) -> None:
+        if isinstance(item, tuple):
+            op, obj = item
+            uid = (obj.get("metadata") or {}).get("uid")
+            if not uid:
+                return
+            prev = self._pending.get(uid)
+            if prev is None or _rv(obj) >= _rv(prev):
+                self._pending[uid] = obj
+            if op == "delete":
+                self._deleted.add(uid)
+        elif isinstance(item, Relisted):
+            self._flush()
+            self._relisted(item)
+            return
+        elif isinstance(item, AuxDone):
+            self._aux.append(item)
+        else:
+            return
+        self._count += 1
+        if self._first is None:
+            self._first = time.monotonic()
+
+    def _relisted(self, r: Relisted) -> None:
+        """Runs the history believes are in the cluster but the LIST lacks left while we were not watching."""
+        kind = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}[r.plural]
+        now = int(time.time())
+        while True:
+            try:
+                known = self.history.in_cluster_uids(kind, self.cluster, [r.namespace] if r.namespace else None)
+                gone = [Gone(u, now) for u in known - r.uids]
+                if gone:
+                    self.history.apply(gone, cluster=self.cluster)
+                    self.counters.add("gone_marked", len(gone))
+                return
+            except Exception as exc:  # noqa: BLE001 - the database is down: retry (the informer blocks meanwhile)
+                if not self._retry_wait(exc):
+                    return
+
+    def _retry_wait(self, exc: BaseException) -> bool:
+        self.counters.add("errors")
+        self.counters.add("db_errors")
+        self.on_error(f"database: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        time.sleep(1.0)
+        return True
+
+    def _flush(self, final: bool = False) -> None:
+        if not self._count:
+            return
+        pending, deleted, aux = self._pending, self._deleted, self._aux
+        changes: list[Any] = [RunUpsert(o) for o in pending.values()]
+        changes += [Gone(u) for u in deleted]
+        for a in aux:
+            changes += a.changes
+        attempts = 0
+        while True:
+            try:
+                res = self.history.apply(changes, cluster=self.cluster)
+                break
+            except Exception as exc:  # noqa: BLE001 - keep the batch and retry (bounded: producers block)
+                attempts += 1
+                log.warning("watcher: storing a batch failed: %s", exc)
+                if final and attempts >= 3:
+                    self._stop_flush_failed = True
+                    return
+                self._retry_wait(exc)
+        self.committed_seq = res.seq
+        self.counters.add("batches")
+        self.counters.add("stored", res.stored)
+        self.counters.add("changed", res.changed)
+        if deleted:
+            self.counters.add("gone", len(deleted))
+        for s in res.skipped:
+            self.counters.add("skipped")
+            log.warning("watcher: skipped %s: %s", s.what, s.why)
+        for a in aux:
+            self.counters.add("logs" if any(isinstance(c, Logs) for c in a.changes) else "aux_stored")
+            if a.patch is not None and self.aux is not None and not final:
+                self.aux.submit_patch(*a.patch)
+            if self.aux is not None:
+                self.aux.done(a.uid)
+        self._pending, self._deleted, self._aux = {}, set(), []
+        self._count, self._first = 0, None
+        if self.aux is not None and not final:
+            for uid, obj in pending.items():
+                self._follow_up(obj, uid in deleted)
+
+    def _follow_up(self, obj: dict, deleted: bool) -> None:
+        kind = obj.get("kind")
+        md = obj.get("metadata") or {}
+        ann = md.get("annotations") or {}
+        final = g.status_of(obj).final
+        annotate = self.annotate() and not deleted
+        desired: dict[str, str] = {}
+        if annotate:
+            try:
+                rn = g.result_name_for(obj)
+            except Exception:  # noqa: BLE001 - not a run we store
+                return
+            desired = {g.RESULT_ANNOTATION: rn, g.RECORD_ANNOTATION: g.record_name(rn, md.get("uid", ""))}
+            if final:
+                desired[g.STORED_ANNOTATION] = "true"
+        stored_mark = ann.get(g.STORED_ANNOTATION) == "true"
+        logs = final and self.want_logs and kind == "TaskRun" and not stored_mark
+        events = final and self.want_events and not stored_mark
+        need_patch = annotate and any(ann.get(k) != v for k, v in desired.items())
+        if logs or events:
+            assert self.aux is not None
+            self.aux.submit(_Job(_trim(obj), logs=logs, events=events, patch=desired if need_patch else None,
+                                 patch_after_store=True, uid=md.get("uid", "")))
+        elif need_patch:
+            assert self.aux is not None
+            self.aux.submit_patch(PLURAL[kind], md.get("namespace", ""), md.get("name", ""), desired)
+
+
+class AuxPool:
+    """A few worker threads for network follow-ups: logs, events and annotation patches.
+
+    The job queue is bounded and the writer never waits on it: a job that does not fit is
+    dropped and counted; the run is picked up again at the next relist (it carries no
+    `stored` annotation yet), so nothing is lost for good.
+    """
+
+    def __init__(self, target: KubeTarget, history: History, cluster: str, out: "queue.Queue[Any]", counters: Counters,
+                 *, workers: int = 4, log_cap_bytes: int = 4 << 20, max_jobs: int = 1000,
+                 on_forbidden_patch: Callable[[str], None] = lambda m: None, timeout_s: float = 30.0) -> None:
+        self.target, self.history, self.cluster, self.out, self.counters = target, history, cluster, out, counters
+        self.log_cap_bytes = log_cap_bytes
+        self.on_forbidden_patch = on_forbidden_patch
+        self.timeout = (5.0, timeout_s)
+        self.jobs: queue.Queue[Any] = queue.Queue(maxsize=max_jobs)
+        self._inflight: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, name=f"watcher-aux-{i}", daemon=True) for i in range(workers)]
+        self._api = target.new_api_client()
+        self._co = client.CustomObjectsApi(self._api)
+        self._core = client.CoreV1Api(self._api)
+        self.patching = True
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout: float) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.05, deadline - time.monotonic()))
+        self._api.close()
+
+    @property
+    def pending(self) -> int:
+        return self.jobs.qsize()
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            if job.uid in self._inflight:
+                return
+            self._inflight.add(job.uid)
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            self.counters.add("aux_dropped")
+            self.done(job.uid)
+
+    def submit_patch(self, plural: str, ns: str, name: str, ann: dict[str, str]) -> None:
+        if not self.patching:
+            return
+        try:
+            self.jobs.put_nowait(("patch", plural, ns, name, ann))
+        except queue.Full:
+            self.counters.add("aux_dropped")
+
+    def done(self, uid: str) -> None:
+        with self._lock:
+            self._inflight.discard(uid)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                if isinstance(job, tuple):
+                    self._patch(*job[1:])
+                else:
+                    self._work(job)
+            except Exception as exc:  # noqa: BLE001 - a follow-up never stops the watcher
+                self.counters.add("errors")
+                log.warning("watcher: follow-up failed: %s", exc)
+                if not isinstance(job, tuple):
+                    self.done(job.uid)
+
+    def _work(self, job: _Job) -> None:
+        obj = job.obj
+        md = obj["metadata"]
+        uid = md.get("uid", "")
+        changes: list[Any] = []
+        if job.logs and self.history.log_record_for(uid, cluster=self.cluster) is None:
+            changes.append(Logs(obj, self._step_logs(obj)))
+        if job.events and self.history.get_record(uid=g.derived_uid(uid, "EventList"), cluster=self.cluster) is None:
+            changes.append(Events(obj, self._events(obj)))
+        patch = None
+        if job.patch is not None and self.patching:
+            patch = (PLURAL[obj["kind"]], md.get("namespace", ""), md.get("name", ""), job.patch)
+        if not changes and patch is None:
+            self.done(uid)
+            return
+        item = AuxDone(changes, patch, uid)
+        while not self._stop.is_set():
+            try:
+                self.out.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _step_logs(self, obj: dict) -> list[StepLogData]:
+        md, st = obj["metadata"], obj.get("status") or {}
+        ns, pod = md.get("namespace", ""), st.get("podName")
+        out: list[StepLogData] = []
+        gone = False
+        for step in st.get("steps") or []:
+            name = step.get("name") or ""
+            container = step.get("container") or f"step-{name}"
+            if not pod or gone:
+                out.append(StepLogData(name, container, b"", False, "pod-gone"))
+                continue
+            try:
+                resp = self._core.read_namespaced_pod_log(pod, ns, container=container, limit_bytes=self.log_cap_bytes,
+                                                          _preload_content=False, _request_timeout=self.timeout)
+                data = resp.data
+                resp.release_conn()
+                out.append(StepLogData(name, container, data, len(data) >= self.log_cap_bytes, "stored"))
+            except ApiException as exc:
+                if exc.status == 404:
+                    gone = True
+                    out.append(StepLogData(name, container, b"", False, "pod-gone"))
+                elif exc.status == 400:
+                    out.append(StepLogData(name, container, b"", False, "not-started"))
+                else:
+                    self.counters.add("errors")
+                    out.append(StepLogData(name, container, describe(exc, "get", "pods/log", ns).encode(), False, "error"))
+        self.counters.add("log_fetches")
+        return out
+
+    def _events(self, obj: dict) -> list[dict]:
+        md = obj["metadata"]
+        try:
+            resp = self._core.list_namespaced_event(md.get("namespace", ""), field_selector=f"involvedObject.uid={md.get('uid')}",
+                                                    _preload_content=False, _request_timeout=self.timeout)
+            items = json.loads(resp.data).get("items") or []
+            resp.release_conn()
+        except ApiException as exc:
+            self.counters.add("errors")
+            log.warning("watcher: %s", describe(exc, "list", "events", md.get("namespace")))
+            return []
+        self.counters.add("event_fetches")
+        return items
+
+    def _patch(self, plural: str, ns: str, name: str, ann: dict[str, str]) -> None:
+        if not self.patching:
+            return
+        try:
+            self._co.patch_namespaced_custom_object(GROUP, VERSION, ns, plural, name, {"metadata": {"annotations": ann}},
+                                                    _content_type="application/merge-patch+json",
+                                                    _request_timeout=self.timeout)
+            self.counters.add("annotations")
+        except ApiException as exc:
+            if exc.status == 403:
+                if self.patching:
+                    self.patching = False
+                    self.on_forbidden_patch(describe(exc, "patch", f"{plural}.{GROUP}", ns)
+                                            + "; annotations turned off, storing goes on")
+            elif exc.status in (404, 409):
+                return  # deleted or changed meanwhile: the next event decides again
+            else:
+                self.counters.add("errors")
+                log.warning("watcher: %s", describe(exc, "patch", f"{plural}.{GROUP}", ns))
