@@ -225,21 +225,18 @@ _OPS: dict[str, Callable[[pw.Node, float], pw.Expression]] = {
 }
 
 
-def _label_expr(value: str, col: pw.Field) -> pw.Expression:
+def _label_expr(value: str, owner: pw.Field) -> pw.Expression:
+    """`owner` (Result.id or Record.result) is in / not in the Results whose runs carry the label."""
     if "!=" in value:
         k, v = value.split("!=", 1)
-        sub = Label.select(col).where((Label.key == k) & (Label.value == v))
-        return pw.Expression(_owner(col), "NOT IN", sub)
+        sub = Label.select(Label.result).where((Label.key == k) & (Label.value == v))
+        return pw.Expression(owner, "NOT IN", sub)
     if "=" in value:
         k, v = value.split("=", 1)
-        sub = Label.select(col).where((Label.key == k) & (Label.value == v))
+        sub = Label.select(Label.result).where((Label.key == k) & (Label.value == v))
     else:
-        sub = Label.select(col).where(Label.key == value)
-    return _owner(col) << sub
-
-
-def _owner(label_col: pw.Field) -> pw.Field:
-    return Result.id if label_col is Label.result else Record.id
+        sub = Label.select(Label.result).where(Label.key == value)
+    return owner << sub
 
 
 def _record_expr(t: Term, now: float) -> pw.Expression:
@@ -261,7 +258,7 @@ def _record_expr(t: Term, now: float) -> pw.Expression:
     if t.key == "name":
         return _text_match(Record.run_name, v)
     if t.key == "label":
-        return _label_expr(v, Label.record)
+        return _label_expr(v, Record.result)
     if t.key == "since":
         return Record.create_time >= parse_when(v, now)
     if t.key == "before":
@@ -284,7 +281,7 @@ def _result_expr(t: Term, now: float) -> pw.Expression:
     if t.key == "name":
         return _text_match(Result.display_name, v)
     if t.key == "label":
-        return _label_expr(v, Label.result)
+        return _label_expr(v, Result.id)
     if t.key == "since":
         return Result.sort_time >= parse_when(v, now)
     if t.key == "before":

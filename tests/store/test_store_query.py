@@ -121,7 +121,9 @@ RECORD_CASES = [
     ("task:golang-*", {"build-1-compile", "build-2-test", "orphan-child"}),
     ("reason:StepOOM", {"build-2", "build-2-test"}),
     ("pipeline:build kind:pipelinerun", {"build-1", "build-2", "prod-run"}),
-    ("label:app=web", {"build-1", "deploy-1"}),
+    # labels are indexed per Result (Tekton copies them onto TaskRuns anyway): a Record matches when its Result does
+    ("label:app=web", {"build-1", "build-1-compile", "deploy-1"}),
+    ("label:app=web kind:pr", {"build-1", "deploy-1"}),
     ("dur>=10m", {"build-2", "deploy-1"}),
     ("compile", {"build-1-compile"}),
     ("-ns:ci ns:team-*", {"deploy-1", "deploy-2", "lint_1", "check-1"}),

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Store benchmark: build a 20,000 PipelineRun x 5 TaskRun history (~4 KB objects, 120k records) and time it.
+
+Prints, each with its target and PASS/MISS:
+  - import throughput (records/s) through History.apply in batches of ~500 records, and the raw limit
+    measured in the same run on the same texts (json.loads + sqlite3 executemany of comparable rows into a
+    plain table in one transaction), and their ratio (target >= 0.5);
+  - the first page (50 newest Results), target < 20 ms;
+  - ten typical filters (page of 50 + total count), target p95 < 50 ms;
+  - aggregate per pipeline over 30 days, target < 300 ms.
+
+usage: bench/store_bench.py [--runs 20000] [--db URL] [--keep PATH] [--seed 7]
+  --keep PATH  also leave the built SQLite history at PATH (the TUI benchmark reuses it)
+  --db URL     build into this database instead (e.g. postgresql://postgres@127.0.0.1:5432/test?schema=bench)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+from tekton_results_tui.store.db import open_database, parse_db_url
+from tekton_results_tui.store.history import History, RunUpsert
+
+NOW = 1_780_000_000  # fixed "now" (2026-05-28): the history spans the 90 days before it
+SPAN_DAYS = 90
+TASKS_PER_RUN = 5
+BATCH_RECORDS = 500
+NAMESPACES = ["ci", "team-a", "team-b", "payments", "platform", "web", "data", "release"]
+PIPELINES = [f"{w}-{x}" for w in ("build", "deploy", "test", "lint", "release", "nightly") for x in ("api", "web", "worker", "cli", "docs")]
+TASKS = ["git-clone", "golang-build", "golang-test", "kaniko", "trivy-scan", "helm-upgrade", "npm-test", "pytest"]
+OUTCOMES = [  # (weight, condition status, reason)
+    (80, "True", "Succeeded"), (8, "False", "Failed"), (3, "False", "StepOOM"), (1, "False", "PodEvicted"),
+    (3, "False", "PipelineRunCancelled"), (3, "False", "PipelineRunTimeout"), (2, "Unknown", "Running"),
+]
+
+
+def ts(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def uid(rng: random.Random) -> str:
+    h = "%032x" % rng.getrandbits(128)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+SCRIPT = """#!/usr/bin/env bash
+set -euo pipefail
+echo "building $(params.revision) for $(params.image)"
+go env -w GOFLAGS=-mod=mod
+go build -trimpath -ldflags "-s -w -X main.version=$(params.revision)" -o /workspace/out/app ./cmd/app
+go test ./... -count=1 -race -coverprofile=/workspace/out/cover.out
+"""
+
+
+DESCRIPTION = (
+    "Builds the Go module from the checked-out source, runs the unit tests with the race detector and "
+    "coverage, and writes the binary and the coverage profile to the output workspace. Requires a source "
+    "workspace with the repository checked out at the requested revision and an output workspace the "
+    "following tasks can read. Fails when the module does not build or any test fails; flaky tests are not "
+    "retried here (the pipeline decides). Results: the image digest pushed by the build, used by deploy tasks."
+)
+
+
+def make_pipeline(i: int, rng: random.Random, runs: int = 20_000) -> list[dict]:
+    """One PipelineRun and its TaskRuns as the Kubernetes API returns them (tekton.dev/v1)."""
+    ns = NAMESPACES[i % len(NAMESPACES)]
+    pipeline = PIPELINES[rng.randrange(len(PIPELINES))]
+    created = NOW - SPAN_DAYS * 86400 + int(i * SPAN_DAYS * 86400 / runs) + rng.randrange(60)
+    _, cstatus, reason = rng.choices(OUTCOMES, weights=[w for w, _, _ in OUTCOMES])[0]
+    pr_uid = uid(rng)
+    pr_name = f"{pipeline}-run-{i:06d}"
+    rv = 1000 + i * 10
+    start = created + rng.randrange(1, 5)
+    dur = rng.randrange(30, 1800)
+    end = start + dur if cstatus != "Unknown" else None
+    labels = {"tekton.dev/pipeline": pipeline, "app.kubernetes.io/part-of": pipeline.split("-")[1],
+              "team": ns, "triggers.tekton.dev/trigger": "on-push"}
+    tasks = rng.sample(TASKS, TASKS_PER_RUN)
+    kids = []
+    t = start
+    for k, task in enumerate(tasks):
+        t_start = t + 1
+        t_dur = max(5, dur // TASKS_PER_RUN - rng.randrange(5))
+        last = k == TASKS_PER_RUN - 1
+        t_cond, t_reason = ("True", "Succeeded")
+        if last and cstatus != "True":
+            t_cond, t_reason = (cstatus, {"PipelineRunCancelled": "TaskRunCancelled",
+                                          "PipelineRunTimeout": "TaskRunTimeout"}.get(reason, reason))
+        t_end = t_start + t_dur if t_cond != "Unknown" else None
+        t = t_start + t_dur
+        tr_name = f"{pr_name}-{task}"
+        steps = [{"name": s, "image": f"gcr.io/tekton-releases/{s}:v0.{k}", "script": SCRIPT,
+                  "workingDir": "/workspace/source", "env": [{"name": "HOME", "value": "/tekton/home"}]}
+                 for s in ("prepare", "run")]
+        kids.append({
+            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+            "metadata": {
+                "name": tr_name, "namespace": ns, "uid": uid(rng), "resourceVersion": str(rv + k + 1),
+                "generation": 1, "creationTimestamp": ts(t_start - 1),
+                "labels": {**labels, "tekton.dev/pipelineRun": pr_name, "tekton.dev/pipelineRunUID": pr_uid,
+                           "tekton.dev/pipelineTask": task, "tekton.dev/task": task, "app.kubernetes.io/managed-by": "tekton-pipelines"},
+                "annotations": {"pipeline.tekton.dev/release": "v0.62.1"},
+                "ownerReferences": [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": pr_name,
+                                     "uid": pr_uid, "controller": True, "blockOwnerDeletion": True}],
+            },
+            "spec": {"taskRef": {"name": task, "kind": "Task"}, "serviceAccountName": "pipeline", "timeout": "1h0m0s",
+                     "params": [{"name": "revision", "value": "%040x" % rng.getrandbits(160)},
+                                {"name": "image", "value": f"registry.example.com/{ns}/{pipeline}:{i}"}],
+                     "workspaces": [{"name": "source", "persistentVolumeClaim": {"claimName": f"src-{pr_name}"}}]},
+            "status": {
+                "conditions": [{"type": "Succeeded", "status": t_cond, "reason": t_reason,
+                                "message": "All Steps have completed executing" if t_cond == "True" else f"{t_reason}: see logs",
+                                "lastTransitionTime": ts(t_end or t_start)}],
+                "podName": f"{tr_name}-pod", "startTime": ts(t_start), **({"completionTime": ts(t_end)} if t_end else {}),
+                "steps": [{"name": s["name"], "container": f"step-{s['name']}", "imageID": "docker-pullable://" + s["image"] + "@sha256:" + "%064x" % rng.getrandbits(256),
+                           "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": ts(t_start), "finishedAt": ts(t_end or t_start)}}
+                          for s in steps],
+                "taskSpec": {"description": DESCRIPTION,
+                             "params": [{"name": "revision", "type": "string"}, {"name": "image", "type": "string"}],
+                             "steps": steps},
+                "results": [{"name": "digest", "type": "string", "value": "sha256:" + "%064x" % rng.getrandbits(256)}],
+                "provenance": {"featureFlags": {"enableAPIFields": "beta", "resultExtractionMethod": "termination-message"}},
+            },
+        })
+    pr_obj = {
+        "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+        "metadata": {"name": pr_name, "namespace": ns, "uid": pr_uid, "resourceVersion": str(rv + 9), "generation": 1,
+                     "creationTimestamp": ts(created), "labels": {**labels, "tekton.dev/pipelineRun": pr_name},
+                     "annotations": {"pipelinesascode.tekton.dev/sha": "%040x" % rng.getrandbits(160),
+                                     "pipelinesascode.tekton.dev/branch": "main"}},
+        "spec": {"pipelineRef": {"name": pipeline}, "taskRunTemplate": {"serviceAccountName": "pipeline"},
+                 "timeouts": {"pipeline": "1h0m0s"},
+                 "params": [{"name": "revision", "value": "%040x" % rng.getrandbits(160)},
+                            {"name": "repo-url", "value": f"https://git.example.com/{ns}/{pipeline}.git"}],
+                 "workspaces": [{"name": "source", "volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"],
+                                 "resources": {"requests": {"storage": "1Gi"}}}}}]},
+        "status": {
+            "conditions": [{"type": "Succeeded", "status": cstatus, "reason": reason,
+                            "message": f"Tasks Completed: {TASKS_PER_RUN} (Failed: 0, Cancelled 0), Skipped: 0",
+                            "lastTransitionTime": ts(end or start)}],
+            "startTime": ts(start), **({"completionTime": ts(end)} if end else {}),
+            "childReferences": [{"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": k["metadata"]["name"],
+                                 "pipelineTaskName": task} for k, task in zip(kids, tasks)],
+            "pipelineSpec": {"description": DESCRIPTION, "tasks": [{"name": task, "taskRef": {"name": task, "kind": "Task"},
+                                        "runAfter": [tasks[n - 1]] if n else [],
+                                        "params": [{"name": "revision", "value": "$(params.revision)"}]}
+                                       for n, task in enumerate(tasks)],
+                             "params": [{"name": "revision", "type": "string"}, {"name": "repo-url", "type": "string"}]},
+        },
+    }
+    return [pr_obj, *kids]
+
+
+def generate(runs: int, seed: int) -> list[list[str]]:
+    """Batches of ~500 object texts (JSON, as read from the API or a dump); parents before children."""
+    rng = random.Random(seed)
+    per = TASKS_PER_RUN + 1
+    batches, cur = [], []
+    for i in range(runs):
+        cur.extend(json.dumps(o, separators=(",", ":")) for o in make_pipeline(i, rng, runs))
+        if len(cur) + per > BATCH_RECORDS:
+            batches.append(cur)
+            cur = []
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def build_store(h: History, batches: list[list[str]]) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    for texts in batches:
+        h.apply([RunUpsert(json.loads(t), raw=t) for t in texts])
+    return time.perf_counter() - t0
+
+
+def raw_limit(batches: list[list[str]], path: str) -> float:
+    """The physical limit on this machine: parse each text, insert comparable rows with plain sqlite3."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("PRAGMA synchronous=normal")
+    conn.execute("CREATE TABLE rec (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, name TEXT, ns TEXT, kind TEXT, "
+                 "rv INTEGER, status TEXT, reason TEXT, start TEXT, finish TEXT, pipeline TEXT, data TEXT)")
+    gc.collect()
+    t0 = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for texts in batches:
+        rows = []
+        for t in texts:
+            o = json.loads(t)
+            m, st = o["metadata"], o["status"]
+            c = st["conditions"][0]
+            rows.append((m["uid"], m["name"], m["namespace"], o["kind"], int(m["resourceVersion"]), c["status"],
+                         c["reason"], st.get("startTime"), st.get("completionTime"),
+                         m["labels"].get("tekton.dev/pipeline"), t))
+        conn.executemany("INSERT INTO rec (uid, name, ns, kind, rv, status, reason, start, finish, pipeline, data) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.execute("COMMIT")
+    dt = time.perf_counter() - t0
+    conn.close()
+    return dt
+
+
+def timed(fn, reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+
+
+FILTERS = [
+    "status:failed",
+    "pipeline:build-api",
+    "ns:payments",
+    "label:team=web",
+    "since:2d",
+    "dur>20m",
+    "nightly",
+    "ns:ci status:failed,timeout",
+    "pipeline:deploy-* since:7d -status:succeeded",
+    "label:app.kubernetes.io/part-of=api dur>5m status:succeeded",
+]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20_000, help="PipelineRuns to generate (each with 5 TaskRuns)")
+    ap.add_argument("--db", help="build into this database URL instead of a fresh SQLite file")
+    ap.add_argument("--keep", metavar="PATH", help="keep the built SQLite history at PATH")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+
+    work = tempfile.mkdtemp(prefix="store-bench-")
+    try:
+        print(f"generating {args.runs} PipelineRuns x {TASKS_PER_RUN} TaskRuns (seed {args.seed}) ...", flush=True)
+        batches = generate(args.runs, args.seed)
+        texts = [t for b in batches for t in b]
+        n = len(texts)
+        avg = sum(len(t) for t in texts) / n
+        print(f"  {n} objects, {len(batches)} batches, average object {avg / 1024:.1f} KiB")
+        del texts
+
+        raw_s = raw_limit(batches, os.path.join(work, "raw.db"))
+        raw_rate = n / raw_s
+        print(f"raw limit (json.loads + sqlite3 executemany, one txn): {raw_rate:,.0f} records/s ({raw_s:.1f} s)", flush=True)
+
+        if args.db:
+            url = args.db
+            if parse_db_url(url).engine == "sqlite" and os.path.exists(parse_db_url(url).path or ""):
+                print(f"refusing to build into an existing file: {url}", file=sys.stderr)
+                return 2
+        else:
+            url = "sqlite:///" + os.path.join(work, "history.db")
+        db = open_database(url)
+        h = History(db, clock=lambda: NOW)
+        store_s = build_store(h, batches)
+        rate = n / store_s
+        ratio = rate / raw_rate
+        results, records = h.size()
+        assert records == n, (records, n)
+        del batches
+        gc.collect()
+        print(f"store import via History.apply ({BATCH_RECORDS}/batch): {rate:,.0f} records/s ({store_s:.1f} s); "
+              f"{results} Results, {records} Records")
+        print(f"  ratio to raw limit: {ratio:.2f}   target >= 0.50   {verdict(ratio >= 0.5)}")
+        if parse_db_url(url).engine == "sqlite":
+            db.execute_sql("PRAGMA optimize")
+            print(f"  database file: {os.path.getsize(parse_db_url(url).path or '') / 2**20:.0f} MiB")
+
+        first = timed(lambda: h.list_results(limit=50), 30)
+        print(f"first page (50 newest Results): median {statistics.median(first):.2f} ms, p95 {p95(first):.2f} ms"
+              f"   target < 20 ms   {verdict(p95(first) < 20)}")
+
+        all_times: list[float] = []
+        print("filters (page of 50 + total count), 15 runs each:")
+        for f in FILTERS:
+            got: list = []
+
+            def run(f: str = f) -> None:
+                got[:] = [len(h.list_results(f, limit=50).items), h.count_results(f)]
+
+            ts_ = timed(run, 15)
+            all_times += ts_
+            print(f"  {f:<58} {got[1]:>6} results   median {statistics.median(ts_):6.2f} ms   p95 {p95(ts_):6.2f} ms")
+        print(f"  all filters p95 {p95(all_times):.2f} ms   target < 50 ms   {verdict(p95(all_times) < 50)}")
+
+        agg_rows: list = []
+        agg = timed(lambda: agg_rows.__setitem__(slice(None), h.aggregate("pipeline", "since:30d")), 5)
+        print(f"aggregate per pipeline over 30 days ({len(agg_rows)} pipelines, "
+              f"{sum(a.total for a in agg_rows)} Results): median {statistics.median(agg):.1f} ms, max {max(agg):.1f} ms"
+              f"   target < 300 ms   {verdict(max(agg) < 300)}")
+        db.close()
+        if args.keep and not args.db:
+            os.makedirs(os.path.dirname(os.path.abspath(args.keep)), exist_ok=True)
+            src = os.path.join(work, "history.db")
+            c = sqlite3.connect(src)
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.close()
+            shutil.copyfile(src, args.keep)
+            print(f"kept the history at {args.keep}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
