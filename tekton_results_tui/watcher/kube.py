@@ -37,6 +37,14 @@ class KubeTarget:
     namespace: str | None = None  # the context's default namespace
     in_cluster: bool = False
 
+    def __post_init__(self) -> None:
+        # urllib3 would silently retry 429/503 (sleeping Retry-After) and read errors; the
+        # informers own retries so that every error is counted, shown and backed off.
+        import urllib3
+
+        self.configuration.retries = urllib3.Retry(total=2, connect=2, read=1, status=0, redirect=0, other=0,
+                                                   respect_retry_after_header=False, raise_on_status=False)
+
     def new_api_client(self) -> client.ApiClient:
         """A fresh ApiClient (own connection pool): one per long-lived stream."""
         return client.ApiClient(self.configuration)

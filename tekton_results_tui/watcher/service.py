@@ -172,6 +172,7 @@ class WatcherService:
                             r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
                         else:
                             r = co.list_cluster_custom_object(GROUP, VERSION, plural, **kw)
+                        r.drain_conn()
                         r.release_conn()
                     except ApiException as exc:
                         if exc.status in (401, 403, 404):
