@@ -31,7 +31,7 @@ from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
 from tekton_results_tui.tui.widgets.filter_bar import FilterBar
-from tekton_results_tui.tui.widgets.results_tree import LoadMoreItem, RecordItem, ResultItem, ResultsTree
+from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
 
@@ -138,6 +138,11 @@ class ResultsApp(App[int]):
     def detail(self) -> Any:
         return self.query_one("#detail")
 
+    def _detail_or_none(self) -> Any:
+        """The detail pane, or None while the app is being torn down (late messages still arrive)."""
+        found = self.query("#detail")
+        return found.first() if found else None
+
     @property
     def filter_bar(self) -> FilterBar:
         return self.query_one(FilterBar)
@@ -148,6 +153,7 @@ class ResultsApp(App[int]):
         self.tree.focus()
         self.refresh_header()
         self.set_interval(HEADER_S, self.refresh_header, name="header")
+        self.set_interval(HEADER_S, self.tree.relabel_running, name="running")
         self.set_interval(RELABEL_S, self.tree.relabel_all, name="relabel")
         if self.live_enabled:
             self.run_worker(self._poll_loop, name="live-poll", group="live", exclusive=True, thread=True)
@@ -191,8 +197,11 @@ class ResultsApp(App[int]):
         inserted = self.tree.apply_changes(pending.results, pending.records)
         if inserted:
             self.update_count()
+        detail = self._detail_or_none()
+        if detail is None:
+            return
         try:
-            self.detail.refresh_from_store({r.id for r in pending.records}, {r.id for r in pending.results})
+            detail.refresh_from_store({r.id for r in pending.records}, {r.id for r in pending.results})
         except Exception as exc:  # noqa: BLE001 - the detail pane's trouble must not stop the tree
             self.last_live_error = f"detail: {exc}"
 
@@ -261,18 +270,19 @@ class ResultsApp(App[int]):
 
     def show_node(self, node: TreeNode | None) -> None:
         data = node.data if node is not None else None
+        detail = self._detail_or_none()
+        if detail is None:
+            return
         if isinstance(data, ResultItem):
             key = ("result", data.row.id)
             if key != self._shown:
                 self._shown = key
-                self.detail.show_result(data.row)
+                detail.show_result(data.row)
         elif isinstance(data, RecordItem):
             key = ("record", data.row.id)
             if key != self._shown:
                 self._shown = key
-                self.detail.show_record(data.row)
-        elif data is None or isinstance(data, LoadMoreItem):
-            pass
+                detail.show_record(data.row)
 
     # --- actions ------------------------------------------------------------------------------------------
 

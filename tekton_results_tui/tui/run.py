@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import sys
 import tempfile
@@ -39,12 +41,18 @@ class Stack:
         self.closers.append(fn)
 
     def close(self) -> None:
-        while self.closers:
-            fn = self.closers.pop()
-            try:
-                fn()
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
-                print(f"tekton-results-tui: while stopping: {exc}", file=sys.stderr)
+        # Connections cut while the simulated API server shuts down make socketserver print
+        # tracebacks to stderr after the terminal is restored; keep them off the user's screen.
+        problems: list[str] = []
+        with contextlib.redirect_stderr(io.StringIO()):
+            while self.closers:
+                fn = self.closers.pop()
+                try:
+                    fn()
+                except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                    problems.append(f"tekton-results-tui: while stopping: {exc}")
+        for line in problems:
+            print(line, file=sys.stderr)
 
 
 def _is_default_db(url: str) -> bool:
@@ -61,7 +69,7 @@ def start_watcher(settings: Settings, history: History, stack: Stack) -> tuple[A
     try:
         from tekton_results_tui.watcher.service import WatcherService
     except ImportError as exc:
-        return None, WatcherStatus(state=OFF, reason=f"watcher not available ({exc})")
+        return None, WatcherStatus(state=OFF, reason=f"watcher not available ({exc})", context=settings.context)
     try:
         from tekton_results_tui.watcher.kube import KubeError
     except ImportError:  # pragma: no cover

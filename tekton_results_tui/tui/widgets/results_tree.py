@@ -142,6 +142,7 @@ class ResultsTree(Tree[NodeData]):
         self.result_nodes: dict[int, TreeNode[NodeData]] = {}  # result id -> node (loaded ones only)
         self.record_nodes: dict[int, TreeNode[NodeData]] = {}  # record id -> node (expanded Results only)
         self.load_more_node: TreeNode[NodeData] | None = None
+        self.empty_node: TreeNode[NodeData] | None = None  # "nothing here" line of an empty page
         self.marked: set[int] = set()  # result ids marked for a later cleanup action
 
     # --- paging ---------------------------------------------------------------------
@@ -153,8 +154,13 @@ class ResultsTree(Tree[NodeData]):
         self.result_nodes.clear()
         self.record_nodes.clear()
         self.load_more_node = None
+        self.empty_node = None
         page = self.history.list_results(flt, limit=PAGE_SIZE)
         self._append_rows(page.items, page.next_token)
+        if not page.items:
+            msg = "no Results match this filter" if flt is not None and not flt.empty else \
+                "no runs stored yet — they appear here as the watcher sees them"
+            self.empty_node = self.root.add_leaf(Text(msg, style="dim italic"), data=None)
         if self.root.children:
             self.goto(self.root.children[0])
         return len(page.items)
@@ -236,37 +242,71 @@ class ResultsTree(Tree[NodeData]):
         return inserted
 
     def _insert_new(self, rows: list[ResultRow], now: float) -> int:
-        """New Results newer than the top of the tree go to the top (newest first) if they match the filter."""
+        """Insert new matching Results in newest-first order among what is loaded (usually at the top).
+
+        Rows older than the last loaded one are left for paging to reach. Returns how many were inserted.
+        """
         if not rows:
             return 0
-        top = self.root.children[0].data if self.root.children else None
-        top_time = top.row.sort_time if isinstance(top, ResultItem) else None
-        candidates = [r for r in rows if top_time is None or r.sort_time >= top_time]
+        loaded = [c for c in self.root.children if isinstance(c.data, ResultItem)]
+        bottom = None
+        if loaded and self.load_more_node is not None:
+            last = loaded[-1].data.row  # type: ignore[union-attr]
+            bottom = (last.sort_time, last.id)
+        candidates = [r for r in rows if bottom is None or (r.sort_time, r.id) > bottom]
         if not candidates:
-            return 0  # older than what is shown: paging reaches them
-        ids = [r.id for r in candidates]
+            return 0
         if self.filter is not None and not self.filter.empty:
             from tekton_results_tui.store.models import Result
 
+            ids = [r.id for r in candidates]
             w = self.filter.for_results()
             matching = {i for (i,) in Result.select(Result.id).where((Result.id << ids) & w).tuples()}
             candidates = [r for r in candidates if r.id in matching]
-        candidates.sort(key=lambda r: (r.sort_time, r.id))
+        if not candidates:
+            return 0
+        if self.empty_node is not None:
+            self.empty_node.remove()
+            self.empty_node = None
+        cursor_res = self.result_node_of(self.cursor_node)
+        cursor_key = (cursor_res.data.row.sort_time, cursor_res.data.row.id) \
+            if cursor_res is not None and isinstance(cursor_res.data, ResultItem) else None
+        above = 0
         scroll_before = self.scroll_y
-        for row in candidates:  # oldest of the batch first, each goes to index 0
-            before = self.root.children[0] if self.root.children else None
+        keys = [(c.data.row.sort_time, c.data.row.id) for c in loaded]  # type: ignore[union-attr]
+        for row in sorted(candidates, key=lambda r: (r.sort_time, r.id), reverse=True):
+            key = (row.sort_time, row.id)
+            pos = next((i for i, k in enumerate(keys) if k < key), None)  # first older loaded row
             label = result_label(row, now, row.id in self.marked)
-            if before is not None:
-                n = self.root.add(label, data=ResultItem(row), before=before, allow_expand=True)
+            if pos is not None:
+                before_node = self._result_child_at(pos)
+                n = self.root.add(label, data=ResultItem(row), before=before_node, allow_expand=True)
+                keys.insert(pos, key)
+            elif self.load_more_node is not None:
+                n = self.root.add(label, data=ResultItem(row), before=self.load_more_node, allow_expand=True)
+                keys.append(key)
             else:
                 n = self.root.add(label, data=ResultItem(row), allow_expand=True)
+                keys.append(key)
             self.result_nodes[row.id] = n
-        if candidates and scroll_before > 0:
+            if cursor_key is not None and key > cursor_key:
+                above += 1
+        if above and scroll_before > 0:
             # keep the rows the user is looking at where they were
-            self.scroll_to(y=scroll_before + len(candidates), animate=False, immediate=True)
-        if candidates and self.cursor_node is None and self.root.children:
+            self.scroll_to(y=scroll_before + above, animate=False, immediate=True)
+        if self.cursor_node is None and self.root.children:
             self.goto(self.root.children[0])
         return len(candidates)
+
+    def _result_child_at(self, pos: int) -> TreeNode[NodeData]:
+        """The pos-th Result node among the root's children (skips non-Result lines)."""
+        i = -1
+        for c in self.root.children:
+            if isinstance(c.data, ResultItem):
+                i += 1
+                if i == pos:
+                    return c
+        raise IndexError(pos)
 
     def _insert_record(self, parent: TreeNode[NodeData], rec: RecordRow, now: float) -> None:
         """Put a new child in run order: the PipelineRun, TaskRuns, Logs, EventLists."""
@@ -315,6 +355,13 @@ class ResultsTree(Tree[NodeData]):
         self.move_cursor(node)
         if scroll:
             self.scroll_to_node(node, animate=False)
+
+    def relabel_running(self) -> None:
+        """Tick the durations of running Results (few; the rest change only with the store)."""
+        now = self.clock()
+        for rid, node in self.result_nodes.items():
+            if isinstance(node.data, ResultItem) and node.data.row.end is None and node.data.row.start is not None:
+                node.set_label(result_label(node.data.row, now, rid in self.marked))
 
     def find_node(self, result_id: int) -> TreeNode[NodeData] | None:
         return self.result_nodes.get(result_id)
