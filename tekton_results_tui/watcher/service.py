@@ -116,8 +116,7 @@ class WatcherService:
         target = self.target  # KubeError: no kubeconfig, bad context
         cluster = self.cluster
         self._set_state(STARTING, f"connecting to {target.server}")
-        if not self.history.acquire_lease(lease_name(cluster), self.holder, self.lease_ttl_s,
-                                          info={"cluster": cluster, "server": target.server, "pid": os.getpid()}):
+        if not self._take_lease(cluster, target):
             cur = self.history.lease(lease_name(cluster)) or {}
             self._set_state(OFF, "another watcher owns this database")
             raise LeaseHeldError(str(cur.get("holder") or "unknown"), cluster)
@@ -157,6 +156,21 @@ class WatcherService:
         self._lease_thread = threading.Thread(target=self._renew_lease, name="watcher-lease", daemon=True)
         self._lease_thread.start()
         self._started = True
+
+    def _take_lease(self, cluster: str, target: KubeTarget) -> bool:
+        info = {"cluster": cluster, "server": target.server, "pid": os.getpid()}
+        if self.history.acquire_lease(lease_name(cluster), self.holder, self.lease_ttl_s, info=info):
+            return True
+        # a holder on this host whose process is dead (kill -9) need not be waited out
+        cur = self.history.lease(lease_name(cluster)) or {}
+        holder = str(cur.get("holder") or "")
+        host, _, rest = holder.partition(":")
+        pid_s = rest.partition(":")[0]
+        if host == socket.gethostname() and pid_s.isdigit() and not _pid_alive(int(pid_s)):
+            log.warning("watcher: taking over the lease of %s (that process is gone)", holder)
+            self.history.release_lease(lease_name(cluster), holder)
+            return self.history.acquire_lease(lease_name(cluster), self.holder, self.lease_ttl_s, info=info)
+        return False
 
     def _probe(self, target: KubeTarget) -> None:
         """LIST with limit=1 per scope: a 403 becomes one line naming the verb and resource."""
@@ -337,3 +351,12 @@ class WatcherService:
         finally:
             api.close()
 
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
