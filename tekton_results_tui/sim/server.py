@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -87,10 +88,18 @@ class Handler(BaseHTTPRequestHandler):
         c._record(self.command, self._path, self._query, self._verb, self._resource, self._ns, code)
 
     def _body(self) -> bytes:
-        n = int(self.headers.get("Content-Length") or 0)
+        if self._body_read:
+            return self._raw_body
+        self._body_read = True
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = 0
         if n > 64 << 20:
+            self.close_connection = True
             raise ApiError(413, "request entity too large", "RequestEntityTooLarge")
-        return self.rfile.read(n) if n > 0 else b""
+        self._raw_body = self.rfile.read(n) if n > 0 else b""
+        return self._raw_body
 
     def _json_body(self) -> Any:
         raw = self._body()
@@ -120,8 +129,9 @@ class Handler(BaseHTTPRequestHandler):
         self._verb: str | None = None
         self._resource: str | None = None
         self._ns: str | None = None
+        self._body_read = False
+        self._raw_body = b""
         try:
-            self._body_read = False
             self._route()
         except ApiError as err:
             if self.command in ("POST", "PUT", "PATCH", "DELETE") and not self._body_read:
@@ -507,6 +517,6 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _ns_obj(name: str, created: str) -> dict[str, Any]:
         return {"kind": "Namespace", "apiVersion": "v1",
-                "metadata": {"name": name, "uid": f"00000000-0000-4000-8000-{abs(hash(name)) % 10**12:012d}",
+                "metadata": {"name": name, "uid": f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}",
                              "creationTimestamp": created, "labels": {"kubernetes.io/metadata.name": name}},
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
