@@ -1,0 +1,113 @@
+"""`cleanup [FILTER ...] [--keep N] [--keep-since D] [--dry-run] [--yes]`: delete stored, finished runs from the cluster.
+
+Prints the plan first (what would be deleted, what is skipped and why); `--dry-run` stops
+there. Without `--yes` it asks on a terminal and refuses without one. Deleting goes through
+watcher.cleanup (preconditions on uid and the stored resourceVersion; children go with their
+PipelineRun); the history keeps every run. Exit 0 when every planned run was deleted, 1 when
+some were not, 2 on a usage problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tekton_results_tui.cli import add_cluster_options, add_db_option, settings_from_args
+from tekton_results_tui.commands.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    allow_negated_filters,
+    check_filter,
+    filter_text,
+    opened_history,
+    quiet_broken_pipe,
+)
+from tekton_results_tui.errors import UsageError
+from tekton_results_tui.store.query import parse_duration
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "cleanup", help="delete stored, finished runs from the cluster (the history keeps them)",
+        description="Delete from the cluster the runs matching FILTER whose final state is stored (a PipelineRun "
+        "only when its TaskRuns are stored too; they are deleted with it). The plan is printed first. The "
+        "history keeps every run: deleted runs stay browsable.")
+    p.add_argument("filter", nargs="*", metavar="FILTER", help="only runs (Results) matching this filter")
+    p.add_argument("--keep", type=int, metavar="N", help="keep the N newest runs of each pipeline")
+    p.add_argument("--keep-since", metavar="DURATION",
+                   help="keep runs that completed less than DURATION ago (with --keep: kept if either keeps it)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan only")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    add_db_option(p, sub=True)
+    add_cluster_options(p)
+    allow_negated_filters(p)
+    p.set_defaults(func=run)
+
+
+def _keep_rule(args: argparse.Namespace):  # noqa: ANN202 - KeepRule, imported lazily
+    from tekton_results_tui.watcher.cleanup_plan import KeepRule
+
+    if args.keep is not None and args.keep < 0:
+        raise UsageError(f"--keep {args.keep}: expected a number of runs, 0 or more")
+    since = None
+    if args.keep_since:
+        try:
+            since = parse_duration(args.keep_since)
+        except ValueError:
+            raise UsageError(f"--keep-since {args.keep_since!r}: expected a duration like 2h, 7d") from None
+    return KeepRule(keep=args.keep, keep_since_s=since, keep_since_text=args.keep_since)
+
+
+def _scoped_filter(words: list[str], namespaces: list[str]) -> str:
+    flt = filter_text(words)
+    if namespaces:
+        flt = (flt + " " if flt else "") + "ns:" + ",".join(namespaces)
+    return flt
+
+
+def confirm(question: str) -> bool:
+    """y/N on the terminal; the question goes to stderr so stdout stays the plan."""
+    sys.stderr.write(question + " [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+@quiet_broken_pipe
+def run(args: argparse.Namespace) -> int:
+    from tekton_results_tui.watcher.cleanup import delete_runs, plan, plan_lines, select_by_filter, summarize
+    from tekton_results_tui.watcher.kube import load_target
+
+    settings = settings_from_args(args)
+    keep = _keep_rule(args)
+    flt = _scoped_filter(args.filter, settings.namespaces)
+    check_filter(flt)
+    target = load_target(settings.kubeconfig, settings.context)  # KubeError: one line
+    cluster = settings.cluster_name or (target.server.split("://", 1)[-1] if target.in_cluster else target.context)
+    with opened_history(args, read_only=False) as h:  # read only; a read-only history could not delete
+        now = h.clock()
+        p = plan(h, select_by_filter(h, flt), cluster, now, keep=keep)
+        for line in plan_lines(p, now):
+            print(line)
+        sys.stdout.flush()
+        n = len(p.deletable)
+        if args.dry_run:
+            print("(dry run: nothing was deleted)", file=sys.stderr)
+            return EXIT_OK
+        if not n:
+            return EXIT_OK
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"refusing to delete {n} run{'' if n == 1 else 's'} without a terminal to confirm on; "
+                                 "pass --yes (or --dry-run to only see the plan)")
+            if not confirm(f'Delete {p.summary().replace(" to delete", "")} from cluster "{cluster}"?'):
+                print("nothing deleted", file=sys.stderr)
+                return EXIT_OK
+
+        def progress(done: int, total: int, o) -> None:  # noqa: ANN001 - cleanup.Outcome
+            print(f"[{done}/{total}] {o.line()}")
+            sys.stdout.flush()
+
+        outcomes = delete_runs(target, p, progress, history=h)
+    print(summarize(outcomes))
+    return EXIT_OK if outcomes and all(o.ok for o in outcomes) else EXIT_PARTIAL
