@@ -1,0 +1,146 @@
+"""Each injected fault, as the real kubernetes client observes it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import urllib3
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+
+from simhelpers import G, V, pr
+from tekton_results_tui.sim import SimCluster
+
+
+def _raw_watch(co: client.CustomObjectsApi, rv: str, **kw: object) -> urllib3.HTTPResponse:
+    return co.list_cluster_custom_object(G, V, "pipelineruns", watch=True, resource_version=rv,
+                                         _preload_content=False, **kw)
+
+
+def test_dropped_stream_is_protocol_error(sim: SimCluster, co: client.CustomObjectsApi) -> None:
+    rv = str(sim.resource_version)
+    for i in range(5):
+        sim.create("pipelineruns", pr(f"d{i}"))
+    sim.faults.drop_watches_after(3)
+    w = watch.Watch()
+    got = []
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        for ev in w.stream(co.list_cluster_custom_object, G, V, "pipelineruns", resource_version=rv, timeout_seconds=5):
+            got.append(ev["object"]["metadata"]["name"])
+    assert got == ["d0", "d1", "d2"]
+    # the fault was used up: the next watch from the last rv seen resumes with the rest
+    rest = [ev["object"]["metadata"]["name"] for ev in watch.Watch().stream(
+        co.list_cluster_custom_object, G, V, "pipelineruns", resource_version=w.resource_version, timeout_seconds=1)]
+    assert rest == ["d3", "d4"]
+
+
+def test_stall_sends_nothing_then_resumes(sim: SimCluster, co: client.CustomObjectsApi) -> None:
+    rv = str(sim.resource_version)
+    sim.faults.stall_watches(1.5)
+    sim.create("pipelineruns", pr("s"))
+    resp = _raw_watch(co, rv, allow_watch_bookmarks=True, timeout_seconds=10, _request_timeout=(5, 0.7))
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        resp.read(1)  # nothing at all (not even a bookmark, though they are every 0.2 s) within the read timeout
+    resp.release_conn()
+    t0 = time.monotonic()
+    evs = []
+    for ev in watch.Watch().stream(co.list_cluster_custom_object, G, V, "pipelineruns", resource_version=rv, timeout_seconds=5):
+        evs.append(ev)
+        break
+    assert evs[0]["type"] == "ADDED" and time.monotonic() - t0 < 1.0  # stall used up: the next watch is live
+
+
+def test_gone_on_next_watch(sim: SimCluster, co: client.CustomObjectsApi) -> None:
+    sim.faults.gone_on_next_watch()
+    resp = _raw_watch(co, str(sim.resource_version), timeout_seconds=5)
+    assert resp.status == 200
+    lines = resp.read().splitlines()
+    ev = json.loads(lines[0])
+    assert len(lines) == 1 and ev["type"] == "ERROR" and ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
+    # consumed: the next watch is normal
+    assert list(watch.Watch().stream(co.list_cluster_custom_object, G, V, "pipelineruns",
+                                     resource_version=str(sim.resource_version), timeout_seconds=1)) == []
+
+
+def test_http_500_and_410_on_list(sim: SimCluster, co: client.CustomObjectsApi) -> None:
+    sim.faults.http_error(500, verb="list")
+    with pytest.raises(ApiException) as ei:
+        co.list_cluster_custom_object(G, V, "pipelineruns")
+    assert ei.value.status == 500 and json.loads(ei.value.body)["reason"] == "InternalError"
+    sim.faults.http_error(410, verb="list", resource="taskruns")
+    co.list_cluster_custom_object(G, V, "pipelineruns")  # other resource unaffected
+    with pytest.raises(ApiException) as ei:
+        co.list_cluster_custom_object(G, V, "taskruns")
+    assert ei.value.status == 410 and json.loads(ei.value.body)["reason"] == "Expired"
+    co.list_cluster_custom_object(G, V, "taskruns")  # used up
+
+
+def test_http_429_with_retry_after(sim: SimCluster, co: client.CustomObjectsApi) -> None:
+    import urllib.error
+    import urllib.request
+    sim.faults.http_error(429, retry_after=3, verb="watch")
+    with pytest.raises(urllib.error.HTTPError) as ei:
+        urllib.request.urlopen(f"{sim.url}/apis/{G}/{V}/pipelineruns?watch=true&timeoutSeconds=1")
+    assert ei.value.code == 429 and ei.value.headers["Retry-After"] == "3"
+    body = json.loads(ei.value.read())
+    assert body["reason"] == "TooManyRequests" and body["details"]["retryAfterSeconds"] == 3
+    # the real client's urllib3 honours Retry-After on 429 by itself: it waits, then retries
+    sim.clear_requests()
+    sim.faults.http_error(429, retry_after=1, verb="list")
+    t0 = time.monotonic()
+    co.list_cluster_custom_object(G, V, "pipelineruns")
+    assert time.monotonic() - t0 >= 0.9
+    assert [r.status for r in sim.requests if r.verb == "list"] == [429, 200]
+
+
+def test_forbid_with_consistent_access_review(sim: SimCluster, co: client.CustomObjectsApi, api_client: client.ApiClient) -> None:
+    sim.create("pipelineruns", pr("x"))
+    sim.faults.forbid("delete", "pipelineruns", namespace="ci")
+    with pytest.raises(ApiException) as ei:
+        co.delete_namespaced_custom_object(G, V, "ci", "pipelineruns", "x")
+    body = json.loads(ei.value.body)
+    assert ei.value.status == 403 and body["reason"] == "Forbidden"
+    assert body["message"] == ('pipelineruns.tekton.dev "x" is forbidden: User "sim-user" cannot delete resource '
+                               '"pipelineruns" in API group "tekton.dev" in the namespace "ci"')
+    assert sim.get("pipelineruns", "ci", "x") is not None
+    authz = client.AuthorizationV1Api(api_client)
+
+    def allowed(verb: str, ns: str) -> bool:
+        r = authz.create_self_subject_access_review(client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(verb=verb, group="tekton.dev", resource="pipelineruns", namespace=ns))))
+        return r.status.allowed
+
+    assert allowed("delete", "ci") is False
+    assert allowed("delete", "dev") is True
+    assert allowed("list", "ci") is True
+    sim.faults.clear()
+    assert allowed("delete", "ci") is True
+    co.delete_namespaced_custom_object(G, V, "ci", "pipelineruns", "x")
+
+
+def test_stop_closes_open_watches_promptly(co: client.CustomObjectsApi, tmp_path) -> None:
+    from kubernetes import config
+    s = SimCluster().start()
+    c = client.CustomObjectsApi(config.new_client_from_config(s.write_kubeconfig(str(tmp_path / "k"))))
+    ended = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for _ in watch.Watch().stream(c.list_cluster_custom_object, G, V, "pipelineruns", timeout_seconds=60):
+                pass
+        except Exception as exc:  # noqa: BLE001 - a dropped connection is the expected end
+            errors.append(exc)
+        ended.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 5
+    while not any(r.verb == "watch" for r in s.requests) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    s.stop()
+    assert ended.wait(5) and time.monotonic() - t0 < 3
