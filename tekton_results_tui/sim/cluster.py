@@ -270,18 +270,21 @@ class SimCluster:
         """Bulk-load finished runs (mixed outcomes); their logs and events are derived on request."""
         rng = random.Random(seed)
         now = self.clock()
-        prs: list[dict[str, Any]] = []
-        trs: list[dict[str, Any]] = []
         base = f"{seed:x}"
-        for i in range(pipelineruns):
-            ns = namespaces[i % len(namespaces)]
-            start = now - (pipelineruns - i) * 30.0 - 600
-            pr, children = objects.finished_run(rng, ns, f"pre-{base}-{i:06d}", start, max_tasks=taskruns_per)
-            prs.append(pr)
-            trs.extend(children)
-        self.store.bulk_load("pipelineruns", prs)
-        self.store.bulk_load("taskruns", trs)
-        for o in prs:
-            self._synth_events.add(o["metadata"]["uid"])
-        for o in trs:
-            self._synth_events.add(o["metadata"]["uid"])
+        chunk = 1000  # load in chunks so the dicts of one chunk are freed before the next is built
+        for lo in range(0, pipelineruns, chunk):
+            prs: list[dict[str, Any]] = []
+            trs: list[dict[str, Any]] = []
+            for i in range(lo, min(pipelineruns, lo + chunk)):
+                ns = namespaces[i % len(namespaces)]
+                start = now - (pipelineruns - i) * 30.0 - 600
+                pr, children = objects.finished_run(rng, ns, f"pre-{base}-{i:06d}", start, max_tasks=taskruns_per)
+                prs.append(pr)
+                trs.extend(children)
+            self.store.bulk_load("pipelineruns", prs, sort=False)
+            self.store.bulk_load("taskruns", trs, sort=False)
+            for o in prs:
+                self._synth_events.add(o["metadata"]["uid"])
+            for o in trs:
+                self._synth_events.add(o["metadata"]["uid"])
+        self.store.resort()

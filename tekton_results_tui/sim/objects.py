@@ -261,7 +261,8 @@ def pr_status(pipeline: str, start: float, now: float, children: list[dict[str, 
 def finished_run(rng: random.Random, ns: str, name: str, start: float, max_tasks: int | None = None
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A finished PipelineRun and its TaskRuns, uid/creationTimestamp set (for bulk preload)."""
-    pipeline = rng.choice(tuple(PIPELINES))
+    fits = [p for p, t in PIPELINES.items() if not max_tasks or len(t) >= max_tasks]
+    pipeline = rng.choice(fits or tuple(PIPELINES))
     tasks = PIPELINES[pipeline][: max_tasks] if max_tasks else PIPELINES[pipeline]
     outcome = rng.choices(OUTCOMES, WEIGHTS)[0]
     revision = f"{rng.getrandbits(40):010x}"

@@ -383,7 +383,7 @@ class Store:
                 except ApiError:
                     pass
 
-    def bulk_load(self, kind: str, objs: list[dict[str, Any]]) -> None:
+    def bulk_load(self, kind: str, objs: list[dict[str, Any]], sort: bool = True) -> None:
         """Fast path for preload: one lock, each object serialized once, keys sorted once."""
         with self.cond:
             table = self.objs[kind]
@@ -411,5 +411,11 @@ class Store:
                 self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
                 del self.history[:over]
                 del self._hist_rvs[:over]
-            self.keys[kind] = sorted(table)
+            if sort:
+                self.keys[kind] = sorted(table)
             self.cond.notify_all()
+
+    def resort(self) -> None:
+        with self.lock:
+            for kind, table in self.objs.items():
+                self.keys[kind] = sorted(table)

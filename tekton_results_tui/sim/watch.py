@@ -17,6 +17,7 @@ from tekton_results_tui.sim.errors import ApiError
 from tekton_results_tui.sim.faults import Faults
 from tekton_results_tui.sim.store import GROUP, KINDS, VERSION, Change, Entry, Store
 
+BATCH = 256
 Accept = Callable[[tuple[str, str], Entry], bool]
 
 
@@ -116,7 +117,7 @@ class WatchStream:
                 err = ApiError(410, f"too old resource version: {self.start_rv or 0} ({store.min_valid_rv})", "Expired")
             self.write(chunk(error_line(err)))
             return
-        initial: list[bytes] = []
+        initial: list[Entry] = []
         if not self.start_rv:
             with store.lock:
                 last = store.rv
@@ -124,14 +125,16 @@ class WatchStream:
                 for key in store.keys[self.kind]:
                     e = objs[key]
                     if self._match(e, key):
-                        initial.append(event_line("ADDED", e.data))
+                        initial.append(e)
         else:
             last = self.start_rv
             with store.lock:
                 if last < store.min_valid_rv:
                     self.write(chunk(error_line(ApiError(410, f"too old resource version: {last} ({store.min_valid_rv})", "Expired"))))
                     return
-        self._send(initial)
+        for i in range(0, len(initial), BATCH):  # in batches: never hold every event's bytes twice
+            self._send([event_line("ADDED", e.data) for e in initial[i:i + BATCH]])
+        del initial
         next_bookmark = time.monotonic() + self.interval
         while not self.stopping.is_set():
             stall = self.faults.claim_stall()
@@ -153,8 +156,8 @@ class WatchStream:
                 self._send([])
                 self.write(chunk(error_line(gone)))
                 return
-            lines = self._lines(changes)
-            self._send(lines)
+            for i in range(0, len(changes), BATCH):
+                self._send(self._lines(changes[i:i + BATCH]))
             last = cur
             now = time.monotonic()
             if self.bookmarks and now >= next_bookmark:
