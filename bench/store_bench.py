@@ -285,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store import via History.apply ({BATCH_RECORDS}/batch): {rate:,.0f} records/s ({store_s:.1f} s); "
               f"{results} Results, {records} Records")
         print(f"  ratio to raw limit: {ratio:.2f}   target >= 0.50   {verdict(ratio >= 0.5)}")
+        h.optimize()  # statistics for the planner (also done by apply every OPTIMIZE_EVERY rows)
         if parse_db_url(url).engine == "sqlite":
-            db.execute_sql("PRAGMA optimize")
             print(f"  database file: {os.path.getsize(parse_db_url(url).path or '') / 2**20:.0f} MiB")
 
         first = timed(lambda: h.list_results(limit=50), 30)

@@ -27,6 +27,7 @@ from tekton_results_tui.store.models import Label, Lease, MetaKV, Record, Result
 from tekton_results_tui.store.query import Filter, parse_filter
 
 CHUNK = 500  # rows per INSERT: well under SQLite's 32k variable limit with ~30 columns
+OPTIMIZE_EVERY = 50_000  # changed rows between automatic statistics refreshes
 _WRAP_DB_ERRORS = getattr(pw, "__exception_wrapper__")  # driver errors -> peewee's, as execute_sql does
 
 
@@ -300,6 +301,7 @@ class History:
         self.db = db
         self.read_only = read_only
         self.clock = clock
+        self._written_since_optimize = 0
 
     # --- writing -----------------------------------------------------------------
 
@@ -400,7 +402,25 @@ class History:
                 MetaKV.update(value=str(seq)).where(MetaKV.key == "change_seq").execute()
             else:
                 seq -= 1
+        self._written_since_optimize += changed
+        if self._written_since_optimize >= OPTIMIZE_EVERY:
+            self.optimize()
         return ApplyResult(seq=seq, changed=changed, stored=len(runs), skipped=skipped, warnings=warnings)
+
+    def optimize(self) -> None:
+        """Refresh the planner's statistics (PostgreSQL ANALYZE / SQLite PRAGMA optimize).
+
+        Measured: after a bulk import into fresh PostgreSQL tables, a label+status filter took ~400 ms
+        until ANALYZE, then ~4 ms; autovacuum gets there eventually, writers call this every
+        OPTIMIZE_EVERY changed rows so readers need not wait for it.
+        """
+        self._written_since_optimize = 0
+        if self.read_only:
+            return
+        if is_sqlite(self.db):
+            self.db.execute_sql("PRAGMA optimize")
+        else:
+            self.db.execute_sql("ANALYZE result, record, label")
 
     def _ensure_results(self, infos: list[g.RunInfo], cluster: str, seq: int, now: int) -> tuple[dict[str, int], int]:
         """Create missing Results (a child may arrive before its parent); map name -> id."""
