@@ -1,0 +1,427 @@
+"""Cleanup by policy inside the watcher: `--delete-after`, `--delete-selector`, `--finalizers`, `--store-deadline`.
+
+- delete-after (Tekton Results' completed_run_grace_period): each top-level run is deleted
+  DURATION after its completion once its final state — and its children, and their logs and
+  events where the watcher stores those — is in the history; always through cleanup.plan /
+  cleanup.execute (preconditions, background propagation), optionally only runs whose
+  labels match `--delete-selector`.
+- finalizers (opt-in): `results.tekton.dev/store` is added to each unfinished run (a JSON
+  Patch with a `test` on resourceVersion, so a stale view never overwrites anything) and
+  released as soon as the run's final state is stored, or — once someone deletes it — as
+  soon as its last state is stored. A stopped watcher cannot block deletion for long:
+  `release_due` lets go of any run deleted more than `--store-deadline` ago, and
+  `remove_stale_finalizers` (start-up) clears what a previous watcher left behind.
+
+Threads: `on_stored(objs)` is called by the writer after each committed batch and only
+enqueues; the policy's own thread does the network work (`start()`/`stop()`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tekton_results_tui.settings import Settings
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.history import History
+from tekton_results_tui.watcher.cleanup import (
+    CONFLICT,
+    DELETED,
+    GONE,
+    Outcome,
+    ReadOnlyRefused,
+    RecordTarget,
+    Skipped,
+    execute,
+    plan,
+)
+from tekton_results_tui.watcher.kube import GROUP, VERSION
+
+log = logging.getLogger(__name__)
+
+FINALIZER = "results.tekton.dev/store"
+KINDS = ("pipelineruns", "taskruns")
+PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
+RETRY_S = 30.0  # a run not deletable yet (children/logs not stored) is looked at again after this
+TIMEOUT = (5.0, 30.0)
+
+
+# --- label selectors (kubectl syntax: a=b, a==b, a!=b, a, !a, a in (x,y), a notin (x)) --------------
+
+_LABEL_RE = re.compile(r"[A-Za-z0-9._/-]+")
+_VALUE_RE = re.compile(r"[A-Za-z0-9._-]*")
+_SET_RE = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _split_selector(text: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_selector(text: str | None) -> Callable[[dict[str, str]], bool]:
+    """A label selector as a predicate on a labels dict. Raises ValueError naming the bad term."""
+    if not text or not text.strip():
+        return lambda labels: True
+    tests: list[Callable[[dict[str, str]], bool]] = []
+    for term in _split_selector(text):
+        m = _SET_RE.match(term)
+        if m:
+            key, op, vals = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
+            if op == "in":
+                tests.append(lambda lb, k=key, vs=vals: lb.get(k) in vs)
+            else:
+                tests.append(lambda lb, k=key, vs=vals: lb.get(k) not in vs)
+        elif "=" in term:
+            neg = "!=" in term
+            k, v = (x.strip() for x in (term.split("!=", 1) if neg else term.replace("==", "=").split("=", 1)))
+            if not _LABEL_RE.fullmatch(k) or not _VALUE_RE.fullmatch(v):
+                raise ValueError(f"bad label selector term {term!r} in {text!r}")
+            if neg:
+                tests.append(lambda lb, k=k, v=v: lb.get(k) != v)
+            else:
+                tests.append(lambda lb, k=k, v=v: lb.get(k) == v)
+        elif term.startswith("!") and _LABEL_RE.fullmatch(term[1:].strip()):
+            tests.append(lambda lb, k=term[1:].strip(): k not in lb)
+        elif _LABEL_RE.fullmatch(term):
+            tests.append(lambda lb, k=term: k in lb)
+        else:
+            raise ValueError(f"bad label selector term {term!r} in {text!r}")
+    return lambda labels: all(t(labels) for t in tests)
+
+
+# --- finalizer patches -----------------------------------------------------------------------
+
+
+def _md(obj: dict) -> dict:
+    return obj.get("metadata") or {}
+
+
+def has_finalizer(obj: dict) -> bool:
+    return FINALIZER in (_md(obj).get("finalizers") or [])
+
+
+def add_finalizer_patch(obj: dict) -> list[dict] | None:
+    """JSON Patch adding our finalizer, valid only at this resourceVersion (None: already there)."""
+    md = _md(obj)
+    fins = md.get("finalizers")
+    if fins and FINALIZER in fins:
+        return None
+    ops: list[dict] = [{"op": "test", "path": "/metadata/resourceVersion", "value": str(md.get("resourceVersion"))}]
+    if fins:
+        ops.append({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER})
+    else:
+        ops.append({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]})
+    return ops
+
+
+def release_finalizer_patch(obj: dict) -> list[dict] | None:
+    """JSON Patch removing our finalizer at this resourceVersion (None: not there)."""
+    md = _md(obj)
+    fins = list(md.get("finalizers") or [])
+    if FINALIZER not in fins:
+        return None
+    i = fins.index(FINALIZER)
+    return [{"op": "test", "path": "/metadata/resourceVersion", "value": str(md.get("resourceVersion"))},
+            {"op": "test", "path": f"/metadata/finalizers/{i}", "value": FINALIZER},
+            {"op": "remove", "path": f"/metadata/finalizers/{i}"}]
+
+
+class CleanupPolicy:
+    """delete-after and finalizers for one cluster; `tick(now)` is safe to call from one thread at a time."""
+
+    def __init__(self, settings: Settings, history: History, api_client_factory: Callable[[], client.ApiClient],
+                 cluster: str, *, tick_s: float = 10.0, release_list_s: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        if settings.read_only or history.read_only:
+            raise ReadOnlyRefused("read-only: the cleanup policy cannot run")
+        self.settings, self.history, self.cluster = settings, history, cluster
+        self.api_client_factory = api_client_factory
+        self.tick_s, self.release_list_s, self.clock = tick_s, release_list_s, clock
+        self.selector = parse_selector(settings.delete_selector)
+        self.deadline_s = float(settings.store_deadline_s)
+        self._due: dict[str, float] = {}  # uid -> when it may be deleted (delete-after)
+        self._mu = threading.Lock()
+        self._fin_q: queue.Queue[dict] = queue.Queue(maxsize=10_000)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._api: client.ApiClient | None = None
+        self.outcomes: list[Outcome] = []  # the last tick's (status and tests)
+        self.counts = {"deleted": 0, "finalizers_added": 0, "finalizers_released": 0, "released_at_deadline": 0}
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.delete_after_s is not None or self.settings.finalizers
+
+    def _co(self) -> client.CustomObjectsApi:
+        if self._api is None:
+            self._api = self.api_client_factory()
+        return client.CustomObjectsApi(self._api)
+
+    def start(self) -> None:
+        """Clear stale finalizers, learn what is due from the history, then run the policy thread."""
+        try:
+            self.remove_stale_finalizers()
+        except Exception as exc:  # noqa: BLE001 - the cluster may be unreachable: the thread retries
+            log.warning("cleanup policy: removing stale finalizers: %s", exc)
+        if not self.enabled:
+            return
+        if self.settings.delete_after_s is not None:
+            self.seed()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="cleanup-policy", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def _run(self) -> None:
+        next_tick = next_release = 0.0
+        while not self._stop.is_set():
+            try:
+                obj = self._fin_q.get(timeout=0.2)
+            except queue.Empty:
+                obj = None
+            try:
+                if obj is not None:
+                    self.handle_finalizer(obj, self.clock())
+                mono = time.monotonic()
+                if self.settings.delete_after_s is not None and mono >= next_tick:
+                    next_tick = mono + self.tick_s
+                    self.tick(self.clock())
+                if self.settings.finalizers and mono >= next_release:
+                    next_release = mono + self.release_list_s
+                    self.release_due(self.clock())
+            except Exception as exc:  # noqa: BLE001 - the policy never stops the watcher
+                log.warning("cleanup policy: %s", exc)
+
+    # --- the hook ------------------------------------------------------------------------
+
+    def on_stored(self, objs: Iterable[dict]) -> None:
+        """Called after a batch of run objects is committed to the history (writer thread: no network)."""
+        after = self.settings.delete_after_s
+        for obj in objs:
+            md = _md(obj)
+            uid = md.get("uid")
+            if not uid or obj.get("kind") not in PLURAL:
+                continue
+            if after is not None and not md.get("ownerReferences") and not md.get("deletionTimestamp"):
+                st = g.status_of(obj)
+                if st.final and self.selector({str(k): str(v) for k, v in (md.get("labels") or {}).items()}):
+                    end = g.parse_time((obj.get("status") or {}).get("completionTime")) or int(self.clock())
+                    with self._mu:
+                        self._due.setdefault(uid, end + after)
+            if self.settings.finalizers:
+                try:
+                    self._fin_q.put_nowait(obj)
+                except queue.Full:  # the periodic release_due and the next event catch up
+                    pass
+
+    def seed(self) -> int:
+        """Runs already stored final and still in the cluster (start-up): their due times."""
+        after = self.settings.delete_after_s
+        if after is None:
+            return 0
+        n = 0
+        for kind in g.RUN_KINDS:
+            for uid in self.history.in_cluster_uids(kind, self.cluster, self.settings.namespaces or None):
+                rec = self.history.get_record(uid=uid, cluster=self.cluster)
+                if rec is None or not rec.final or not rec.top_level:
+                    continue
+                obj = self.history.record_object(rec.id) or {}
+                if self.selector({str(k): str(v) for k, v in (_md(obj).get("labels") or {}).items()}):
+                    with self._mu:
+                        self._due.setdefault(uid, (rec.end or int(self.clock())) + after)
+                    n += 1
+        return n
+
+    # --- delete-after ------------------------------------------------------------------------
+
+    def due(self) -> dict[str, float]:
+        with self._mu:
+            return dict(self._due)
+
+    def tick(self, now: float) -> list[Outcome]:
+        """Delete the runs that are due and fully stored; the others are looked at again later."""
+        with self._mu:
+            ready = [u for u, t in self._due.items() if t <= now]
+        if not ready:
+            self.outcomes = []
+            return []
+        targets, by_record = [], {}
+        for uid in ready:
+            rec = self.history.get_record(uid=uid, cluster=self.cluster)
+            if rec is None:
+                with self._mu:
+                    self._due.pop(uid, None)
+                continue
+            targets.append(RecordTarget(rec.id))
+            by_record[rec.id] = uid
+        p = plan(self.history, targets, self.cluster, now, require_logs=self.settings.capture_logs,
+                 require_events=self.settings.capture_events)
+        for item in p.items:
+            if isinstance(item, Skipped):
+                uid = item.run.uid
+                with self._mu:
+                    if item.reason == GONE or item.reason.startswith("stored for cluster") or item.reason == "not stored":
+                        self._due.pop(uid, None)
+                    elif uid in self._due:
+                        self._due[uid] = now + RETRY_S
+        out = execute(p, self._api_client(), read_only=self.settings.read_only, history=self.history)
+        with self._mu:
+            for o in out:
+                if o.result == CONFLICT:  # the newer version is stored next, then deleted
+                    self._due[o.run.uid] = now + min(RETRY_S, self.tick_s)
+                else:
+                    self._due.pop(o.run.uid, None)
+        self.counts["deleted"] += sum(1 for o in out if o.result == DELETED)
+        self.outcomes = out
+        return out
+
+    def _api_client(self) -> client.ApiClient:
+        if self._api is None:
+            self._api = self.api_client_factory()
+        return self._api
+
+    # --- finalizers --------------------------------------------------------------------------------
+
+    def _patch(self, obj: dict, ops: list[dict]) -> dict | None:
+        md = _md(obj)
+        plural = PLURAL[obj["kind"]]
+        try:
+            return self._co().patch_namespaced_custom_object(
+                GROUP, VERSION, md.get("namespace", ""), plural, md.get("name", ""), ops,
+                _content_type="application/json-patch+json", _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            if exc.status in (404, 409, 422):  # gone, or changed since: the next event decides again
+                return None
+            raise
+
+    def add_finalizer(self, obj: dict) -> bool:
+        ops = add_finalizer_patch(obj)
+        if ops is None or self._patch(obj, ops) is None:
+            return False
+        self.counts["finalizers_added"] += 1
+        return True
+
+    def release_finalizer(self, obj: dict) -> bool:
+        """Remove our finalizer at the object's resourceVersion; on a race, re-read once and retry."""
+        for attempt in range(3):
+            ops = release_finalizer_patch(obj)
+            if ops is None:
+                return False
+            if self._patch(obj, ops) is not None:
+                self.counts["finalizers_released"] += 1
+                return True
+            md = _md(obj)
+            try:
+                obj = self._co().get_namespaced_custom_object(GROUP, VERSION, md.get("namespace", ""),
+                                                              PLURAL[obj["kind"]], md.get("name", ""),
+                                                              _request_timeout=TIMEOUT)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return False
+                raise
+        return False
+
+    def _stored_current(self, obj: dict) -> bool:
+        md = _md(obj)
+        got = self.history.stored_versions([md.get("uid", "")], self.cluster).get(md.get("uid", ""))
+        return got is not None and got[0] == g.parse_rv(md.get("resourceVersion"))
+
+    def _deleted_for(self, obj: dict, now: float) -> float | None:
+        ts = g.parse_time(_md(obj).get("deletionTimestamp"))
+        return None if ts is None else now - ts
+
+    def handle_finalizer(self, obj: dict, now: float) -> str:
+        """Add, release or leave our finalizer on one run; returns what it did (for tests and logs)."""
+        md = _md(obj)
+        waited = self._deleted_for(obj, now)
+        final = g.status_of(obj).final
+        if has_finalizer(obj):
+            stored = self._stored_current(obj)
+            if waited is not None and stored:
+                return "released (stored)" if self.release_finalizer(obj) else "kept"
+            if waited is None and final and stored:
+                return "released (final state stored)" if self.release_finalizer(obj) else "kept"
+            if waited is not None and waited >= self.deadline_s:
+                if self.release_finalizer(obj):
+                    self.counts["released_at_deadline"] += 1
+                    return "released (deadline)"
+            return "kept"
+        if self.settings.finalizers and waited is None and not final and not md.get("deletionTimestamp"):
+            return "added" if self.add_finalizer(obj) else "not added"
+        return "nothing"
+
+    def _list_ours(self) -> list[dict]:
+        """Every run in scope carrying our finalizer (paged LIST; finalizers have no server-side selector)."""
+        out: list[dict] = []
+        scopes: list[str | None] = list(self.settings.namespaces) or [None]
+        co = self._co()
+        for plural in KINDS:
+            for ns in scopes:
+                cont = None
+                while True:
+                    kw: dict[str, Any] = {"limit": 500, "_preload_content": False, "_request_timeout": TIMEOUT}
+                    if cont:
+                        kw["_continue"] = cont
+                    if ns:
+                        r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
+                    else:
+                        r = co.list_cluster_custom_object(GROUP, VERSION, plural, **kw)
+                    data = json.loads(r.data)
+                    r.release_conn()
+                    for item in data.get("items") or []:
+                        if has_finalizer(item):
+                            item.setdefault("kind", {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}[plural])
+                            out.append(item)
+                    cont = (data.get("metadata") or {}).get("continue")
+                    if not cont:
+                        break
+        return out
+
+    def release_due(self, now: float) -> int:
+        """Release runs being deleted whose last state is stored, or that waited past --store-deadline."""
+        n = 0
+        for obj in self._list_ours():
+            if self._deleted_for(obj, now) is not None and self.handle_finalizer(obj, now).startswith("released"):
+                n += 1
+        return n
+
+    def remove_stale_finalizers(self) -> int:
+        """Start-up: with --finalizers off, remove ours everywhere; on, release what is stored or overdue."""
+        n = 0
+        now = self.clock()
+        for obj in self._list_ours():
+            if not self.settings.finalizers:
+                n += 1 if self.release_finalizer(obj) else 0
+            elif self.handle_finalizer(obj, now).startswith("released"):
+                n += 1
+        return n
