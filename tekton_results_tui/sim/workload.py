@@ -107,6 +107,11 @@ class Workload:
         except ApiError:  # deleted or changed under us (by a test or the product): the run is over
             self._finished()
             return
+        except Exception:  # noqa: BLE001 - one broken run must not stop the others
+            import logging
+            logging.getLogger(__name__).exception("sim workload: a run failed")
+            self._finished()
+            return
         self._push(now + delay, gen)
 
     def _finished(self) -> None:
