@@ -53,9 +53,9 @@ class WatcherService:
 
     def __init__(self, settings: Settings, history: History, *, target: KubeTarget | None = None,
                  read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0, batch_max: int = 500,
-                 batch_wait_s: float = 0.2, queue_size: int = 2000, aux_workers: int = 4,
+                 batch_wait_s: float = 0.2, queue_size: int = 500, aux_workers: int = 4,
                  backoff_cap_s: float = 30.0, lease_ttl_s: float = LEASE_TTL_S, lease_renew_s: float = LEASE_RENEW_S,
-                 lease_holder: str | None = None, page_size: int = 500) -> None:
+                 lease_holder: str | None = None, page_size: int = 250) -> None:
         self.settings, self.history = settings, history
         self._target = target
         self.read_timeout_s, self.connect_timeout_s = read_timeout_s, connect_timeout_s

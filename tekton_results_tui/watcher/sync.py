@@ -73,7 +73,8 @@ class Writer:
     def __init__(self, history: History, cluster: str, q: "queue.Queue[Any]", counters: Counters, aux: "AuxPool | None",
                  *, batch_max: int = 500, batch_wait_s: float = 0.2, annotate: Callable[[], bool] = lambda: False,
                  want_logs: bool = False, want_events: bool = False, namespaces: list[str] | None = None,
-                 on_error: Callable[[str], None] = lambda m: None) -> None:
+                 on_error: Callable[[str], None] = lambda m: None, sqlite_cache_kib: int | None = 16_000) -> None:
+        self.sqlite_cache_kib = sqlite_cache_kib
         self.history, self.cluster, self.q, self.counters, self.aux = history, cluster, q, counters, aux
         self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
         self.annotate, self.want_logs, self.want_events = annotate, want_logs, want_events
@@ -112,6 +113,7 @@ class Writer:
         return self.q.qsize() + len(self._pending) + len(self._aux)
 
     def _run(self) -> None:
+        self._tune_connection()
         while True:
             if self._first is None:
                 wait = 0.5
@@ -132,6 +134,19 @@ class Writer:
                 self._flush()
             if item is None and not self._count and self.q.empty():
                 self.idle.set()
+
+    def _tune_connection(self) -> None:
+        """Bound this thread's SQLite page cache: the watcher's memory must not grow with the history.
+
+        Writes are blind upserts on indexes, which stay hot in a small cache; readers (the TUI) keep the
+        store's larger default on their own connections."""
+        from tekton_results_tui.store.db import is_sqlite
+
+        if self.sqlite_cache_kib and is_sqlite(self.history.db):
+            try:
+                self.history.db.execute_sql(f"PRAGMA cache_size = -{int(self.sqlite_cache_kib)}")
+            except Exception as exc:  # noqa: BLE001 - tuning only
+                log.debug("cache_size: %s", exc)
 
     def _take(self, item: Any) -> None:
         if isinstance(item, tuple):
