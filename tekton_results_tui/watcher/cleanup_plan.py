@@ -229,7 +229,7 @@ def plan_lines(plan: CleanupPlan, now: float, max_gone: int = 0) -> list[str]:
     Runs already gone from the cluster are summed up in one line (a filter over the
     history matches many of them) unless `max_gone` asks to list that many.
     """
-    out = [f'{plan.summary()} from cluster "{plan.cluster}"']
+    out = [f'{plan.summary()} ' + (f'from cluster "{plan.cluster}"' if plan.cluster else "from the cluster")]
     if plan.deletable:
         out.append("Will delete:")
         out += ["  " + run_line(r, now) for r in plan.deletable]

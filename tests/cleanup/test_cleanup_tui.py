@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
-from tekton_results_tui.cli import main
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.tui.cleanup_actions import DELETE_MATCHING_TITLE
 from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog, DeleteProgress
@@ -144,17 +145,19 @@ async def test_rbac_that_forbids_delete_hides_the_keys(sim, history, service):
         assert not [r for r in sim.requests if r.method == "DELETE"]
 
 
-async def test_dry_run_and_the_dialog_show_the_same_plan_for_the_same_filter(sim, history, service, db_url, kubeconfig,
-                                                                             capsys):
+async def test_dry_run_and_the_dialog_show_the_same_plan_for_the_same_filter(sim, history, service, db_url, kubeconfig):
     for i in range(4):
         make_run(sim, f"same-{i}", tasks=1, pipeline="build" if i % 2 else "lint")
     make_run(sim, "same-busy", pipeline="build", pr_status=running(), tr_status=running())
     make_run(sim, "same-dev", ns="dev", pipeline="build")
     stored(history, 6)
     flt = "pipeline:build"
-    assert main(["cleanup", flt, "--dry-run", "--db", db_url, "--kubeconfig", kubeconfig, "--context", "sim",
-                 "--cluster-name", CLUSTER]) == 0
-    cli_lines = capsys.readouterr().out.splitlines()
+    # the command in its own process (one database binding per process: the watcher here keeps writing)
+    proc = subprocess.run([sys.executable, "-m", "tekton_results_tui", "cleanup", flt, "--dry-run", "--db", db_url,
+                           "--kubeconfig", kubeconfig, "--context", "sim", "--cluster-name", CLUSTER],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    cli_lines = proc.stdout.splitlines()
     app = CleanupApp(history, service=service, settings=service.settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app._can_delete is True, what="access review")

@@ -28,11 +28,11 @@ class DeleteDialog(ModalScreen[CleanupPlan | None]):
     DEFAULT_CSS = """
     DeleteDialog { align: center middle; }
     DeleteDialog > #dialog {
-        width: 90; max-width: 95%; height: auto; max-height: 90%;
+        width: 90; max-width: 95%; height: auto; max-height: 100%;
         border: thick $error 70%; background: $surface; padding: 1 2;
     }
     DeleteDialog #title { text-style: bold; margin-bottom: 1; }
-    DeleteDialog #plan { height: auto; max-height: 18; border: round $panel-lighten-2; padding: 0 1; }
+    DeleteDialog #plan { height: auto; max-height: 12; border: round $panel-lighten-2; padding: 0 1; }
     DeleteDialog #stays { margin-top: 1; color: $success; }
     DeleteDialog #count { margin-top: 1; }
     DeleteDialog #buttons { height: auto; margin-top: 1; align-horizontal: right; }
@@ -51,10 +51,12 @@ class DeleteDialog(ModalScreen[CleanupPlan | None]):
     def compose(self) -> ComposeResult:
         n = self.count
         with Vertical(id="dialog"):
-            title = Text(f'Delete from cluster "{self.plan.cluster}"?' if n else "Nothing can be deleted")
+            where = f'cluster "{self.plan.cluster}"' if self.plan.cluster else "the cluster"
+            title = Text(f"Delete from {where}?" if n else "Nothing can be deleted")
             yield Static(title, id="title")
             with VerticalScroll(id="plan"):
-                yield Static(Text("\n".join(self.lines[1:]) or self.lines[0]), id="plan-lines")
+                yield Static(Text("\n".join(self.lines[1:]) or self.lines[0], no_wrap=True, overflow="ellipsis"),
+                             id="plan-lines")
             yield Static(Text(self.lines[0]), id="summary")
             yield Static(Text(HISTORY_STAYS), id="stays")
             if self.needs_typed_count:

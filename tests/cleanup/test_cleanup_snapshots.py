@@ -1,0 +1,85 @@
+"""SVG snapshots of the delete dialog (plain def tests; fixed data, clock and size) and read-only without the keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History
+from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog
+from tekton_results_tui.watcher.cleanup_plan import select_by_filter
+
+from tui.conftest import T0, fill_history  # the fixed data every TUI snapshot uses
+
+from .tui_app import CleanupApp
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def fixed_db(tmp_path: Path) -> Path:
+    path = tmp_path / "history.db"
+    db = open_database("sqlite:///" + str(path))
+    fill_history(History(db, clock=lambda: T0))
+    db.close()
+    return path
+
+
+@pytest.fixture
+def make(fixed_db: Path):
+    opened = []
+
+    def factory(read_only: bool = False) -> CleanupApp:
+        db = open_database("sqlite:///" + str(fixed_db), read_only=read_only)
+        opened.append(db)
+        h = History(db, read_only=read_only, clock=lambda: T0)
+        return CleanupApp(h, read_only=read_only, clock=lambda: float(T0), live=False)
+
+    yield factory
+    for db in opened:
+        db.close()
+
+
+def show(app: CleanupApp, targets) -> None:  # noqa: ANN001
+    app.push_screen(DeleteDialog(app.make_plan(targets), T0))
+
+
+def test_snapshot_delete_dialog_single(snap_compare, make):
+    async def run_before(pilot):
+        app = pilot.app
+        node = next(n for n in app.tree.root.children if n.data.row.status == "SUCCESS" and n.data.row.in_cluster)
+        app.tree.goto(node)
+        show(app, app.cursor_targets())
+        await pilot.pause()
+
+    assert snap_compare(make(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_delete_dialog_bulk_with_skips(snap_compare, make):
+    async def run_before(pilot):
+        app = pilot.app
+        targets = select_by_filter(app.history, "ns:ci")[:12]
+        show(app, targets)
+        await pilot.pause()
+        assert 1 < app.screen.count <= 20 and app.screen.plan.skipped
+
+    assert snap_compare(make(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_delete_dialog_typed_count(snap_compare, make):
+    async def run_before(pilot):
+        app = pilot.app
+        show(app, select_by_filter(app.history, ""))
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.needs_typed_count
+        await pilot.press("shift+tab", *str(dialog.count))
+        await pilot.pause()
+
+    assert snap_compare(make(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_read_only_offers_no_mark_or_delete(snap_compare, make):
+    assert snap_compare(make(read_only=True), terminal_size=(170, 30))
