@@ -159,7 +159,7 @@ def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event,
 def _summary_fields(st: Any) -> dict[str, Any]:
     c = st.counts or {}
     return {"state": st.state, "events": c.get("events", 0), "stored": c.get("stored", 0), "batches": c.get("batches", 0),
-            "gone": c.get("gone", 0) + c.get("gone_marked", 0), "relists": c.get("relists", 0),
+            "deleted": c.get("deleted", 0), "gone_marked": c.get("gone_marked", 0), "relists": c.get("relists", 0),
             "errors": c.get("errors", 0), "logs": c.get("logs", 0), "annotations": c.get("annotations", 0),
             "events_per_s": round(st.events_per_s, 1), "backlog": st.backlog}
 

@@ -145,14 +145,14 @@ class Informer:
             except WatchGone:
                 if self.stop_event.is_set():
                     break
-                self.counters.add("gone")
+                self.counters.add("expired")
                 need_list = True
                 self._state(False, "410 Gone: resourceVersion too old, listing again")
             except ApiException as exc:
                 if self.stop_event.is_set():
                     break
                 if exc.status == 410:
-                    self.counters.add("gone")
+                    self.counters.add("expired")
                     need_list = True
                     self._state(False, "410 Gone: resourceVersion too old, listing again")
                     continue

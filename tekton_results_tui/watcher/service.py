@@ -332,6 +332,15 @@ class WatcherService:
         finally:
             api.close()
 
+    def delete_runs(self, plan: Any, progress_cb: Any = None, should_stop: Any = None) -> list[Any]:
+        """Delete a cleanup plan's runs from this cluster (the one deletion path: watcher/cleanup.py).
+
+        The history is not touched here: the DELETED events (or the next relist) mark the runs gone."""
+        from tekton_results_tui.watcher.cleanup import delete_runs
+
+        return delete_runs(self.target, plan, progress_cb, read_only=self.history.read_only, history=self.history,
+                           should_stop=should_stop)
+
     def can_i(self, verb: str, resource: str, namespace: str | None = None) -> bool:
         """SelfSubjectAccessReview: may this identity `verb` `resource` (e.g. "pipelineruns.tekton.dev")?"""
         res, _, group = resource.partition(".")

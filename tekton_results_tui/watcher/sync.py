@@ -219,7 +219,7 @@ class Writer:
         self.counters.add("stored", res.stored)
         self.counters.add("changed", res.changed)
         if deleted:
-            self.counters.add("gone", len(deleted))
+            self.counters.add("deleted", len(deleted))
         for s in res.skipped:
             self.counters.add("skipped")
             log.warning("watcher: skipped %s: %s", s.what, s.why)

@@ -76,7 +76,7 @@ def test_bookmarks_advance_the_resource_version(sim, make_service):
     _shutdown(inf._resp)
     wait_for(lambda: len(_watch_requests(sim, "taskruns")) >= 2 and _live(svc), what="the TaskRun watch resumed")
     assert int(_watch_requests(sim, "taskruns")[-1].query["resourceVersion"]) > before
-    assert svc.counters.get("gone") == 0 and svc.counters.get("relists") == relists, reasons
+    assert svc.counters.get("expired") == 0 and svc.counters.get("relists") == relists, reasons
 
 
 @pytest.mark.parametrize("how", ["error-event", "http-status"])
@@ -93,7 +93,7 @@ def test_410_relists(sim, make_service, how):
     for i in range(3):
         sim.create("pipelineruns", pr(f"gone-{i}"))
     wait_for(lambda: svc.counters.get("relists") > relists and converged(sim), what="a relist after 410")
-    assert svc.counters.get("gone") >= 1
+    assert svc.counters.get("expired") >= 1
 
 
 @pytest.mark.parametrize("status", [503, 429])
