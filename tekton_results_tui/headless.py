@@ -173,7 +173,7 @@ def _loop(runner: Any, out: _Out, summary_s: float, stop: threading.Event) -> No
         key = (st.state, st.reason, getattr(st, "leader", None))
         if key != last:
             last = key
-            level = "info" if st.state in ("live", "standby", "starting") else "warning"
+            level = "warning" if st.state == "reconnecting" or (st.state == "off" and st.reason) else "info"
             msg = f"watcher {st.state}" + (f": {st.reason}" if st.reason else "")
             out.emit(level, msg, leader=st.leader)
         if st.last_error and st.last_error != last_error:
