@@ -17,7 +17,7 @@ from .helpers import CLUSTER, make_run, store_run
 from .tui_app import CleanupApp, CleanupService
 
 SIZE = (160, 40)
-QUIT_KEYS = {"q", "ctrl+q", "ctrl+c"}
+QUIT_KEYS = {"q", "ctrl+q", "ctrl+c", "ctrl+p"}  # ctrl+p: the palette is driven on its own below
 
 
 def sha(path) -> str:
@@ -47,13 +47,16 @@ async def test_read_only_drives_every_key_and_palette_command_without_any_write(
             keys = set(app._merged_bindings.key_to_bindings) | set(app.tree._merged_bindings.key_to_bindings)
             keys |= {"ctrl+d", "space", "enter", "down", "up"}
             for key in sorted(keys - QUIT_KEYS):
-                app.tree.focus()
+                while len(app.screen_stack) > 1:  # help: close again
+                    app.pop_screen()
+                    await pilot.pause()
+                app.screen.query_one("ResultsTree").focus()
                 await pilot.press(key)
                 await pilot.pause()
                 assert not isinstance(app.screen, DeleteDialog), key
-                while len(app.screen_stack) > 1:  # help, palette: close again
-                    app.pop_screen()
-                    await pilot.pause()
+            while len(app.screen_stack) > 1:
+                app.pop_screen()
+                await pilot.pause()
             assert not app.tree.marked and not app.marked_records
             # the palette: every command it lists, and the cleanup one by name
             titles = [t for t, _, _ in app.cleanup_commands()]
