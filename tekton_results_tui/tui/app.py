@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.tui.cleanup_actions import CLEANUP_ACTIONS, CLEANUP_BINDINGS, CleanupActions
 from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
@@ -71,11 +72,11 @@ except ImportError:  # pragma: no cover - only before detail.py exists
 POLL_S = 0.5  # change-feed poll interval
 HEADER_S = 1.0  # header refresh interval
 RELABEL_S = 15.0  # ages/durations of loaded lines
-MUTATING_ACTIONS = frozenset({"mark", "clear_marks"})  # actions that lead to cluster writes (cleanup issue)
+MUTATING_ACTIONS = frozenset({"mark", "clear_marks", "delete", "delete_matching"})  # lead to cluster writes
 PANES = ("both", "tree", "detail")
 
 
-class ResultsApp(App[int]):
+class ResultsApp(CleanupActions, App[int]):
     """Explore the history as Result -> Records, live."""
 
     TITLE = "tekton-results-tui"
@@ -93,8 +94,8 @@ class ResultsApp(App[int]):
         Binding("l", "tab('logs')", "Logs", id="app.tab_logs"),
         Binding("e", "tab('events')", "Events", id="app.tab_events"),
         Binding("ctrl+r", "reload", "Reload", id="app.reload"),
-        Binding("space", "mark", "Mark", id="app.mark"),
         Binding("ctrl+u", "clear_marks", "Unmark all", id="app.clear_marks", show=False),
+        *CLEANUP_BINDINGS,  # space mark, ctrl+d delete (Textual merges BINDINGS only from DOMNode classes)
     ]
 
     def __init__(self, history: History, service: Any = None, settings: Settings | None = None,
@@ -118,6 +119,7 @@ class ResultsApp(App[int]):
         self.live_errors = 0
         self.last_live_error: str | None = None
         self.changes_applied = 0  # drains handled (tests and bench wait on this)
+        self.cleanup_init()
 
     # --- layout -------------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class ResultsApp(App[int]):
         self.set_interval(RELABEL_S, self.tree.relabel_all, name="relabel")
         if self.live_enabled:
             self.run_worker(self._poll_loop, name="live-poll", group="live", exclusive=True, thread=True)
+        self.cleanup_mount()
 
     async def on_unmount(self) -> None:
         self._stop.set()
@@ -287,9 +290,11 @@ class ResultsApp(App[int]):
     # --- actions ------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CLEANUP_ACTIONS:
+            return self.cleanup_check_action(action)
         if action in MUTATING_ACTIONS and self.read_only:
             return False  # hidden from the Footer and not run
-        if action == "clear_marks" and not self.tree.marked:
+        if action == "clear_marks" and not (self.tree.marked or self.marked_records):
             return None  # shown dimmed: nothing marked
         return True
 
@@ -299,25 +304,10 @@ class ResultsApp(App[int]):
             return True
         return False
 
-    def action_mark(self) -> None:
-        """space: mark the Result under the cursor for a later cleanup action."""
-        if self._refuse_if_read_only("marking runs"):
-            return
-        node = self.tree.cursor_node
-        if node is not None:
-            self.tree.toggle_mark(node)
-            self.refresh_bindings()
-
     def action_clear_marks(self) -> None:
         if self._refuse_if_read_only("marking runs"):
             return
-        marked = list(self.tree.marked)
-        self.tree.marked.clear()
-        for rid in marked:
-            n = self.tree.find_node(rid)
-            if n is not None:
-                self.tree.relabel_all()
-                break
+        self.clear_cleanup_marks()  # Results and run Records (the cleanup mixin keeps both)
         self.refresh_bindings()
 
     def action_help(self) -> None:

@@ -29,6 +29,7 @@ class ResultsCommands(Provider):
         cmds.append(("Reload the history", app.action_reload, "ctrl+r"))
         for theme in sorted(app.available_themes):
             cmds.append((f"Theme: {theme}", partial(app.set_theme_named, theme), "switch theme"))
+        cmds.extend(app.cleanup_commands())
         return cmds
 
     async def discover(self) -> Hits:

@@ -180,18 +180,22 @@ class CleanupPolicy:
         return client.CustomObjectsApi(self._api)
 
     def start(self) -> None:
-        """Clear stale finalizers, learn what is due from the history, then run the policy thread."""
+        """In a background thread (a paged LIST of every run must not delay the watcher's start):
+        clear stale finalizers, learn what is due from the history, then run the policy loop."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._start_then_run, name="cleanup-policy", daemon=True)
+        self._thread.start()
+
+    def _start_then_run(self) -> None:
         try:
             self.remove_stale_finalizers()
-        except Exception as exc:  # noqa: BLE001 - the cluster may be unreachable: the thread retries
+        except Exception as exc:  # noqa: BLE001 - the cluster may be unreachable: the loop retries
             log.warning("cleanup policy: removing stale finalizers: %s", exc)
-        if not self.enabled:
+        if not self.enabled or self._stop.is_set():
             return
         if self.settings.delete_after_s is not None:
             self.seed()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="cleanup-policy", daemon=True)
-        self._thread.start()
+        self._run()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

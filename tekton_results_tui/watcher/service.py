@@ -27,7 +27,7 @@ from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.informer import Informer
 from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeError, KubeTarget, check_reachable, describe, load_target
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
-from tekton_results_tui.watcher.sync import AuxPool, Writer
+from tekton_results_tui.watcher.sync import AuxPool, Writer, release_connection, reset_connection, retrying_db
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ class WatcherService:
         target = self.target  # KubeError: no kubeconfig, bad context
         cluster = self.cluster
         self._set_state(STARTING, f"connecting to {target.server}")
-        if not self._take_lease(cluster, target):
+        # retried on a fresh connection: after a database restart this thread's may be dead
+        if not retrying_db(self.history.db, lambda: self._take_lease(cluster, target)):
             cur = self.history.lease(lease_name(cluster)) or {}
             self._set_state(OFF, "another watcher owns this database")
             raise LeaseHeldError(str(cur.get("holder") or "unknown"), cluster)
@@ -135,9 +136,15 @@ class WatcherService:
         if need_aux:
             self._aux = AuxPool(target, self.history, cluster, q, self.counters, workers=self.aux_workers,
                                 log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden)
+        self._policy = None
+        if not s.read_only and not self.history.read_only:
+            from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy
+
+            self._policy = CleanupPolicy(s, self.history, target.new_api_client, cluster)
         self._writer = Writer(self.history, cluster, q, self.counters, self._aux, batch_max=self.batch_max,
                               batch_wait_s=self.batch_wait_s, annotate=lambda: self._annotate,
-                              want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error)
+                              want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
+                              on_committed=self._policy.on_stored if self._policy is not None else None)
         scopes: list[str | None] = list(s.namespaces) or [None]
         for plural in KINDS:
             for ns in scopes:
@@ -153,6 +160,8 @@ class WatcherService:
             self._aux.start()
         for inf in self._informers:
             inf.start()
+        if self._policy is not None:
+            self._policy.start()  # clears stale finalizers; its thread runs only with --delete-after/--finalizers
         self._lease_thread = threading.Thread(target=self._renew_lease, name="watcher-lease", daemon=True)
         self._lease_thread.start()
         self._started = True
@@ -206,6 +215,8 @@ class WatcherService:
         """Stop watching, flush the pending batch, release the lease. Returns within ~timeout."""
         deadline = time.monotonic() + timeout
         self._stop.set()
+        if getattr(self, "_policy", None) is not None:
+            self._policy.stop(1.0)
         for inf in self._informers:
             inf.stop()
         for inf in self._informers:
@@ -227,9 +238,16 @@ class WatcherService:
             try:
                 self.history.release_lease(lease_name(self.cluster), self.holder)
             except Exception as exc:  # noqa: BLE001 - the lease expires by itself
+                reset_connection(self.history.db)
                 log.warning("watcher: releasing the lease failed: %s", exc)
 
     def _renew_lease(self) -> None:
+        try:
+            self._renew_lease_loop()
+        finally:
+            release_connection(self.history.db)
+
+    def _renew_lease_loop(self) -> None:
         while not self._stop.wait(self.lease_renew_s):
             try:
                 if not self.history.acquire_lease(lease_name(self.cluster), self.holder, self.lease_ttl_s,
@@ -237,6 +255,7 @@ class WatcherService:
                     cur = self.history.lease(lease_name(self.cluster)) or {}
                     self._db_error(f"the writer lease was taken by {cur.get('holder')}")
             except Exception as exc:  # noqa: BLE001 - the database may be down for a moment
+                reset_connection(self.history.db)
                 self._db_error(f"renewing the writer lease: {str(exc).splitlines()[0] if str(exc) else exc!r}")
 
     # --- state ----------------------------------------------------------------------------

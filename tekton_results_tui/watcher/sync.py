@@ -35,6 +35,53 @@ log = logging.getLogger(__name__)
 
 PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 STOP = object()  # writer queue sentinel: flush and end
+DB_BACKOFF_FIRST_S, DB_BACKOFF_CAP_S = 0.2, 5.0  # store retries while the database is away
+
+
+def reset_connection(db: Any) -> None:
+    """After a database error: let go of this thread's connection so the next call opens a fresh one.
+
+    peewee keeps a thread's connection until it is closed, and a pooled PostgreSQL connection
+    whose server session died (restart, pg_terminate_backend) fails every later query; closing
+    it makes the pool discard it. SQLite connections are kept (their errors are locks, not
+    dead sessions, and the writer's tuned page cache lives on its connection)."""
+    from tekton_results_tui.store.db import is_sqlite
+
+    if is_sqlite(db):
+        return
+    try:
+        db.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may fail: forget it instead
+        try:
+            db._state.reset()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def release_connection(db: Any) -> None:
+    """At the end of a thread that used the store: return its pooled connection (threads come and go
+    with each election; a connection left checked out would count against the pool for good)."""
+    try:
+        if not db.is_closed():
+            db.close()
+    except Exception:  # noqa: BLE001
+        reset_connection(db)
+
+
+def retrying_db(db: Any, fn: Callable[[], Any], attempts: int = 4) -> Any:
+    """fn() with a fresh connection after each connection-level failure (a pool may hold several
+    dead sessions after a database restart: each failure discards one)."""
+    import peewee as pw
+
+    for i in range(attempts):
+        try:
+            return fn()
+        except (pw.OperationalError, pw.InterfaceError):
+            reset_connection(db)
+            if i == attempts - 1:
+                raise
+            time.sleep(0.05 * (i + 1))
+    return None
 
 
 @dataclass
@@ -73,8 +120,10 @@ class Writer:
     def __init__(self, history: History, cluster: str, q: "queue.Queue[Any]", counters: Counters, aux: "AuxPool | None",
                  *, batch_max: int = 500, batch_wait_s: float = 0.2, annotate: Callable[[], bool] = lambda: False,
                  want_logs: bool = False, want_events: bool = False, namespaces: list[str] | None = None,
-                 on_error: Callable[[str], None] = lambda m: None, sqlite_cache_kib: int | None = 16_000) -> None:
+                 on_error: Callable[[str], None] = lambda m: None, sqlite_cache_kib: int | None = 16_000,
+                 on_committed: Callable[[list[dict]], None] | None = None) -> None:
         self.sqlite_cache_kib = sqlite_cache_kib
+        self.on_committed = on_committed  # cleanup policy hook: it only enqueues, no network on this thread
         self.history, self.cluster, self.q, self.counters, self.aux = history, cluster, q, counters, aux
         self.batch_max, self.batch_wait_s = batch_max, batch_wait_s
         self.annotate, self.want_logs, self.want_events = annotate, want_logs, want_events
@@ -88,6 +137,8 @@ class Writer:
         self.committed_seq = 0
         self.idle = threading.Event()  # set whenever the queue is drained and nothing is pending
         self._stop_flush_failed = False
+        self._stopping = threading.Event()  # stop() was called: give up retrying a database that is away
+        self._backoff = DB_BACKOFF_FIRST_S
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="watcher-writer", daemon=True)
@@ -96,7 +147,10 @@ class Writer:
     def stop(self, timeout: float) -> bool:
         """Flush what is queued and pending, then end; True if it ended in time."""
         deadline = time.monotonic() + timeout
+        self._stopping.set()
         while True:
+            if self._thread is not None and not self._thread.is_alive():
+                return True  # gave up on a database that is away (the next writer relists)
             try:
                 self.q.put(STOP, timeout=0.1)
                 break
@@ -113,6 +167,12 @@ class Writer:
         return self.q.qsize() + len(self._pending) + len(self._aux)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            release_connection(self.history.db)
+
+    def _loop(self) -> None:
         self._tune_connection()
         while True:
             if self._first is None:
@@ -128,10 +188,12 @@ class Writer:
                 return
             if item is not None:
                 self.idle.clear()
-                self._take(item)
+                if not self._take(item):
+                    return
             if self._count and (self._count >= self.batch_max or item is None
                                 or time.monotonic() - (self._first or 0) >= self.batch_wait_s):
-                self._flush()
+                if not self._flush():
+                    return
             if item is None and not self._count and self.q.empty():
                 self.idle.set()
 
@@ -148,30 +210,30 @@ class Writer:
             except Exception as exc:  # noqa: BLE001 - tuning only
                 log.debug("cache_size: %s", exc)
 
-    def _take(self, item: Any) -> None:
+    def _take(self, item: Any) -> bool:
+        """Add one queue item to the batch; False when the writer is stopping and the database is away."""
         if isinstance(item, tuple):
             op, obj = item
             uid = (obj.get("metadata") or {}).get("uid")
             if not uid:
-                return
+                return True
             prev = self._pending.get(uid)
             if prev is None or _rv(obj) >= _rv(prev):
                 self._pending[uid] = obj
             if op == "delete":
                 self._deleted.add(uid)
         elif isinstance(item, Relisted):
-            self._flush()
-            self._relisted(item)
-            return
+            return self._flush() and self._relisted(item)
         elif isinstance(item, AuxDone):
             self._aux.append(item)
         else:
-            return
+            return True
         self._count += 1
         if self._first is None:
             self._first = time.monotonic()
+        return True
 
-    def _relisted(self, r: Relisted) -> None:
+    def _relisted(self, r: Relisted) -> bool:
         """Runs the history believes are in the cluster but the LIST lacks left while we were not watching."""
         kind = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}[r.plural]
         now = int(time.time())
@@ -182,21 +244,33 @@ class Writer:
                 if gone:
                     self.history.apply(gone, cluster=self.cluster)
                     self.counters.add("gone_marked", len(gone))
-                return
+                self._backoff = DB_BACKOFF_FIRST_S
+                return True
             except Exception as exc:  # noqa: BLE001 - the database is down: retry (the informer blocks meanwhile)
                 if not self._retry_wait(exc):
-                    return
+                    return False
 
-    def _retry_wait(self, exc: BaseException) -> bool:
+    def _retry_wait(self, exc: BaseException, final: bool = False) -> bool:
+        """Count the error, drop the (maybe dead) connection, back off; False: stopping, give up.
+
+        While the writer retries it takes nothing from the queue, so the informers block on the
+        bounded queue: the backlog stays bounded, and a watch that falls too far behind the
+        server's history ends in 410 Gone and a relist (informer.py), so nothing is lost."""
         self.counters.add("errors")
         self.counters.add("db_errors")
         self.on_error(f"database: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-        time.sleep(1.0)
-        return True
+        reset_connection(self.history.db)
+        if final:
+            time.sleep(0.2)
+            return True
+        delay, self._backoff = self._backoff, min(self._backoff * 2, DB_BACKOFF_CAP_S)
+        return not self._stopping.wait(delay)
 
-    def _flush(self, final: bool = False) -> None:
+    def _flush(self, final: bool = False) -> bool:
+        """Store the batch; False only when the writer is stopping and the database is away (the batch
+        is dropped: whoever writes next relists the cluster)."""
         if not self._count:
-            return
+            return True
         pending, deleted, aux = self._pending, self._deleted, self._aux
         changes: list[Any] = [RunUpsert(o) for o in pending.values()]
         changes += [Gone(u) for u in deleted]
@@ -212,9 +286,18 @@ class Writer:
                 log.warning("watcher: storing a batch failed: %s", exc)
                 if final and attempts >= 3:
                     self._stop_flush_failed = True
-                    return
-                self._retry_wait(exc)
+                    return False
+                if not self._retry_wait(exc, final=final):
+                    self._stop_flush_failed = True
+                    self.counters.add("dropped_on_stop", len(changes))
+                    return False
+        self._backoff = DB_BACKOFF_FIRST_S
         self.committed_seq = res.seq
+        if self.on_committed is not None and pending:
+            try:
+                self.on_committed(list(pending.values()))
+            except Exception as exc:  # noqa: BLE001 - the policy must never stop storing
+                log.warning("watcher: cleanup policy hook failed: %s", exc)
         self.counters.add("batches")
         self.counters.add("stored", res.stored)
         self.counters.add("changed", res.changed)
@@ -234,6 +317,7 @@ class Writer:
         if self.aux is not None and not final:
             for uid, obj in pending.items():
                 self._follow_up(obj, uid in deleted)
+        return True
 
     def _follow_up(self, obj: dict, deleted: bool) -> None:
         kind = obj.get("kind")
@@ -327,6 +411,12 @@ class AuxPool:
             self._inflight.discard(uid)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            release_connection(self.history.db)
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 job = self.jobs.get(timeout=0.2)
@@ -340,6 +430,7 @@ class AuxPool:
             except Exception as exc:  # noqa: BLE001 - a follow-up never stops the watcher
                 self.counters.add("errors")
                 log.warning("watcher: follow-up failed: %s", exc)
+                reset_connection(self.history.db)  # a dead database session must not fail every later job
                 if not isinstance(job, tuple):
                     self.done(job.uid)
 

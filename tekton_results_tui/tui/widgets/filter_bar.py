@@ -60,6 +60,7 @@ class FilterBar(Static):
         self._timer: Timer | None = None
         self.error: str | None = None
         self.applied: Filter = Filter()
+        self.posted = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
@@ -110,6 +111,7 @@ class FilterBar(Static):
             return None
         self.show_error(None)
         self.applied = flt
+        self.posted += 1  # how many filters were applied (the debounce is judged by it)
         self.post_message(self.Changed(flt))
         return flt
 
