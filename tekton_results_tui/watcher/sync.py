@@ -101,6 +101,7 @@ class _Job:
     patch: dict[str, str] | None = None
     patch_after_store: bool = False  # patch only once `logs`/`events` are committed
     uid: str = field(default="")
+    attempts: int = 0  # tries that failed on the database (retried a few times, then left to the next relist)
 
 
 def _rv(obj: dict) -> int:
@@ -283,7 +284,7 @@ class Writer:
                 break
             except Exception as exc:  # noqa: BLE001 - keep the batch and retry (bounded: producers block)
                 attempts += 1
-                log.warning("watcher: storing a batch failed: %s", exc)
+                log.warning("watcher: storing a batch failed: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 if final and attempts >= 3:
                     self._stop_flush_failed = True
                     return False
@@ -429,10 +430,27 @@ class AuxPool:
                     self._work(job)
             except Exception as exc:  # noqa: BLE001 - a follow-up never stops the watcher
                 self.counters.add("errors")
-                log.warning("watcher: follow-up failed: %s", exc)
+                log.warning("watcher: follow-up failed: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
                 reset_connection(self.history.db)  # a dead database session must not fail every later job
-                if not isinstance(job, tuple):
+                if not isinstance(job, tuple) and not self._retry_later(job, exc):
                     self.done(job.uid)
+
+    def _retry_later(self, job: _Job, exc: Exception) -> bool:
+        """A job that failed on the database (not the API) goes back in the queue after a pause."""
+        import peewee as pw
+
+        if not isinstance(exc, pw.DatabaseError | pw.InterfaceError) or job.attempts >= 5:
+            return False
+        job.attempts += 1
+        if self._stop.wait(min(DB_BACKOFF_FIRST_S * 2 ** job.attempts, DB_BACKOFF_CAP_S)):
+            return False
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            self.counters.add("aux_dropped")
+            return False
+        self.counters.add("aux_retried")
+        return True
 
     def _work(self, job: _Job) -> None:
         obj = job.obj
