@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
 
 from tekton_results_tui.cli import add_db_option
 from tekton_results_tui.commands.common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, opened_history, quiet_broken_pipe
-from tekton_results_tui.commands.dumpfile import DumpItem, Problem, describe, read_dump
-from tekton_results_tui.store.grouping import parse_rv
+from tekton_results_tui.commands.dumpfile import RUN_KINDS, Problem, describe, read_dump
 from tekton_results_tui.store.history import History, RunUpsert
 
-BATCH = 500  # runs per History.apply: one transaction each
+# Runs per History.apply, i.e. per IMMEDIATE write transaction. Bulk import only (the watcher
+# keeps small batches so readers see changes quickly). Measured on 120k ~3.7 KiB runs: batches
+# of 500 spent most of their time writing the same index pages again at each of 241 commits;
+# 10,000 keep ~45 MB of dirty pages per transaction, within the 64 MB SQLite page cache.
+IMPORT_BATCH = 10_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,12 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @dataclass
 class FileReport:
-    runs: int = 0  # distinct run objects accepted by the store
+    runs: int = 0  # distinct run objects accepted by the store (per batch)
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+Found = tuple[dict, "str | None"]  # a run object and its compact JSON text when the dump already holds it
 
 
 def _read(path: str) -> str:
@@ -58,47 +66,213 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-def import_items(h: History, items: list[DumpItem], cluster: str) -> FileReport:
-    """Store the runs in batches; count new/updated/unchanged by comparing with what is stored."""
+# --- reading dumps one object at a time ------------------------------------------------
+
+class _Decoder(json.JSONDecoder):
+    """Python's decoder, noting whether the last value held NaN/Infinity (not JSON: its text is not storable)."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_constant=self._constant)
+        self.saw_constant = False
+
+    def _constant(self, name: str) -> float:
+        self.saw_constant = True
+        return float(name.replace("Infinity", "inf"))
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+class _NotJson(Exception):
+    """The text failed to parse as JSON before anything was read from it: try YAML instead."""
+
+
+def _ws(text: str, i: int) -> int:
+    return _WS.match(text, i).end()  # type: ignore[union-attr]
+
+
+def _is_list_kind(kind: Any) -> bool:
+    return isinstance(kind, str) and (kind == "List" or kind.endswith("List"))
+
+
+def _walk(obj: Any, where: str, raw: str | None = None) -> Iterator[Found | Problem]:
+    """As dumpfile's walk: unwrap Lists, keep run-kind mappings, name everything else."""
+    if obj is None:
+        return
+    if isinstance(obj, list):
+        for i, item in enumerate(obj, 1):
+            yield from _walk(item, f"item {i} of {where}")
+        return
+    if not isinstance(obj, dict):
+        yield Problem(where, f"not a Kubernetes object but a {type(obj).__name__}")
+        return
+    kind = obj.get("kind")
+    if _is_list_kind(kind) and "items" in obj:
+        items = obj.get("items") or []
+        if not isinstance(items, list):
+            yield Problem(f"{kind} in {where}", f"items is a {type(items).__name__}, not a list")
+            return
+        for i, item in enumerate(items, 1):
+            yield from _walk(item, f"item {i} of {where}")
+        return
+    if kind not in RUN_KINDS:
+        yield Problem(describe(obj), f"kind {kind!r} is not PipelineRun or TaskRun ({where})")
+        return
+    # a one-line slice of the dump is the object's JSON already; an indented one is re-serialized compact
+    yield obj, (raw if raw is not None and "\n" not in raw else None)
+
+
+def _array(text: str, i: int, where: str, out: list[int], dec: _Decoder) -> Iterator[Found | Problem]:
+    """The elements of the JSON array at text[i] ('['), each parsed when reached; out[0] = end."""
+    i = _ws(text, i + 1)
+    n = 0
+    if text.startswith("]", i):
+        out[0] = i + 1
+        return
+    while True:
+        start = i
+        dec.saw_constant = False
+        value, i = dec.raw_decode(text, i)
+        n += 1
+        yield from _walk(value, f"item {n} of {where}", raw=None if dec.saw_constant else text[start:i])
+        del value
+        i = _ws(text, i)
+        c = text[i : i + 1]
+        if c == "]":
+            out[0] = i + 1
+            return
+        if c != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+        i = _ws(text, i + 1)
+
+
+def _stream_json(text: str, i: int, dec: _Decoder) -> Iterator[Found | Problem]:
+    """A JSON dump's runs without building the whole document: a List's `items` are parsed one by one.
+
+    A top-level object's `items` array is streamed unless a `kind` before it says it is not a List
+    (kubectl writes `items` before `kind`); other members are parsed whole.
+    """
+    where = "the JSON document"
+    end = [0]
+    if text[i] == "[":
+        yield from _array(text, i, where, end, dec)
+        i = end[0]
+    else:
+        head: dict = {}
+        streamed = False
+        i = _ws(text, i + 1)
+        if text.startswith("}", i):
+            i += 1
+        else:
+            while True:
+                if not text.startswith('"', i):
+                    raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
+                key, i = dec.raw_decode(text, i)
+                i = _ws(text, i)
+                if not text.startswith(":", i):
+                    raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+                i = _ws(text, i + 1)
+                if key == "items" and text.startswith("[", i) and ("kind" not in head or _is_list_kind(head["kind"])):
+                    streamed = True
+                    yield from _array(text, i, where, end, dec)
+                    i = end[0]
+                else:
+                    head[key], i = dec.raw_decode(text, i)
+                i = _ws(text, i)
+                c = text[i : i + 1]
+                if c == "}":
+                    i += 1
+                    break
+                if c != ",":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+                i = _ws(text, i + 1)
+        if not streamed:
+            yield from _walk(head, where)
+        elif "kind" in head and not _is_list_kind(head["kind"]):
+            yield Problem(describe(head), f"kind {head['kind']!r} is not a List, but its items were read as a List's")
+    if _ws(text, i) != len(text):
+        raise json.JSONDecodeError("Extra data", text, _ws(text, i))
+
+
+def read_runs(text: str) -> Iterator[Found | Problem]:
+    """Every run object of a dump, one at a time, and a Problem for everything else.
+
+    JSON (what `kubectl -o json` writes) is streamed: only the object being stored is held parsed,
+    never the whole List. YAML goes through dumpfile.read_dump, which parses each document whole.
+    A JSON error after runs were read ends the file with a Problem (the runs before it are stored).
+    """
+    i = _ws(text, 0)
+    if text.startswith(("{", "["), i):
+        got_any = False
+        try:
+            for f in _stream_json(text, i, _Decoder()):
+                got_any = True
+                yield f
+            return
+        except ValueError as exc:
+            if got_any:
+                err = exc if isinstance(exc, json.JSONDecodeError) else None
+                at = f" (line {err.lineno}, column {err.colno})" if err else ""
+                msg = err.msg if err else str(exc)
+                yield Problem(f"the JSON document{at}", f"malformed JSON: {msg}; the rest of the file was not read")
+                return
+        # not one JSON value: maybe YAML (JSON is YAML), maybe broken JSON; fall through
+    items, problems = read_dump(text)
+    yield from problems
+    for it in items:
+        yield it.obj, None
+
+
+# --- storing -----------------------------------------------------------------------------
+
+def import_runs(h: History, found: Iterable[Found | Problem], cluster: str, batch: int = IMPORT_BATCH) -> FileReport:
+    """Store runs `batch` at a time, each batch one transaction; count new/updated/unchanged.
+
+    The store reads each batch lazily, so only one parsed object is alive at a time (plus the
+    batch's compact JSON texts and index columns).
+    """
     rep = FileReport()
-    # within one dump the newest resourceVersion of a uid wins (as the store coalesces)
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
-        newest: dict[str, int] = {}
-        for it in chunk:
-            meta = it.obj.get("metadata") if isinstance(it.obj.get("metadata"), dict) else {}
-            uid = meta.get("uid")
-            if isinstance(uid, str) and uid:
-                newest[uid] = max(newest.get(uid, -1), parse_rv(meta.get("resourceVersion")))
-        before = h.stored_versions(list(newest), cluster=cluster)
-        changes = []
-        for it in chunk:
-            try:  # serialized once here (the store keeps this text): YAML may hold what JSON cannot
-                raw = json.dumps(it.obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                rep.skipped.append(Problem(describe(it.obj), f"not representable as JSON: {exc}"))
-                uid = (it.obj.get("metadata") or {}).get("uid") if isinstance(it.obj.get("metadata"), dict) else None
-                newest.pop(uid, None)  # type: ignore[arg-type]
+    it = iter(found)
+    done = False
+
+    def changes() -> Iterator[RunUpsert]:
+        nonlocal done
+        n = 0
+        for f in it:
+            if isinstance(f, Problem):
+                rep.skipped.append(f)
                 continue
-            changes.append(RunUpsert(it.obj, raw=raw))
-        res = h.apply(changes, cluster=cluster)
-        skipped_names = {s.what for s in res.skipped}
+            obj, raw = f
+            if raw is None:
+                try:  # serialized once here (the store keeps this text): YAML may hold what JSON cannot
+                    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+                except (TypeError, ValueError) as exc:
+                    rep.skipped.append(Problem(describe(obj), f"not representable as JSON: {exc}"))
+                    continue
+            yield RunUpsert(obj, raw=raw)
+            n += 1
+            if n >= batch:
+                return
+        done = True
+
+    while not done:
+        res = h.apply(changes(), cluster=cluster, report=True)
         rep.skipped.extend(Problem(s.what, s.why) for s in res.skipped)
         rep.warnings.extend(res.warnings)
         rep.runs += res.stored
-        for it in chunk:
-            meta = it.obj.get("metadata") if isinstance(it.obj.get("metadata"), dict) else {}
-            uid = meta.get("uid")
-            if not isinstance(uid, str) or uid not in newest or describe(it.obj) in skipped_names:
-                continue
-            rv = newest.pop(uid)
-            if uid not in before:
+        for outcome in res.outcomes.values():
+            if outcome == "new":
                 rep.new += 1
-            elif before[uid][0] < rv:
+            elif outcome == "updated":
                 rep.updated += 1
             else:
                 rep.unchanged += 1
     return rep
+
+
+def import_file(h: History, path: str, cluster: str = "", batch: int = IMPORT_BATCH) -> FileReport:
+    """What `import FILE` does for one file (bench/store_bench.py times exactly this). Raises OSError/UnicodeDecodeError."""
+    return import_runs(h, read_runs(_read(path)), cluster, batch)
 
 
 @quiet_broken_pipe
@@ -114,15 +288,12 @@ def run(args: argparse.Namespace) -> int:
         for path in args.files:
             label = "stdin" if path == "-" else path
             try:
-                text = _read(path)
+                rep = import_file(h, path, cluster)
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
                 print(f"tekton-results-tui: error: {label}: cannot read: {reason}", file=sys.stderr)
                 worst = EXIT_USAGE
                 continue
-            items, problems = read_dump(text)
-            rep = import_items(h, items, cluster)
-            rep.skipped[:0] = problems
             for p in rep.skipped:
                 print(f"{label}: skipped {p.what}: {p.why}", file=sys.stderr)
             for w in dict.fromkeys(rep.warnings):
@@ -153,4 +324,4 @@ def _summary(label: str, rep: FileReport) -> str:
     return f"{label}: {rep.runs} runs stored{detail}{skipped}"
 
 
-__all__ = ["register", "run", "import_items", "FileReport"]
+__all__ = ["register", "run", "import_file", "import_runs", "read_runs", "FileReport", "IMPORT_BATCH"]

@@ -13,6 +13,7 @@ name/uid/run name; logs; aggregates; prune.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 import zlib
@@ -95,6 +96,8 @@ class ApplyResult:
     stored: int = 0  # run objects accepted (changed or already current)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # with apply(report=True): per run uid, "new" | "updated" | "unchanged" (read in the same transaction)
+    outcomes: dict[str, str] = field(default_factory=dict)
 
 
 # --- read rows ---------------------------------------------------------------------
@@ -280,6 +283,16 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _result_uid(cluster: str, name: str) -> str:
+    """A Result's stable uid (both the create and the summary upsert of a batch need it)."""
+    return g.derived_uid(cluster + "/" + name, "result")
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
 def _chunks(seq: Sequence, n: int = CHUNK) -> Iterator[Sequence]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
@@ -337,8 +350,11 @@ class History:
             at = sql.find(group)
             if at < 0:  # an unexpected shape: let peewee build it whole
                 return _rowcount(self.db, build(rows).as_rowcount().execute())
-            execute_values(cur, sql[:at] + "VALUES %s" + sql[at + len(group):], full, page_size=len(full))
-            return max(cur.rowcount, 0)
+            paged, n = sql[:at] + "VALUES %s" + sql[at + len(group):], 0
+            for chunk in _chunks(full):  # one page per call: rowcount covers only the last page
+                execute_values(cur, paged, chunk, page_size=len(chunk))
+                n += max(cur.rowcount, 0)
+            return n
 
     def _lock_seq(self) -> int:
         q = MetaKV.select(MetaKV.value).where(MetaKV.key == "change_seq")
@@ -347,8 +363,13 @@ class History:
         row = q.first()
         return int(row.value) if row else 0
 
-    def apply(self, changes: Iterable[Change], cluster: str = "") -> ApplyResult:
-        """Apply a batch in one transaction. Idempotent; conditional on resourceVersion."""
+    def apply(self, changes: Iterable[Change], cluster: str = "", report: bool = False) -> ApplyResult:
+        """Apply a batch in one transaction. Idempotent; conditional on resourceVersion.
+
+        `changes` may be a generator: each object is dropped once classified, so a bulk caller
+        (import) holds one parsed object at a time, not the batch. `report=True` also says, per
+        run, whether it was new, updated or already current (one indexed read per 500 runs).
+        """
         self._check_writable()
         now = int(self.clock())
         skipped: list[Skipped] = []
@@ -391,6 +412,7 @@ class History:
             changed += n
             changed += self._update_summaries([i for i, _ in runs.values() if i.top_level], cluster, seq, now)
             changed += self._add_warnings(infos, cluster, result_ids, seq, now)
+            outcomes = self._outcomes(runs, cluster) if report else {}
             changed += self._upsert_runs(list(runs.values()), cluster, result_ids, seq, now)
             for info, steps in logs:
                 changed += self._upsert_logs(info, steps, cluster, result_ids, seq, now)
@@ -405,7 +427,16 @@ class History:
         self._written_since_optimize += changed
         if self._written_since_optimize >= OPTIMIZE_EVERY:
             self.optimize()
-        return ApplyResult(seq=seq, changed=changed, stored=len(runs), skipped=skipped, warnings=warnings)
+        return ApplyResult(seq=seq, changed=changed, stored=len(runs), skipped=skipped, warnings=warnings,
+                           outcomes=outcomes)
+
+    def _outcomes(self, runs: dict[str, tuple[g.RunInfo, str]], cluster: str) -> dict[str, str]:
+        stored = dict(self._select_in(Record, (Record.uid, Record.rv), Record.uid, cluster, list(runs)))
+        out = {}
+        for uid, (info, _) in runs.items():
+            rv = stored.get(uid)
+            out[uid] = "new" if rv is None else ("updated" if rv < info.rv else "unchanged")
+        return out
 
     def optimize(self) -> None:
         """Refresh the planner's statistics (PostgreSQL ANALYZE / SQLite PRAGMA optimize).
@@ -433,19 +464,26 @@ class History:
         rows = []
         for name, i in wanted.items():
             created = i.created or now
-            rows.append((cluster, i.namespace, name, g.derived_uid(cluster + "/" + name, "result"),
+            rows.append((cluster, i.namespace, name, _result_uid(cluster, name),
                          "UNKNOWN", created, now, now, seq))
         fields = [Result.cluster, Result.parent, Result.name, Result.uid, Result.summary_status,
                   Result.sort_time, Result.create_time, Result.update_time, Result.seq]
         changed += self._bulk(lambda r: Result.insert_many(r, fields=fields).on_conflict_ignore(), rows)
-        ids: dict[str, int] = {}
-        names = list(wanted)
-        for chunk in _chunks(names):
-            for rid, name in Result.select(Result.id, Result.name).where(
-                (Result.cluster == cluster) & (Result.name << list(chunk))
-            ).tuples():
-                ids[name] = rid
+        ids = {name: rid for name, rid in self._select_in(Result, (Result.name, Result.id), Result.name, cluster, list(wanted))}
         return ids, changed
+
+    def _select_in(self, model: type[pw.Model], cols: tuple[pw.Field, ...], key: pw.Field, cluster: str,
+                   values: list[str]) -> Iterator[tuple]:
+        """`SELECT cols FROM model WHERE cluster = ? AND key IN (values)`, 500 values at a time.
+
+        Plain SQL: peewee builds a node per IN value, which cost more than the indexed lookups
+        themselves on 10,000-run import batches.
+        """
+        p = self.db.param
+        head = (f'SELECT {", ".join(_q(c.column_name) for c in cols)} FROM {_q(model._meta.table_name)} '
+                f'WHERE {_q(model._meta.columns["cluster"].column_name)} = {p} AND {_q(key.column_name)} IN ')
+        for chunk in _chunks(values):
+            yield from self.db.execute_sql(head + "(" + ", ".join([p] * len(chunk)) + ")", [cluster, *chunk]).fetchall()
 
     def _update_summaries(self, tops: list[g.RunInfo], cluster: str, seq: int, now: int) -> int:
         if not tops:
@@ -453,7 +491,7 @@ class History:
         rows = []
         for i in tops:
             rows.append((
-                cluster, i.namespace, i.result_name, g.derived_uid(cluster + "/" + i.result_name, "result"),
+                cluster, i.namespace, i.result_name, _result_uid(cluster, i.result_name),
                 _dumps(i.result_annotations), i.record_name, i.record_type, i.status, i.reason, i.start, i.end,
                 i.duration, _dumps(i.summary_annotations), i.rv, i.name, i.pipeline, True,
                 i.created or now, now, now, seq,
@@ -513,19 +551,35 @@ class History:
         ]
         changed = self._bulk(lambda r: Record.insert_many(r, fields=fields).on_conflict(
             conflict_target=[Record.cluster, Record.uid], update=update, where=(Record.rv < EX.rv)), rows)
-        if changed:
+        if changed == len(rows):  # every run was new or newer (a bulk import): no need to ask which
+            self._add_labels([i for i, _ in runs], ids)
+        elif changed:
             # The rows this batch changed carry its seq (writers are serialized, so seq is ours alone):
             # cheaper than RETURNING through peewee, and it works with executemany.
-            returned = list(Record.select(Record.id, Record.uid).where(
-                (Record.seq == seq) & (Record.cluster == cluster) & (Record.kind << list(g.RUN_KINDS))).tuples())
-            self._replace_labels(returned, {i.uid: i for i, _ in runs}, ids)
+            by_uid = {i.uid: i for i, _ in runs}
+            returned = Record.select(Record.uid).where(
+                (Record.seq == seq) & (Record.cluster == cluster) & (Record.kind << list(g.RUN_KINDS))).tuples()
+            self._add_labels([by_uid[u] for (u,) in returned if u in by_uid], ids)
         return changed
 
-    def _replace_labels(self, returned: list[tuple[int, str]], by_uid: dict[str, g.RunInfo], ids: dict[str, int]) -> None:
-        """Add the changed runs' labels to their Results' label sets (insert-or-ignore; see models.Label)."""
-        rows = {(ids[by_uid[uid].result_name], k[:317], v[:255]) for _, uid in returned for k, v in by_uid[uid].labels.items()}
+    def _add_labels(self, infos: list[g.RunInfo], ids: dict[str, int]) -> None:
+        """Add the changed runs' labels to their Results' label sets (insert-or-ignore; see models.Label).
+
+        Deduplicated per Result first (a PipelineRun's TaskRuns repeat its labels), and written in
+        Result order so new Results' rows append to the primary key rather than land at random.
+        """
+        per: dict[int, set] = {}
+        for i in infos:
+            rid = ids[i.result_name]
+            got = per.get(rid)
+            if got is None:
+                per[rid] = set(i.labels.items())
+            else:
+                got.update(i.labels.items())
+        rows = [(rid, k if len(k) <= 317 else k[:317], v if len(v) <= 255 else v[:255])
+                for rid in sorted(per) for k, v in per[rid]]
         fields = [Label.result, Label.key, Label.value]
-        self._bulk(lambda r: Label.insert_many(r, fields=fields).on_conflict_ignore(), sorted(rows))
+        self._bulk(lambda r: Label.insert_many(r, fields=fields).on_conflict_ignore(), rows)
 
     def _upsert_aux_record(self, info: g.RunInfo, kind: str, rtype: str, data: str, rv: int, cluster: str,
                            ids: dict[str, int], seq: int, now: int, where: pw.Expression) -> tuple[int, int]:

@@ -97,7 +97,8 @@ class Record(BaseModel):
     """One stored object: a PipelineRun, TaskRun, Log or EventList."""
 
     id = pw.BigAutoField()
-    result = pw.ForeignKeyField(Result, backref="records", on_delete="CASCADE")
+    # no index of its own: (result, start) below serves lookups and cascades by result
+    result = pw.ForeignKeyField(Result, backref="records", on_delete="CASCADE", index=False)
     cluster = pw.CharField(max_length=253, default="")
     parent = pw.CharField(max_length=253)  # namespace
     name = pw.CharField(max_length=700)  # <result name>/records/<record-id>
@@ -149,9 +150,12 @@ class Label(BaseModel):
     rows were ~50 per Result and cost more to write than the objects themselves (measured: 9 of 24 s
     importing 120k records); the union is ~17 rows. `label:` therefore matches a Result (and its
     Records) when any of its runs carries the label. Labels a run later drops stay in the union.
+
+    On SQLite the table is WITHOUT ROWID (schema v2): the primary key is the table, so a label row
+    costs two b-tree inserts instead of four (rowid table, key index, FK index, lookup index).
     """
 
-    result = pw.ForeignKeyField(Result, on_delete="CASCADE")
+    result = pw.ForeignKeyField(Result, on_delete="CASCADE", index=False)  # the primary key leads with it
     key = pw.CharField(max_length=317)
     value = pw.CharField(max_length=255)
 
