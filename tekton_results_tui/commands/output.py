@@ -9,7 +9,9 @@ from typing import Any, Sequence, TextIO
 
 import yaml
 
-OUTPUT_FORMATS = ("table", "json", "yaml", "name")  # name: one Result/Record name per line, for scripts
+# name: one Result/Record name per line, for scripts; wide: the table with CLUSTER and the full names
+OUTPUT_FORMATS = ("table", "wide", "json", "yaml", "name")
+TABLE_FORMATS = ("table", "wide")
 
 
 def human_duration(seconds: float | int | None) -> str:

@@ -17,7 +17,7 @@ from tekton_results_tui.commands.common import (
     opened_history,
     quiet_broken_pipe,
 )
-from tekton_results_tui.commands.shapes import record_documents, result_documents, status_word
+from tekton_results_tui.commands.shapes import many_clusters, record_documents, record_table, result_documents, result_table
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.store.history import RECORD_ORDERS, RESULT_ORDERS, History, Page, RecordRow
 
@@ -110,7 +110,7 @@ def run_results(args: argparse.Namespace) -> int:
             sys.stdout.writelines(r.name + "\n" for r in rows)
             _more_hint(token)
             return EXIT_OK
-        if args.output != "table":
+        if args.output not in output.TABLE_FORMATS:
             output.emit_document({"results": result_documents(rows), "next_page_token": token or ""},
                                  args.output, sys.stdout)
             return EXIT_OK
@@ -118,14 +118,7 @@ def run_results(args: argparse.Namespace) -> int:
             print("No results found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
             return EXIT_OK
         now = h.clock()
-        output.render_table(
-            ["NAME", "NAMESPACE", "STATUS", "REASON", "PIPELINE", "STARTED", "DURATION", "IN-CLUSTER"],
-            [[r.display_name or r.name.rsplit("/", 1)[-1], r.parent, status_word(r.status, r.end, r.start, r.reason),
-              r.reason, r.pipeline, output.age(r.start if r.start is not None else r.sort_time, now),
-              output.human_duration(r.duration) if r.duration is not None else "",
-              r.in_cluster] for r in rows],
-            sys.stdout,
-        )
+        output.render_table(*result_table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
         _more_hint(token)
     return EXIT_OK
 
@@ -145,7 +138,7 @@ def run_records(args: argparse.Namespace) -> int:
             sys.stdout.writelines(r.name + "\n" for r in rows)
             _more_hint(token)
             return EXIT_OK
-        if args.output != "table":
+        if args.output not in output.TABLE_FORMATS:
             output.emit_document({"records": record_documents(rows), "next_page_token": token or ""},
                                  args.output, sys.stdout)
             return EXIT_OK
@@ -153,15 +146,7 @@ def run_records(args: argparse.Namespace) -> int:
             print("No records found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
             return EXIT_OK
         now = h.clock()
-        output.render_table(
-            ["NAME", "NAMESPACE", "KIND", "STATUS", "REASON", "PIPELINE", "TASK", "STARTED", "DURATION",
-             "IN-CLUSTER", "FINAL"],
-            [[r.run_name, r.parent, r.kind, status_word(r.status, r.end, r.start, r.reason), r.reason, r.pipeline,
-              r.pipeline_task or r.task, output.age(r.start if r.start is not None else r.create_time, now),
-              output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster, r.final]
-             for r in rows],
-            sys.stdout,
-        )
+        output.render_table(*record_table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
         _more_hint(token)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import peewee as pw
 
+from tekton_results_tui.commands import output
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import RecordRow, ResultRow
 from tekton_results_tui.store.models import Record, Result
@@ -126,3 +127,55 @@ def status_word(status: str | None, end: int | None, start: int | None, reason: 
     if end is None and start is not None:
         return "Running"
     return "Pending" if reason and "Pending" in reason else "Unknown"
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+def many_clusters() -> bool:
+    """Whether the bound history holds Results of more than one cluster (two index range probes,
+    not a scan: cheap on a history of millions)."""
+    first = Result.select(Result.cluster).limit(1).scalar()
+    if first is None:
+        return False
+    other = Result.select(Result.id).where((Result.cluster < first) | (Result.cluster > first)).limit(1)
+    return other.exists()
+
+
+def result_table(rows: Sequence[ResultRow], now: float, cluster_column: bool,
+                 wide: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Headers and cells of `results`: CLUSTER first when asked (a history of several clusters, or
+    -o wide); -o wide adds the Result name (what `records --result` takes)."""
+    headers = ["NAME", "NAMESPACE", "STATUS", "REASON", "PIPELINE", "STARTED", "DURATION", "IN-CLUSTER"]
+    cells = [[r.display_name or r.name.rsplit("/", 1)[-1], r.parent, status_word(r.status, r.end, r.start, r.reason),
+              r.reason, r.pipeline, output.age(r.start if r.start is not None else r.sort_time, now),
+              output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster] for r in rows]
+    if wide:
+        headers.append("RESULT")
+        for c, r in zip(cells, rows):
+            c.append(r.name)
+    if cluster_column or wide:
+        headers.insert(0, "CLUSTER")
+        for c, r in zip(cells, rows):
+            c.insert(0, r.cluster)
+    return headers, cells
+
+
+def record_table(rows: Sequence[RecordRow], now: float, cluster_column: bool,
+                 wide: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Headers and cells of `records` (CLUSTER as in result_table; -o wide adds the Record name)."""
+    headers = ["NAME", "NAMESPACE", "KIND", "STATUS", "REASON", "PIPELINE", "TASK", "STARTED", "DURATION",
+               "IN-CLUSTER", "FINAL"]
+    cells = [[r.run_name, r.parent, r.kind, status_word(r.status, r.end, r.start, r.reason), r.reason, r.pipeline,
+              r.pipeline_task or r.task, output.age(r.start if r.start is not None else r.create_time, now),
+              output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster, r.final]
+             for r in rows]
+    if wide:
+        headers.append("RECORD")
+        for c, r in zip(cells, rows):
+            c.append(r.name)
+    if cluster_column or wide:
+        headers.insert(0, "CLUSTER")
+        for c, r in zip(cells, rows):
+            c.insert(0, r.cluster)
+    return headers, cells

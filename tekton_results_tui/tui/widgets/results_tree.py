@@ -19,6 +19,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.store.models import Result
 from tekton_results_tui.store.query import Filter
 
 try:  # the detail-pane engineer's shared formatting; a local fallback until it lands
@@ -54,6 +55,18 @@ except ImportError:  # pragma: no cover - only before formatting.py exists
 PAGE_SIZE = 50
 
 
+def cluster_sample() -> set[str]:
+    """Up to two cluster names of the stored Results: two index probes, not a scan."""
+    try:
+        first = Result.select(Result.cluster).limit(1).scalar()
+        if first is None:
+            return set()
+        other = Result.select(Result.cluster).where((Result.cluster < first) | (Result.cluster > first)).limit(1).scalar()
+        return {first} | ({other} if other is not None else set())
+    except Exception:  # noqa: BLE001 - only a display hint: never break the tree over it
+        return set()
+
+
 @dataclass
 class ResultItem:
     row: ResultRow
@@ -73,12 +86,16 @@ class LoadMoreItem:
 NodeData = ResultItem | RecordItem | LoadMoreItem
 
 
-def result_label(row: ResultRow, now: float, marked: bool = False) -> Text:
-    """status icon, run name, namespace, pipeline, duration, age, and "gone" when out of the cluster."""
+def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster: bool = False) -> Text:
+    """status icon, [cluster,] run name, namespace, pipeline, duration, age, and "gone" when out of
+    the cluster. The cluster name is shown when the history holds several (a shared PostgreSQL one)."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("▶ " if marked else "  ", style="bold magenta")
     t.append_text(status_icon(row.status, row.in_cluster))
     t.append(" ")
+    if show_cluster:
+        t.append(row.cluster or "-", style="magenta")
+        t.append(" ")
     name = row.display_name or row.name.rsplit("/", 1)[-1]
     t.append(name, style="bold" if row.in_cluster else "")
     t.append(f"  {row.parent}", style="cyan")
@@ -138,6 +155,8 @@ class ResultsTree(Tree[NodeData]):
         self.clock = clock
         self.show_root = False
         self.guide_depth = 2
+        self.show_cluster = False  # the history holds more than one cluster: name it on each Result line
+        self._clusters: set[str] = set()
         self.filter: Filter | None = None
         self.result_nodes: dict[int, TreeNode[NodeData]] = {}  # result id -> node (loaded ones only)
         self.record_nodes: dict[int, TreeNode[NodeData]] = {}  # record id -> node (expanded Results only)
@@ -156,6 +175,8 @@ class ResultsTree(Tree[NodeData]):
         self.load_more_node = None
         self.empty_node = None
         page = self.history.list_results(flt, limit=PAGE_SIZE)
+        self._clusters = cluster_sample()
+        self.show_cluster = len(self._clusters) > 1
         self._append_rows(page.items, page.next_token)
         if not page.items:
             msg = "no Results match this filter" if flt is not None and not flt.empty else \
@@ -185,7 +206,7 @@ class ResultsTree(Tree[NodeData]):
         for row in rows:
             if row.id in self.result_nodes:
                 continue  # a live insert already put it at the top
-            n = self.root.add(result_label(row, now, row.id in self.marked), data=ResultItem(row), allow_expand=True)
+            n = self.root.add(self._result_label(row, now, row.id in self.marked), data=ResultItem(row), allow_expand=True)
             self.result_nodes[row.id] = n
             first = first or n
         if token:
@@ -219,13 +240,18 @@ class ResultsTree(Tree[NodeData]):
         Returns how many Results were inserted.
         """
         now = self.clock()
+        if not self.show_cluster and results:
+            self._clusters |= {r.cluster for r in results}
+            if len(self._clusters) > 1:  # a second cluster's first run arrived: name the cluster on every line
+                self.show_cluster = True
+                self.relabel_all()
         new_rows: list[ResultRow] = []
         for row in results:
             node = self.result_nodes.get(row.id)
             if node is not None:
                 assert isinstance(node.data, ResultItem)
                 node.data.row = row
-                node.set_label(result_label(row, now, row.id in self.marked))
+                node.set_label(self._result_label(row, now, row.id in self.marked))
             else:
                 new_rows.append(row)
         inserted = self._insert_new(new_rows, now)
@@ -277,7 +303,7 @@ class ResultsTree(Tree[NodeData]):
         for row in sorted(candidates, key=lambda r: (r.sort_time, r.id), reverse=True):
             key = (row.sort_time, row.id)
             pos = next((i for i, k in enumerate(keys) if k < key), None)  # first older loaded row
-            label = result_label(row, now, row.id in self.marked)
+            label = self._result_label(row, now, row.id in self.marked)
             if pos is not None:
                 before_node = self._result_child_at(pos)
                 n = self.root.add(label, data=ResultItem(row), before=before_node, allow_expand=True)
@@ -334,7 +360,7 @@ class ResultsTree(Tree[NodeData]):
             return None
         rid = res.data.row.id
         self.marked.symmetric_difference_update({rid})
-        res.set_label(result_label(res.data.row, self.clock(), rid in self.marked))
+        res.set_label(self._result_label(res.data.row, self.clock(), rid in self.marked))
         return rid
 
     def result_node_of(self, node: TreeNode[NodeData] | None) -> TreeNode[NodeData] | None:
@@ -347,7 +373,7 @@ class ResultsTree(Tree[NodeData]):
         now = self.clock()
         for rid, node in self.result_nodes.items():
             if isinstance(node.data, ResultItem):
-                node.set_label(result_label(node.data.row, now, rid in self.marked))
+                node.set_label(self._result_label(node.data.row, now, rid in self.marked))
 
     def goto(self, node: TreeNode[NodeData], scroll: bool = True) -> None:
         """Move the cursor to `node` right after adds/removes (lines are rebuilt first, else its line is stale)."""
@@ -361,7 +387,10 @@ class ResultsTree(Tree[NodeData]):
         now = self.clock()
         for rid, node in self.result_nodes.items():
             if isinstance(node.data, ResultItem) and node.data.row.end is None and node.data.row.start is not None:
-                node.set_label(result_label(node.data.row, now, rid in self.marked))
+                node.set_label(self._result_label(node.data.row, now, rid in self.marked))
+
+    def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
+        return result_label(row, now, marked, show_cluster=self.show_cluster)
 
     def find_node(self, result_id: int) -> TreeNode[NodeData] | None:
         return self.result_nodes.get(result_id)
