@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from team_e2e import await_convergence, cluster_runs, stored_runs
+from team_e2e import make_sim, spawn  # noqa: F401 - fixtures
 from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.history import History
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import psycopg2
 
 from team_e2e import Headless, await_convergence, wait_for
+from team_e2e import make_sim, spawn  # noqa: F401 - fixtures
 from tekton_results_tui.sim import Workload
 from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.history import History

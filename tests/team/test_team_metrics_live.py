@@ -5,6 +5,7 @@ simulated server stopped) and back to 200 when it returns."""
 from __future__ import annotations
 
 from team_e2e import await_convergence, wait_for
+from team_e2e import make_sim, spawn  # noqa: F401 - fixtures
 from tekton_results_tui.sim import Workload
 from tekton_results_tui.store.db import open_database
 

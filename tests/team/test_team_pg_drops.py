@@ -12,6 +12,7 @@ import uuid
 import psycopg2
 
 from team_e2e import await_convergence, wait_for
+from team_e2e import make_sim, spawn  # noqa: F401 - fixtures
 from tekton_results_tui.sim import Workload
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.db import open_database
