@@ -245,13 +245,35 @@ class Startable(Protocol):
     def status(self) -> WatcherStatus: ...
 
 
+GAUGE_COUNTS = frozenset({"aux_pending"})  # counts keys that are levels, not totals: never carried over
+
+
+def add_counts(into: dict, counts: dict) -> dict:
+    """Sum numeric totals (and per-kind dicts) of `counts` into `into`; levels are left out."""
+    for k, v in counts.items():
+        if k in GAUGE_COUNTS:
+            continue
+        if isinstance(v, dict):
+            sub = into.setdefault(k, {})
+            if isinstance(sub, dict):
+                for kind, n in v.items():
+                    if isinstance(n, (int, float)) and not isinstance(n, bool):
+                        sub[kind] = sub.get(kind, 0) + n
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            cur = into.get(k, 0)
+            into[k] = (cur if isinstance(cur, (int, float)) else 0) + v
+    return into
+
+
 class HaWatcher:
     """A watcher service that runs only while this replica is the elected writer.
 
     Each election builds a fresh service with `make_service()` and starts it; losing the
     lock (or `stop()`) stops it before the lock is released. `status()` is what metrics
     and logs show: the running service's snapshot, or a STANDBY one while another
-    replica writes. On SQLite it simply runs the service (no election).
+    replica writes. On SQLite it simply runs the service (no election). Counts add up
+    over all the services this process ran, so exported counters never go backwards
+    when the database drops this replica's session and it is elected again.
     """
 
     def __init__(self, db_url: str, cluster: str, make_service: Callable[[], Startable], **elector_kw: Any) -> None:
@@ -259,6 +281,7 @@ class HaWatcher:
         self.cluster = cluster
         self.service: Startable | None = None
         self._last: WatcherStatus | None = None
+        self._carried: dict = {}  # counts of the services that ran before the current one
         self._mu = threading.Lock()
         self._stopped = False
         self.elector = LeaderElector(db_url, cluster, self._elected, self._lost, **elector_kw)
@@ -274,11 +297,16 @@ class HaWatcher:
     def status(self) -> WatcherStatus:
         with self._mu:
             svc = self.service
+            carried = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._carried.items()}
         if svc is not None:
             st = svc.status()
+            now = st.counts or {}
+            merged = add_counts(carried, now)
+            merged.update({k: now[k] for k in GAUGE_COUNTS if k in now})  # levels: the running service's own
+            st = replace(st, counts=merged)
         else:
             base = self._last or WatcherStatus(cluster=self.cluster)
-            st = replace(base, state=OFF, connected=False, backlog=0, reason=None)
+            st = replace(base, state=OFF, connected=False, backlog=0, reason=None, counts=carried)
             if self._stopped:
                 return replace(st, reason="stopped", leader=None if not self.elector.enabled else False)
         return with_leader(st, self.elector)
@@ -291,13 +319,21 @@ class HaWatcher:
 
     def _lost(self) -> None:
         with self._mu:
-            svc, self.service = self.service, None
-        if svc is not None:
+            svc = self.service
+        if svc is None:
+            return
+        try:
+            svc.stop()  # still shown while it flushes, so the exported counts never dip
+        finally:
             try:
-                self._last = svc.status()  # keep the counts visible while standing by
+                last = svc.status()  # after the final flush: its counts are complete
             except Exception:  # noqa: BLE001
-                pass
-            svc.stop()
+                last = None
+            with self._mu:
+                if last is not None:
+                    add_counts(self._carried, last.counts or {})
+                    self._last = last
+                self.service = None
 
 
 class _LostLock(Exception):

@@ -288,3 +288,30 @@ def test_ha_watcher_on_sqlite_just_runs(sqlite_url) -> None:
     assert CountingService.running == {"solo"} and h.status().leader is None
     h.stop()
     assert CountingService.running == set() and h.status().state == OFF
+
+
+def test_counts_add_up_over_reelections_and_never_dip(pg_url) -> None:
+    """A replica elected again (its session dropped) exports counters that keep growing."""
+    CountingService.running = set()
+
+    def make() -> CountingService:
+        svc = CountingService("a")
+        svc.st = WatcherStatus(state=LIVE, connected=True, cluster="prod",
+                               counts={"events": 3, "errors": {"403": 1}, "aux_pending": 7})
+        return svc
+
+    a = HaWatcher(pg_url, "prod", make, poll_s=0.1, check_s=0.1, identity="a")
+    try:
+        a.start()
+        wait_until(lambda: a.elector.is_leader, 10, "a to lead")
+        assert a.status().counts == {"events": 3, "errors": {"403": 1}, "aux_pending": 7}
+        pid = a.elector.backend_pid()
+        seen: list[int] = []
+        terminate(pg_url, pid)
+        wait_until(lambda: seen.append(a.status().counts.get("events", 0)) or
+                   (a.elector.is_leader and a.elector.backend_pid() not in (None, pid)), 15, "a to lead again")
+        assert seen == sorted(seen), f"the events count went backwards: {seen}"
+        assert a.status().counts == {"events": 6, "errors": {"403": 2}, "aux_pending": 7}  # a level is not summed
+    finally:
+        a.stop()
+    assert a.status().counts["events"] == 6
