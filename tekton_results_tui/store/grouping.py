@@ -57,6 +57,14 @@ FAILURE_REASONS = frozenset(
 )
 
 
+# Limits that keep one hostile object from failing a whole batch on PostgreSQL's varchar columns.
+MAX_RESULT_NAME = 512
+MAX_NAME = 253  # Kubernetes' own limit for names and namespaces
+MAX_UID = 64
+MAX_SHORT = 200  # reasons
+MAX_ANNOTATION_JSON = 256 * 1024
+
+
 class GroupingError(ValueError):
     """The object is not a run we can store; the message names what is wrong."""
 
@@ -170,8 +178,14 @@ def _json_annotation(annotations: dict, key: str, warnings: list[str], who: str)
     raw = annotations.get(key)
     if raw is None or raw == "":
         return {}
+    if isinstance(raw, str) and len(raw) > MAX_ANNOTATION_JSON:
+        warnings.append(f"{who}: annotation {key} is longer than {MAX_ANNOTATION_JSON} bytes; ignored")
+        return {}
     try:
         val = json.loads(raw)
+    except RecursionError:
+        warnings.append(f"{who}: annotation {key} nests too deeply to read; ignored")
+        return {}
     except (TypeError, ValueError) as exc:
         warnings.append(f"{who}: annotation {key} is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]}); ignored")
         return {}
@@ -182,7 +196,7 @@ def _json_annotation(annotations: dict, key: str, warnings: list[str], who: str)
 
 
 def _valid_result_name(value: Any, namespace: str) -> bool:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_RESULT_NAME:
         return False
     parts = value.split("/")
     return len(parts) == 3 and parts[0] == namespace and parts[1] == "results" and bool(parts[2])
@@ -200,7 +214,7 @@ def result_name_for(obj: dict, warnings: list[str] | None = None) -> str:
             return ann
         if warnings is not None:
             warnings.append(
-                f"{ns}/{meta.get('name')}: annotation {RESULT_ANNOTATION}={ann!r} is not '<namespace>/results/<id>'; ignored"
+                f"{ns}/{meta.get('name')}: annotation {RESULT_ANNOTATION}={str(ann)[:80]!r} is not '<namespace>/results/<id>'; ignored"
             )
     eventid = labels.get(EVENTID_LABEL) if isinstance(labels, dict) else None
     if eventid:
@@ -225,6 +239,13 @@ def derived_uid(run_uid: str, what: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tekton-results-tui:{what}:{run_uid}"))
 
 
+def _cap(value: str | None, n: int) -> str | None:
+    if value is None:
+        return None
+    value = str(value)
+    return value if len(value) <= n else value[:n]
+
+
 def classify(obj: Any) -> RunInfo:
     """Validate a run object and compute everything the store indexes. Raises GroupingError."""
     if not isinstance(obj, dict):
@@ -246,6 +267,10 @@ def classify(obj: Any) -> RunInfo:
     ns = meta.get("namespace") or "default"
     if not isinstance(ns, str):
         raise GroupingError(f"{kind} {name}: metadata.namespace is not a string")
+    if len(name) > MAX_NAME or len(ns) > MAX_NAME:
+        raise GroupingError(f"{kind} {name[:60]}: name or namespace longer than {MAX_NAME} characters")
+    if len(uid) > MAX_UID:
+        raise GroupingError(f"{kind} {ns}/{name}: metadata.uid longer than {MAX_UID} characters")
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
     if not isinstance(labels, dict) or not isinstance(annotations, dict):
@@ -290,16 +315,16 @@ def classify(obj: Any) -> RunInfo:
         record_name=record_name(result_name, uid),
         top_level=top_level,
         status=st.status,
-        reason=st.reason,
+        reason=_cap(st.reason, MAX_SHORT),
         message=st.message,
         final=st.final,
         start=start,
         end=end,
         duration=duration,
         created=parse_time(meta.get("creationTimestamp")),
-        pipeline=pipeline,
-        pipeline_task=labels.get("tekton.dev/pipelineTask"),
-        task=task,
+        pipeline=_cap(pipeline, MAX_NAME),
+        pipeline_task=_cap(labels.get("tekton.dev/pipelineTask"), MAX_NAME),
+        task=_cap(task, MAX_NAME),
         labels=labels,
         result_annotations=result_ann,
         summary_annotations=summary_ann,
