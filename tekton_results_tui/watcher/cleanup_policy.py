@@ -10,7 +10,10 @@
   released as soon as the run's final state is stored, or — once someone deletes it — as
   soon as its last state is stored. A stopped watcher cannot block deletion for long:
   `release_due` lets go of any run deleted more than `--store-deadline` ago, and
-  `remove_stale_finalizers` (start-up) clears what a previous watcher left behind.
+  `remove_stale_finalizers` (start-up) clears what a previous watcher left behind — only
+  when THIS database records (`finalizers:<cluster>` = "on") that a watcher writing it
+  added finalizers: a TUI on its own SQLite file must never strip the finalizers a team
+  watcher relies on.
 
 Threads: `on_stored(objs)` is called by the writer after each committed batch and only
 enqueues; the policy's own thread does the network work (`start()`/`stop()`).
@@ -53,6 +56,12 @@ KINDS = ("pipelineruns", "taskruns")
 PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 RETRY_S = 30.0  # a run not deletable yet (children/logs not stored) is looked at again after this
 TIMEOUT = (5.0, 30.0)
+SETUP_RETRY_FIRST_S, SETUP_RETRY_CAP_S = 1.0, 30.0  # start-up work retried while the DB or the API is away
+
+
+def finalizer_mark_key(cluster: str) -> str:
+    """History value set to "on" once a watcher writing this database added our finalizer in `cluster`."""
+    return f"finalizers:{cluster}"
 
 
 # --- label selectors (kubectl syntax: a=b, a==b, a!=b, a, !a, a in (x,y), a notin (x)) --------------
@@ -187,15 +196,24 @@ class CleanupPolicy:
         self._thread.start()
 
     def _start_then_run(self) -> None:
+        self._pending_stale = True
+        self._pending_seed = self.settings.delete_after_s is not None
         try:
+            self._run()
+        finally:
+            from tekton_results_tui.watcher.sync import release_connection
+
+            release_connection(self.history.db)
+
+    def _setup(self) -> None:
+        """Start-up work, retried from the loop until it succeeds (the DB or the API may be away at start:
+        a failure here must not end the thread, or finalizers would never be released)."""
+        if self._pending_stale:
             self.remove_stale_finalizers()
-        except Exception as exc:  # noqa: BLE001 - the cluster may be unreachable: the loop retries
-            log.warning("cleanup policy: removing stale finalizers: %s", exc)
-        if not self.enabled or self._stop.is_set():
-            return
-        if self.settings.delete_after_s is not None:
+            self._pending_stale = False
+        if self._pending_seed:
             self.seed()
-        self._run()
+            self._pending_seed = False
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -206,13 +224,31 @@ class CleanupPolicy:
             self._api.close()
             self._api = None
 
+    _pending_stale = False
+    _pending_seed = False
+
     def _run(self) -> None:
-        next_tick = next_release = 0.0
+        next_tick = next_release = next_setup = 0.0
+        setup_delay = SETUP_RETRY_FIRST_S
         while not self._stop.is_set():
+            if (self._pending_stale or self._pending_seed) and time.monotonic() >= next_setup:
+                try:
+                    self._setup()
+                except Exception as exc:  # noqa: BLE001 - retried with backoff; the thread lives on
+                    self.counts["setup_errors"] = self.counts.get("setup_errors", 0) + 1
+                    log.warning("cleanup policy: start-up (stale finalizers, due runs) failed, retrying in %.0f s: %s",
+                                setup_delay, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                    _reset_db(self.history)
+                    next_setup = time.monotonic() + setup_delay
+                    setup_delay = min(setup_delay * 2, SETUP_RETRY_CAP_S)
+            if not self.enabled and not (self._pending_stale or self._pending_seed):
+                return  # nothing else to do without --delete-after/--finalizers
             try:
                 obj = self._fin_q.get(timeout=0.2)
             except queue.Empty:
                 obj = None
+            if not self.enabled:
+                continue
             try:
                 if obj is not None:
                     self.handle_finalizer(obj, self.clock())
@@ -225,6 +261,7 @@ class CleanupPolicy:
                     self.release_due(self.clock())
             except Exception as exc:  # noqa: BLE001 - the policy never stops the watcher
                 log.warning("cleanup policy: %s", exc)
+                _reset_db(self.history)
 
     # --- the hook ------------------------------------------------------------------------
 
@@ -328,9 +365,21 @@ class CleanupPolicy:
                 return None
             raise
 
+    def _mark_finalizers_used(self) -> None:
+        """Record in this database, before the first add, that its watcher puts finalizers on this cluster's runs."""
+        if not self._marked:
+            if self.history.get_value(finalizer_mark_key(self.cluster)) != "on":
+                self.history.set_value(finalizer_mark_key(self.cluster), "on")
+            self._marked = True
+
+    _marked = False
+
     def add_finalizer(self, obj: dict) -> bool:
         ops = add_finalizer_patch(obj)
-        if ops is None or self._patch(obj, ops) is None:
+        if ops is None:
+            return False
+        self._mark_finalizers_used()
+        if self._patch(obj, ops) is None:
             return False
         self.counts["finalizers_added"] += 1
         return True
@@ -420,12 +469,31 @@ class CleanupPolicy:
         return n
 
     def remove_stale_finalizers(self) -> int:
-        """Start-up: with --finalizers off, remove ours everywhere; on, release what is stored or overdue."""
+        """Start-up. With --finalizers on: release what is stored or overdue. Off: remove ours from every
+        run, but only if this database says its watcher added them (then clear that mark); otherwise they
+        belong to another watcher (a team's, on another database) and are left alone — without a LIST."""
         n = 0
         now = self.clock()
-        for obj in self._list_ours():
-            if not self.settings.finalizers:
+        if not self.settings.finalizers:
+            key = finalizer_mark_key(self.cluster)
+            if self.history.get_value(key) != "on":
+                return 0
+            for obj in self._list_ours():
                 n += 1 if self.release_finalizer(obj) else 0
-            elif self.handle_finalizer(obj, now).startswith("released"):
+            self.history.set_value(key, "off")
+            log.info("cleanup policy: removed %d finalizer(s) left by an earlier watcher with --finalizers", n)
+            return n
+        for obj in self._list_ours():
+            if self.handle_finalizer(obj, now).startswith("released"):
                 n += 1
         return n
+
+
+def _reset_db(history: History) -> None:
+    """After an error: drop this thread's (maybe dead) database connection."""
+    from tekton_results_tui.watcher.sync import reset_connection
+
+    try:
+        reset_connection(history.db)
+    except Exception:  # noqa: BLE001
+        pass

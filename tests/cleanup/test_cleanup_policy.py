@@ -9,7 +9,7 @@ import pytest
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History, RunUpsert
 from tekton_results_tui.watcher.cleanup import ResultTarget, plan
-from tekton_results_tui.watcher.cleanup_policy import FINALIZER, CleanupPolicy, parse_selector
+from tekton_results_tui.watcher.cleanup_policy import FINALIZER, CleanupPolicy, finalizer_mark_key, parse_selector
 from tekton_results_tui.watcher.service import WatcherService
 
 from .helpers import CLUSTER, done, make_run, running, store_run, wait_for
@@ -150,6 +150,7 @@ def test_stale_finalizers_are_removed_at_start_up(sim, kubeconfig, hooked, targe
     live = sim.get("pipelineruns", "ci", "stale")
     live["metadata"]["finalizers"] = [FINALIZER, "other.example/keep"]
     sim.update("pipelineruns", live)
+    hooked.set_value(finalizer_mark_key(CLUSTER), "on")  # a watcher on THIS database used --finalizers before
     policy = CleanupPolicy(settings(kubeconfig), hooked, target.new_api_client, CLUSTER)  # --finalizers off now
     running_services.append(policy)
     assert policy.remove_stale_finalizers() == 1
