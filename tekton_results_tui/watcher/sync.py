@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import peewee as pw
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store.history import Events, Gone, History, Logs, RunUpsert, StepLogData
+from tekton_results_tui.store.history import ApplyResult, Events, Gone, History, Logs, RunUpsert, StepLogData
 from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.informer import Relisted
 from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeTarget, describe
@@ -102,6 +103,32 @@ class _Job:
     patch_after_store: bool = False  # patch only once `logs`/`events` are committed
     uid: str = field(default="")
     attempts: int = 0  # tries that failed on the database (retried a few times, then left to the next relist)
+
+
+CONNECTION_ERRORS = (pw.OperationalError, pw.InterfaceError)  # retried forever (bounded: producers block)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _change_uid(ch: Any) -> str:
+    if isinstance(ch, RunUpsert):
+        return str((ch.obj.get("metadata") or {}).get("uid") or "")
+    if isinstance(ch, (Logs, Events)):
+        return str((ch.run.get("metadata") or {}).get("uid") or "")
+    return str(getattr(ch, "uid", "") or "")
+
+
+def _change_label(ch: Any) -> str:
+    """"PipelineRun ci/name (uid)" for a log line."""
+    if isinstance(ch, Gone):
+        return f"gone mark of {ch.uid}"
+    obj = ch.obj if isinstance(ch, RunUpsert) else ch.run
+    md = obj.get("metadata") or {}
+    what = {Logs: "logs of ", Events: "events of "}.get(type(ch), "")
+    return f"{what}{obj.get('kind')} {str(md.get('namespace'))[:100]}/{str(md.get('name'))[:200]} ({str(md.get('uid'))[:80]})"
 
 
 def _rv(obj: dict) -> int:
@@ -247,9 +274,16 @@ class Writer:
                     self.counters.add("gone_marked", len(gone))
                 self._backoff = DB_BACKOFF_FIRST_S
                 return True
-            except Exception as exc:  # noqa: BLE001 - the database is down: retry (the informer blocks meanwhile)
+            except CONNECTION_ERRORS as exc:  # the database is down: retry (the informer blocks meanwhile)
                 if not self._retry_wait(exc):
                     return False
+            except Exception as exc:  # noqa: BLE001 - not the connection: skip this relist's gone marks, say so
+                msg = f"marking runs gone after a relist of {r.plural} failed: {type(exc).__name__}: {_first_line(exc)}"
+                log.warning("watcher: %s", msg)
+                self.counters.add("errors")
+                self.on_error(msg)
+                reset_connection(self.history.db)
+                return True
 
     def _retry_wait(self, exc: BaseException, final: bool = False) -> bool:
         """Count the error, drop the (maybe dead) connection, back off; False: stopping, give up.
@@ -278,13 +312,14 @@ class Writer:
         for a in aux:
             changes += a.changes
         attempts = 0
+        poison: set[str] = set()
         while True:
             try:
                 res = self.history.apply(changes, cluster=self.cluster)
                 break
-            except Exception as exc:  # noqa: BLE001 - keep the batch and retry (bounded: producers block)
+            except CONNECTION_ERRORS as exc:  # the database is away: keep the batch and retry (producers block)
                 attempts += 1
-                log.warning("watcher: storing a batch failed: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                log.warning("watcher: storing a batch failed: %s", _first_line(exc))
                 if final and attempts >= 3:
                     self._stop_flush_failed = True
                     return False
@@ -292,8 +327,19 @@ class Writer:
                     self._stop_flush_failed = True
                     self.counters.add("dropped_on_stop", len(changes))
                     return False
+            except Exception as exc:  # noqa: BLE001 - not the connection: some item cannot be stored
+                log.warning("watcher: storing a batch failed (%s); storing its items one by one", _first_line(exc))
+                got = self._apply_each(changes, final)
+                if got is None:
+                    self._stop_flush_failed = True
+                    self.counters.add("dropped_on_stop", len(changes))
+                    return False
+                res, poison = got
+                break
         self._backoff = DB_BACKOFF_FIRST_S
         self.committed_seq = res.seq
+        if poison:
+            pending = {u: o for u, o in pending.items() if u not in poison}
         if self.on_committed is not None and pending:
             try:
                 self.on_committed(list(pending.values()))
@@ -319,6 +365,45 @@ class Writer:
             for uid, obj in pending.items():
                 self._follow_up(obj, uid in deleted)
         return True
+
+    def _apply_each(self, changes: list[Any], final: bool) -> tuple[ApplyResult, set[str]] | None:
+        """Store a batch that failed as a whole item by item: one object that cannot be stored (a poison
+        object) must not block every other write forever. Items failing on anything but the connection are
+        skipped, counted (`skipped`, `errors.poison`), logged by name and reported as the last error.
+        Returns the summed result and the uids skipped; None when stopping with the database away."""
+        total = ApplyResult(seq=self.committed_seq)
+        poison: set[str] = set()
+        for ch in changes:
+            attempts = 0
+            while True:
+                try:
+                    r = self.history.apply([ch], cluster=self.cluster)
+                    break
+                except CONNECTION_ERRORS as exc:
+                    attempts += 1
+                    if (final and attempts >= 3) or not self._retry_wait(exc, final=final):
+                        return None
+                except Exception as exc:  # noqa: BLE001 - this item is the poison: skip it, say which
+                    what = _change_label(ch)
+                    msg = f"skipped {what}: cannot be stored: {type(exc).__name__}: {_first_line(exc)}"
+                    log.warning("watcher: %s", msg)
+                    self.counters.add("skipped")
+                    self.counters.add("errors")
+                    self.counters.add("errors.poison")
+                    self.on_error(msg)
+                    uid = _change_uid(ch)
+                    if uid:
+                        poison.add(uid)
+                    reset_connection(self.history.db)  # a failed statement may leave a PG session aborted
+                    r = None
+                    break
+            if r is not None:
+                total.seq = max(total.seq, r.seq)
+                total.changed += r.changed
+                total.stored += r.stored
+                total.skipped.extend(r.skipped)
+                total.warnings.extend(r.warnings)
+        return total, poison
 
     def _follow_up(self, obj: dict, deleted: bool) -> None:
         kind = obj.get("kind")

@@ -1,0 +1,69 @@
+"""Robustness of the writer and the informers: poison objects, a dead writer, duplicate scopes,
+gone-marking that races a relist, label selectors, quick empty watch ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from tekton_results_tui.settings import Settings
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History
+from tekton_results_tui.watcher.service import WatcherService
+from tekton_results_tui.watcher.status import LIVE
+
+from .helpers import converged, differences, pr, stored_runs, wait_for
+
+
+def _live(svc) -> bool:
+    return svc.status().state == LIVE
+
+
+@pytest.fixture
+def pg_history(pg_url):
+    db = open_database(pg_url)
+    yield History(db)
+    db.close()
+
+
+def _service(kubeconfig: str, history: History, made: list, **kw) -> WatcherService:
+    s = Settings(db_url="unused", kubeconfig=kubeconfig, capture_logs=False, capture_events=False, annotate=False)
+    svc_kw = {}
+    for k, v in kw.items():
+        if k in Settings.__dataclass_fields__:
+            setattr(s, k, v)
+        else:
+            svc_kw[k] = v
+    svc = WatcherService(s, history, read_timeout_s=5.0, backoff_cap_s=1.0, **svc_kw)
+    made.append(svc)
+    return svc
+
+
+@pytest.fixture
+def services():
+    made: list[WatcherService] = []
+    yield made
+    for svc in made:
+        svc.stop(5.0)
+
+
+def test_a_poison_object_is_skipped_by_name_and_storing_goes_on(sim, kubeconfig, pg_history, services):
+    """An object the store cannot take (a NUL in a label: PostgreSQL refuses it) must not block every later
+    write while the status says LIVE: the failed batch is stored item by item, the poison skipped by name."""
+    sim.create("pipelineruns", pr("good-before"))
+    poison = sim.create("pipelineruns", pr("poison", labels={"tekton.dev/pipeline": "p", "note": "a\x00b"}))
+    svc = _service(kubeconfig, pg_history, services, batch_wait_s=0.05)
+    svc.start()
+    wait_for(lambda: _live(svc), what="live")
+    for i in range(3):
+        sim.create("pipelineruns", pr(f"good-after-{i}"))
+    poison_uid = poison["metadata"]["uid"]
+
+    def stored_all_but_poison() -> bool:
+        return [d for d in differences(sim) if poison_uid not in d] == []
+
+    wait_for(stored_all_but_poison, what="every other run stored")
+    assert poison_uid not in stored_runs()
+    assert svc.counters.get("errors.poison") >= 1 and svc.counters.get("skipped") >= 1
+    st = svc.status()
+    assert st.last_error and "ci/poison" in st.last_error, st.last_error
+    assert st.state == LIVE
