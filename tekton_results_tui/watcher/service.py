@@ -155,6 +155,7 @@ class WatcherService:
                                page_size=self.page_size)
                 self._informers.append(inf)
                 self._live[inf.name] = False
+        self._writer.on_dead = self._writer_died
         self._writer.start()
         if self._aux is not None:
             self._aux.start()
@@ -268,10 +269,23 @@ class WatcherService:
             if inf.last_error and not live:
                 self._last_error = inf.last_error
             all_live = all(self._live.values())
+        if self._writer_dead():
+            return  # stays OFF with the writer's reason
         if all_live:
             self._set_state(LIVE, None)
         elif not live:
             self._set_state(RECONNECTING, f"{inf.name}: {reason}" if reason else inf.name)
+
+    def _writer_died(self, message: str) -> None:
+        """The writer thread ended on an unexpected error: nothing is stored any more; say so (state OFF:
+        /healthz fails, so an orchestrator restarts a headless watcher)."""
+        with self._mu:
+            self._last_error = message
+        self._set_state(OFF, message)
+
+    def _writer_dead(self) -> bool:
+        w = self._writer
+        return w is not None and w.dead is not None
 
     def _patch_forbidden(self, message: str) -> None:
         self._annotate = False

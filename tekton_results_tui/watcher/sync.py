@@ -197,8 +197,20 @@ class Writer:
     def _run(self) -> None:
         try:
             self._loop()
+        except BaseException as exc:  # noqa: BLE001 - a dead writer must be seen, never silent
+            self.dead = f"the writer stopped: {type(exc).__name__}: {_first_line(exc)}; nothing is stored until a restart"
+            log.exception("watcher: %s", self.dead)
+            self.counters.add("errors")
+            try:
+                self.on_error(self.dead)
+                self.on_dead(self.dead)
+            except Exception:  # noqa: BLE001
+                log.exception("watcher: reporting the writer's end")
         finally:
             release_connection(self.history.db)
+
+    dead: str | None = None  # why the writer thread ended unexpectedly
+    on_dead: Callable[[str], None] = staticmethod(lambda m: None)  # type: ignore[assignment]
 
     def _loop(self) -> None:
         self._tune_connection()

@@ -67,3 +67,20 @@ def test_a_poison_object_is_skipped_by_name_and_storing_goes_on(sim, kubeconfig,
     st = svc.status()
     assert st.last_error and "ci/poison" in st.last_error, st.last_error
     assert st.state == LIVE
+
+
+def test_a_dead_writer_is_reported_and_the_state_is_not_live(sim, make_service):
+    """Whatever ends the writer thread (here a malformed queue item), the status must say so and stay off
+    LIVE even when the streams reconnect (nothing is stored any more)."""
+    svc = make_service(capture_logs=False, capture_events=False, annotate=False)
+    svc.start()
+    wait_for(lambda: _live(svc), what="live")
+    svc._writer.q.put(("upsert", "not an object"))
+    wait_for(lambda: svc.status().state != LIVE, what="the state leaving LIVE")
+    st = svc.status()
+    assert st.state == "off" and "writer stopped" in (st.reason or ""), st
+    assert "writer stopped" in (st.last_error or "")
+    sim.faults.drop_watches_after(1)
+    sim.create("pipelineruns", pr("after-the-writer"))
+    wait_for(lambda: svc.counters.get("reconnects") >= 1 and all(svc._live.values()), what="streams live again")
+    assert svc.status().state == "off"
