@@ -96,7 +96,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     s = Settings(db_url=getattr(args, "db", None) or default_db_url())
     s.kubeconfig = getattr(args, "kubeconfig", None)
     s.context = getattr(args, "context", None)
-    s.namespaces = [] if getattr(args, "all_namespaces", False) else list(getattr(args, "namespaces", []) or [])
+    # `-n ci -n ci` is one scope: two informers on it would race each other's relists
+    s.namespaces = [] if getattr(args, "all_namespaces", False) else list(dict.fromkeys(getattr(args, "namespaces", []) or []))
     s.cluster_name = getattr(args, "cluster_name", None)
     s.read_only = bool(getattr(args, "read_only", False))
     s.headless = bool(getattr(args, "headless", False))
@@ -107,6 +108,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     s.label_selector = getattr(args, "label_selector", None)
     s.log_format = getattr(args, "log_format", "text") or "text"
     s.delete_selector = getattr(args, "delete_selector", None)
+    if s.delete_selector:
+        from tekton_results_tui.watcher.selectors import parse_selector
+
+        try:
+            parse_selector(s.delete_selector)
+        except ValueError as exc:
+            raise UsageError(f"--delete-selector: {exc}") from None
     s.finalizers = bool(getattr(args, "finalizers", False))
     s.metrics_port = getattr(args, "metrics_port", None)
     for attr, target in (("delete_after", "delete_after_s"), ("store_deadline", "store_deadline_s")):

@@ -25,7 +25,16 @@ from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.informer import Informer
-from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeError, KubeTarget, check_reachable, describe, load_target
+from tekton_results_tui.watcher.kube import (
+    GROUP,
+    VERSION,
+    KubeError,
+    KubeTarget,
+    api_message,
+    check_reachable,
+    describe,
+    load_target,
+)
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
 from tekton_results_tui.watcher.sync import AuxPool, Writer, release_connection, reset_connection, retrying_db
 
@@ -123,12 +132,27 @@ class WatcherService:
             raise LeaseHeldError(str(cur.get("holder") or "unknown"), cluster)
         self._lease_held = True
         try:
-            check_reachable(target)
-            self._probe(target)
-        except KubeError as exc:
-            self._release_lease()
-            self._set_state(OFF, str(exc))
+            self._start_holding_lease(target, cluster)
+        except BaseException as exc:
+            # every start failure lets go of the lease and of whatever already runs
+            self._abort_start()
+            if isinstance(exc, ValueError):  # a bad setting (e.g. --delete-selector): one line, not a traceback
+                self._set_state(OFF, str(exc))
+                raise KubeError(str(exc)) from None
+            self._set_state(OFF, str(exc) if isinstance(exc, KubeError) else f"cannot start: {exc!r}")
             raise
+        self._started = True
+
+    def _abort_start(self) -> None:
+        try:
+            self.stop(timeout=2.0)
+        except Exception:  # noqa: BLE001 - best effort; the lease goes below in any case
+            log.exception("watcher: cleaning up a failed start")
+        self._release_lease()
+
+    def _start_holding_lease(self, target: KubeTarget, cluster: str) -> None:
+        check_reachable(target)
+        self._probe(target)
         self._stop.clear()
         s = self.settings
         q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
@@ -145,7 +169,7 @@ class WatcherService:
                               batch_wait_s=self.batch_wait_s, annotate=lambda: self._annotate,
                               want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
                               on_committed=self._policy.on_stored if self._policy is not None else None)
-        scopes: list[str | None] = list(s.namespaces) or [None]
+        scopes: list[str | None] = list(dict.fromkeys(s.namespaces)) or [None]  # one informer per scope
         for plural in KINDS:
             for ns in scopes:
                 inf = Informer(plural, ns, target, q, self.counters, self._informer_state,
@@ -165,7 +189,6 @@ class WatcherService:
             self._policy.start()  # clears stale finalizers; its thread runs only with --delete-after/--finalizers
         self._lease_thread = threading.Thread(target=self._renew_lease, name="watcher-lease", daemon=True)
         self._lease_thread.start()
-        self._started = True
 
     def _take_lease(self, cluster: str, target: KubeTarget) -> bool:
         info = {"cluster": cluster, "server": target.server, "pid": os.getpid()}
@@ -188,10 +211,12 @@ class WatcherService:
         co = client.CustomObjectsApi(api)
         try:
             for plural in KINDS:
-                for ns in list(self.settings.namespaces) or [None]:
+                for ns in list(dict.fromkeys(self.settings.namespaces)) or [None]:
                     try:
                         kw: dict[str, Any] = {"limit": 1, "_preload_content": False,
                                               "_request_timeout": (self.connect_timeout_s, 10.0)}
+                        if self.settings.label_selector:  # a bad selector is a 400 here, said in one line
+                            kw["label_selector"] = self.settings.label_selector
                         if ns:
                             r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
                         else:
@@ -199,6 +224,9 @@ class WatcherService:
                         r.drain_conn()
                         r.release_conn()
                     except ApiException as exc:
+                        if exc.status == 400 and self.settings.label_selector:
+                            raise KubeError(f"--label-selector {self.settings.label_selector!r} is not valid: "
+                                            f"{api_message(exc)}") from None
                         if exc.status in (401, 403, 404):
                             msg = describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)
                             if exc.status == 404:

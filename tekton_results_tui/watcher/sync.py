@@ -478,7 +478,8 @@ class AuxPool:
         self._stop.set()
         deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(max(0.05, deadline - time.monotonic()))
+            if t.ident is not None:  # started (a failed start stops a pool it never started)
+                t.join(max(0.05, deadline - time.monotonic()))
         self._api.close()
 
     @property

@@ -120,7 +120,10 @@ def test_finalizer_while_the_watcher_is_up_stores_first_then_releases(sim, kubec
     assert stored["metadata"].get("deletionTimestamp")  # the state at deletion was stored before the release
     assert FINALIZER in stored["metadata"]["finalizers"]
     wait_for(lambda: not hooked.get_record(uid=pr["metadata"]["uid"]).in_cluster, what="marked gone")
-    assert policy.counts["finalizers_released"] >= 1 and policy.counts["released_at_deadline"] == 0
+    # the service runs its own policy too (on its writer's commits): either may release first
+    both = [policy, svc._policy]
+    assert sum(p.counts["finalizers_released"] for p in both) >= 1
+    assert sum(p.counts["released_at_deadline"] for p in both) == 0
 
 
 def test_finalizer_of_a_run_deleted_while_the_watcher_is_down_is_released_at_the_deadline(
