@@ -316,8 +316,12 @@ class _Planner:
         return sorted(live, key=lambda r: r.run_name), None
 
     def aux_missing(self, rec: RecordRow) -> str | None:
-        if self.require_logs and rec.kind == "TaskRun" and self.h.log_record_for(rec.uid, cluster=rec.cluster) is None:
-            return "logs not stored yet"
+        if self.require_logs and rec.kind == "TaskRun":
+            log_rec = self.h.log_record_for(rec.uid, cluster=rec.cluster)
+            if log_rec is None:
+                return "logs not stored yet"
+            if any(s.state == "error" for s in self.h.step_logs(log_rec.id)):
+                return "logs not stored yet (a step's log could not be read; retrying)"
         if self.require_events and self.h.get_record(uid=g.derived_uid(rec.uid, "EventList"), cluster=rec.cluster) is None:
             return "events not stored yet"
         return None

@@ -36,7 +36,14 @@ from tekton_results_tui.watcher.kube import (
     load_target,
 )
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
-from tekton_results_tui.watcher.sync import AuxPool, Writer, release_connection, reset_connection, retrying_db
+from tekton_results_tui.watcher.sync import (
+    CAPTURE_RETRY_S,
+    AuxPool,
+    Writer,
+    release_connection,
+    reset_connection,
+    retrying_db,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +71,8 @@ class WatcherService:
                  read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0, batch_max: int = 500,
                  batch_wait_s: float = 0.2, queue_size: int = 500, aux_workers: int = 4,
                  backoff_cap_s: float = 30.0, lease_ttl_s: float = LEASE_TTL_S, lease_renew_s: float = LEASE_RENEW_S,
-                 lease_holder: str | None = None, page_size: int = 250) -> None:
+                 lease_holder: str | None = None, page_size: int = 250, capture_retry_s: float = CAPTURE_RETRY_S) -> None:
+        self.capture_retry_s = capture_retry_s
         self.settings, self.history = settings, history
         self._target = target
         self.read_timeout_s, self.connect_timeout_s = read_timeout_s, connect_timeout_s
@@ -159,7 +167,8 @@ class WatcherService:
         need_aux = s.annotate or s.capture_logs or s.capture_events
         if need_aux:
             self._aux = AuxPool(target, self.history, cluster, q, self.counters, workers=self.aux_workers,
-                                log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden)
+                                log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden,
+                                capture_retry_s=self.capture_retry_s)
         self._policy = None
         if not s.read_only and not self.history.read_only:
             from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy

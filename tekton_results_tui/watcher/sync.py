@@ -13,6 +13,7 @@ follow-ups to a small worker pool, never doing network calls itself:
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import queue
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import peewee as pw
+import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 STOP = object()  # writer queue sentinel: flush and end
 DB_BACKOFF_FIRST_S, DB_BACKOFF_CAP_S = 0.2, 5.0  # store retries while the database is away
+CAPTURE_RETRY_S, CAPTURE_RETRIES = 5.0, 4  # a failed log/event read is tried again after 5, 10, 20, 40 s
 
 
 def reset_connection(db: Any) -> None:
@@ -103,6 +106,7 @@ class _Job:
     patch_after_store: bool = False  # patch only once `logs`/`events` are committed
     uid: str = field(default="")
     attempts: int = 0  # tries that failed on the database (retried a few times, then left to the next relist)
+    captures: int = 0  # log/event reads that failed on the API and were tried again later
 
 
 CONNECTION_ERRORS = (pw.OperationalError, pw.InterfaceError)  # retried forever (bounded: producers block)
@@ -374,9 +378,56 @@ class Writer:
         self._pending, self._deleted, self._aux = {}, set(), []
         self._count, self._first = 0, None
         if self.aux is not None and not final:
+            have_logs, have_events = self._captured(pending.values())
             for uid, obj in pending.items():
-                self._follow_up(obj, uid in deleted)
+                self._follow_up(obj, uid in deleted, uid in have_logs, uid in have_events)
         return True
+
+    def _captured(self, objs: Any) -> tuple[set[str], set[str]]:
+        """uids of the finished runs whose logs (every step read: none in state `error`) / events are in THIS
+        database. Decided here, not from the run's `stored` annotation: that one is cluster-wide (another
+        watcher, on another database, may have written it), and it is absent with --no-annotate, where every
+        relist would otherwise queue a follow-up for every finished run. Two indexed reads per batch."""
+        from tekton_results_tui.store.models import Record, StepLog
+
+        want: dict[str, tuple[str, str]] = {}  # derived uid -> (run uid, "Log" | "EventList")
+        for obj in objs:
+            md = obj.get("metadata") or {}
+            uid = md.get("uid")
+            if not uid or not g.status_of(obj).final:
+                continue
+            if self.want_logs and obj.get("kind") == "TaskRun":
+                want[g.derived_uid(uid, "Log")] = (uid, "Log")
+            if self.want_events:
+                want[g.derived_uid(uid, "EventList")] = (uid, "EventList")
+        logs: set[str] = set()
+        events: set[str] = set()
+        if not want:
+            return logs, events
+        try:
+            found: dict[str, int] = {}
+            keys = list(want)
+            for i in range(0, len(keys), 500):
+                q = Record.select(Record.uid, Record.id).where(
+                    (Record.cluster == self.cluster) & (Record.uid << keys[i:i + 500]))
+                found.update({u: rid for u, rid in q.tuples()})
+            log_ids = {rid: u for u, rid in found.items() if want[u][1] == "Log"}
+            bad: set[int] = set()
+            ids = list(log_ids)
+            for i in range(0, len(ids), 500):
+                q = StepLog.select(StepLog.record).where((StepLog.record << ids[i:i + 500]) & (StepLog.state == "error"))
+                bad.update(r for (r,) in q.tuples())
+        except Exception as exc:  # noqa: BLE001 - unknown: the workers check again before fetching
+            log.debug("watcher: follow-up lookup: %s", exc)
+            reset_connection(self.history.db)
+            return logs, events
+        for u, rid in found.items():
+            run_uid, what = want[u]
+            if what == "Log" and rid not in bad:
+                logs.add(run_uid)
+            elif what == "EventList":
+                events.add(run_uid)
+        return logs, events
 
     def _apply_each(self, changes: list[Any], final: bool) -> tuple[ApplyResult, set[str]] | None:
         """Store a batch that failed as a whole item by item: one object that cannot be stored (a poison
@@ -417,7 +468,7 @@ class Writer:
                 total.warnings.extend(r.warnings)
         return total, poison
 
-    def _follow_up(self, obj: dict, deleted: bool) -> None:
+    def _follow_up(self, obj: dict, deleted: bool, have_logs: bool = False, have_events: bool = False) -> None:
         kind = obj.get("kind")
         md = obj.get("metadata") or {}
         ann = md.get("annotations") or {}
@@ -432,9 +483,8 @@ class Writer:
             desired = {g.RESULT_ANNOTATION: rn, g.RECORD_ANNOTATION: g.record_name(rn, md.get("uid", ""))}
             if final:
                 desired[g.STORED_ANNOTATION] = "true"
-        stored_mark = ann.get(g.STORED_ANNOTATION) == "true"
-        logs = final and self.want_logs and kind == "TaskRun" and not stored_mark
-        events = final and self.want_events and not stored_mark
+        logs = final and self.want_logs and kind == "TaskRun" and not have_logs
+        events = final and self.want_events and not have_events
         need_patch = annotate and any(ann.get(k) != v for k, v in desired.items())
         if logs or events:
             assert self.aux is not None
@@ -455,8 +505,12 @@ class AuxPool:
 
     def __init__(self, target: KubeTarget, history: History, cluster: str, out: "queue.Queue[Any]", counters: Counters,
                  *, workers: int = 4, log_cap_bytes: int = 4 << 20, max_jobs: int = 1000,
-                 on_forbidden_patch: Callable[[str], None] = lambda m: None, timeout_s: float = 30.0) -> None:
+                 on_forbidden_patch: Callable[[str], None] = lambda m: None, timeout_s: float = 30.0,
+                 capture_retry_s: float = CAPTURE_RETRY_S, capture_retries: int = CAPTURE_RETRIES) -> None:
         self.target, self.history, self.cluster, self.out, self.counters = target, history, cluster, out, counters
+        self.capture_retry_s, self.capture_retries = capture_retry_s, capture_retries
+        self._later: list[tuple[float, int, _Job]] = []  # (due, tie-break, job): reads retried after a failure
+        self._later_seq = 0
         self.log_cap_bytes = log_cap_bytes
         self.on_forbidden_patch = on_forbidden_patch
         self.timeout = (5.0, timeout_s)
@@ -493,6 +547,7 @@ class AuxPool:
             self._inflight.add(job.uid)
         try:
             self.jobs.put_nowait(job)
+            self.counters.add("aux_jobs")
         except queue.Full:
             self.counters.add("aux_dropped")
             self.done(job.uid)
@@ -517,10 +572,12 @@ class AuxPool:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                job = self.jobs.get(timeout=0.2)
-            except queue.Empty:
-                continue
+            job = self._due_retry()
+            if job is None:
+                try:
+                    job = self.jobs.get(timeout=0.2)
+                except queue.Empty:
+                    continue
             try:
                 if isinstance(job, tuple):
                     self._patch(*job[1:])
@@ -532,6 +589,28 @@ class AuxPool:
                 reset_connection(self.history.db)  # a dead database session must not fail every later job
                 if not isinstance(job, tuple) and not self._retry_later(job, exc):
                     self.done(job.uid)
+
+    def _due_retry(self) -> _Job | None:
+        with self._lock:
+            if self._later and self._later[0][0] <= time.monotonic():
+                return heapq.heappop(self._later)[2]
+        return None
+
+    def _capture_later(self, job: _Job) -> bool:
+        """A log/event read failed (5xx, 403, a timeout): read again later, a few times, with backoff.
+        Until then the run carries no `stored` annotation and cleanup treats its logs as not stored."""
+        if job.captures >= self.capture_retries:
+            self.counters.add("capture_given_up")
+            log.warning("watcher: giving up reading the logs/events of %s %s/%s after %d tries", job.obj.get("kind"),
+                        job.obj["metadata"].get("namespace"), job.obj["metadata"].get("name"), job.captures + 1)
+            return False
+        delay = self.capture_retry_s * 2 ** job.captures
+        job.captures += 1
+        with self._lock:
+            self._later_seq += 1
+            heapq.heappush(self._later, (time.monotonic() + delay, self._later_seq, job))
+        self.counters.add("capture_retries")
+        return True
 
     def _retry_later(self, job: _Job, exc: Exception) -> bool:
         """A job that failed on the database (not the API) goes back in the queue after a pause."""
@@ -555,13 +634,29 @@ class AuxPool:
         md = obj["metadata"]
         uid = md.get("uid", "")
         changes: list[Any] = []
-        if job.logs and self.history.log_record_for(uid, cluster=self.cluster) is None:
-            changes.append(Logs(obj, self._step_logs(obj)))
+        complete = True  # every wanted log step and the events were read
+        if job.logs:
+            rec = self.history.log_record_for(uid, cluster=self.cluster)
+            prev = self.history.step_logs(rec.id) if rec is not None else None
+            if prev is None or any(s.state == "error" for s in prev):
+                steps = self._step_logs(obj, prev)
+                changes.append(Logs(obj, steps))
+                complete = not any(s.state == "error" for s in steps)
         if job.events and self.history.get_record(uid=g.derived_uid(uid, "EventList"), cluster=self.cluster) is None:
-            changes.append(Events(obj, self._events(obj)))
+            items = self._events(obj)
+            if items is None:
+                complete = False
+            else:
+                changes.append(Events(obj, items))
         patch = None
         if job.patch is not None and self.patching:
-            patch = (PLURAL[obj["kind"]], md.get("namespace", ""), md.get("name", ""), job.patch)
+            ann = dict(job.patch)
+            if not complete:
+                ann.pop(g.STORED_ANNOTATION, None)  # not "stored" while a read failed
+            if ann and any((md.get("annotations") or {}).get(k) != v for k, v in ann.items()):
+                patch = (PLURAL[obj["kind"]], md.get("namespace", ""), md.get("name", ""), ann)
+        if not complete:
+            self._capture_later(job)
         if not changes and patch is None:
             self.done(uid)
             return
@@ -573,22 +668,31 @@ class AuxPool:
             except queue.Full:
                 continue
 
-    def _step_logs(self, obj: dict) -> list[StepLogData]:
+    def _step_logs(self, obj: dict, prev: list[Any] | None = None) -> list[StepLogData]:
+        """Each step's log from the pod; steps already stored (`prev`, not in state `error`) are kept as stored,
+        not read again (the pod may be gone by now). A failure on one step leaves the others read."""
         md, st = obj["metadata"], obj.get("status") or {}
         ns, pod = md.get("namespace", ""), st.get("podName")
+        kept = {p.step: p for p in prev or [] if p.state != "error"}
         out: list[StepLogData] = []
         gone = False
         for step in st.get("steps") or []:
             name = step.get("name") or ""
             container = step.get("container") or f"step-{name}"
+            if name in kept:
+                p = kept[name]
+                out.append(StepLogData(name, p.container, self.history.step_log_text(p.id), p.truncated, p.state))
+                continue
             if not pod or gone:
                 out.append(StepLogData(name, container, b"", False, "pod-gone"))
                 continue
             try:
                 resp = self._core.read_namespaced_pod_log(pod, ns, container=container, limit_bytes=self.log_cap_bytes,
                                                           _preload_content=False, _request_timeout=self.timeout)
-                data = resp.data
-                resp.release_conn()
+                try:
+                    data = resp.data
+                finally:
+                    resp.release_conn()
                 out.append(StepLogData(name, container, data, len(data) >= self.log_cap_bytes, "stored"))
             except ApiException as exc:
                 if exc.status == 404:
@@ -599,20 +703,28 @@ class AuxPool:
                 else:
                     self.counters.add("errors")
                     out.append(StepLogData(name, container, describe(exc, "get", "pods/log", ns).encode(), False, "error"))
+            except (urllib3.exceptions.HTTPError, OSError) as exc:  # timeouts, resets: this step only
+                self.counters.add("errors")
+                out.append(StepLogData(name, container, describe(exc, "get", "pods/log", ns, self.target.server).encode(),
+                                       False, "error"))
         self.counters.add("log_fetches")
         return out
 
-    def _events(self, obj: dict) -> list[dict]:
+    def _events(self, obj: dict) -> list[dict] | None:
+        """The run's events; None when the read failed (nothing is stored then: an empty list would count
+        as "events stored")."""
         md = obj["metadata"]
         try:
             resp = self._core.list_namespaced_event(md.get("namespace", ""), field_selector=f"involvedObject.uid={md.get('uid')}",
                                                     _preload_content=False, _request_timeout=self.timeout)
-            items = json.loads(resp.data).get("items") or []
-            resp.release_conn()
-        except ApiException as exc:
+            try:
+                items = json.loads(resp.data).get("items") or []
+            finally:
+                resp.release_conn()
+        except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             self.counters.add("errors")
-            log.warning("watcher: %s", describe(exc, "list", "events", md.get("namespace")))
-            return []
+            log.warning("watcher: %s", describe(exc, "list", "events", md.get("namespace"), self.target.server))
+            return None
         self.counters.add("event_fetches")
         return items
 
