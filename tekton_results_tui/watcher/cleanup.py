@@ -82,8 +82,35 @@ def _outcome(run: RunRef, exc: BaseException) -> Outcome:
     return Outcome(run, FAILED, "not deleted: " + describe(exc, "delete", res, run.namespace))
 
 
+def children_changed(co: client.CustomObjectsApi, run: RunRef) -> Outcome | None:
+    """Background propagation deletes a PipelineRun's children with it, and a delete precondition covers only
+    the PipelineRun: so each child's live resourceVersion must still be the stored one (gone is fine)."""
+    for name, uid, rv in run.child_versions:
+        try:
+            live = co.get_namespaced_custom_object(GROUP, VERSION, run.namespace, "taskruns", name,
+                                                   _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                continue
+            return Outcome(run, FAILED, f"not deleted: reading child TaskRun {name}: "
+                           + describe(exc, "get", f"taskruns.{GROUP}", run.namespace))
+        except Exception as exc:  # noqa: BLE001 - unreachable etc.: not deleted, in words
+            return Outcome(run, FAILED, "not deleted: " + describe(exc, "get", f"taskruns.{GROUP}", run.namespace))
+        md = live.get("metadata") or {} if isinstance(live, dict) else {}
+        if md.get("uid") != uid:
+            continue  # the stored child is gone; another TaskRun reuses its name (not owned by this run)
+        if str(md.get("resourceVersion")) != str(rv):
+            return Outcome(run, CONFLICT, f"child TaskRun {name} changed since it was stored — not deleted")
+    return None
+
+
 def delete_one(co: client.CustomObjectsApi, run: RunRef) -> Outcome:
-    """DELETE one run: preconditions on uid and the stored resourceVersion, background propagation."""
+    """DELETE one run: preconditions on uid and the stored resourceVersion, background propagation; for a
+    PipelineRun only while each child TaskRun is still at its stored resourceVersion."""
+    if run.child_versions:
+        changed = children_changed(co, run)
+        if changed is not None:
+            return changed
     body = client.V1DeleteOptions(
         preconditions=client.V1Preconditions(uid=run.uid, resource_version=str(run.rv)),
         propagation_policy="Background",

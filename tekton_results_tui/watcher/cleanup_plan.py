@@ -139,6 +139,7 @@ class RunRef:
     pipeline: str | None = None
     end: int | None = None
     children: tuple[str, ...] = ()  # child TaskRuns still in the cluster that go with it
+    child_versions: tuple[tuple[str, str, int], ...] = ()  # (name, uid, stored rv) of those children
 
     @property
     def plural(self) -> str:
@@ -339,7 +340,8 @@ class _Planner:
 def _ref(r: RecordRow, children: Sequence[RecordRow] = ()) -> RunRef:
     return RunRef(record_id=r.id, result_id=r.result_id, kind=r.kind, namespace=r.parent, name=r.run_name, uid=r.uid,
                   rv=r.rv, cluster=r.cluster, status=r.status, pipeline=r.pipeline, end=r.end,
-                  children=tuple(c.run_name for c in children))
+                  children=tuple(c.run_name for c in children),
+                  child_versions=tuple((c.run_name, c.uid, c.rv) for c in children))
 
 
 def _placeholder(history: History, t: Target) -> RunRef:
