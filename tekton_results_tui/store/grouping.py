@@ -69,7 +69,7 @@ class GroupingError(ValueError):
     """The object is not a run we can store; the message names what is wrong."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RunStatus:
     status: str  # UNKNOWN | SUCCESS | FAILURE | TIMEOUT | CANCELLED
     reason: str | None
@@ -77,7 +77,7 @@ class RunStatus:
     final: bool  # the Succeeded condition is True or False: nothing will change it any more
 
 
-@dataclass
+@dataclass(slots=True)
 class RunInfo:
     """Everything the store needs about one run, computed without a database."""
 
@@ -115,13 +115,16 @@ def parse_time(value: Any) -> int | None:
     """RFC 3339 (as Kubernetes writes it) -> epoch seconds; None when absent or unreadable."""
     if not value or not isinstance(value, str):
         return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
     try:
-        dt = datetime.fromisoformat(text)
+        dt = datetime.fromisoformat(value)  # Python >= 3.11 reads the trailing Z itself (the fast, usual case)
     except ValueError:
-        return None
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return int(dt.timestamp())
