@@ -121,6 +121,10 @@ def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event,
             return _fail(out, str(exc))
         out.emit("info", "watcher started", cluster=cluster, context=target.context, server=target.server,
                  db=redact(settings.db_url), scope=", ".join(settings.namespaces) or "all namespaces")
+        if settings.label_selector:
+            out.emit("info", f"label selector {settings.label_selector!r}: relists do not mark runs gone (the history "
+                     "cannot tell which stored runs match); a DELETED event marks a run gone only once a GET "
+                     "confirms it left the cluster (404)")
         if settings.metrics_port is not None:
             try:
                 from tekton_results_tui.watcher.metrics import MetricsServer

@@ -34,6 +34,7 @@ from tekton_results_tui.watcher.kube import GROUP, PLURAL_KIND, VERSION, KubeTar
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
+QUICK_END_S = 1.0  # a watch ending cleanly with no events sooner than this counts as a quick drop
 API_VERSION = f"{GROUP}/{VERSION}"
 
 
@@ -44,6 +45,7 @@ class Relisted:
     plural: str
     namespace: str | None
     uids: set[str]
+    rv: int = 0  # the list's resourceVersion: only runs stored at an older one may be marked gone
 
 
 class WatchGone(Exception):
@@ -139,7 +141,17 @@ class Informer:
                 if self.stop_event.is_set():
                     break
                 left = self.relist_interval_s - (time.monotonic() - last_list)
-                self._watch(max(1, int(min(self.watch_timeout_s, left + 1))))
+                began = time.monotonic()
+                n = self._watch(max(1, int(min(self.watch_timeout_s, left + 1))))
+                if n == 0 and time.monotonic() - began < QUICK_END_S and not self.stop_event.is_set():
+                    # an empty stream closed at once (a proxy or LB cutting watches): a quick drop, not a
+                    # clean end, or we would reconnect in a tight loop
+                    self.counters.add("quick_ends")
+                    quick_drops += 1
+                    if quick_drops > 2:
+                        self._state(False, f"watch ended at once with no events; resuming from resourceVersion {self.rv}")
+                        self.stop_event.wait(self.backoff.next())
+                    continue
                 self.backoff.reset()  # a clean end: reconnect from self.rv at once
                 quick_drops = 0
             except WatchGone:
@@ -262,7 +274,10 @@ class Informer:
             del data, items
             if not cont:
                 break
-        self._put(Relisted(self.plural, self.namespace, uids))
+        if not self.label_selector:
+            # with a selector the list holds only matching runs, and the store cannot tell which stored runs
+            # match (in_cluster_uids ignores labels): a relist says nothing about what left the cluster
+            self._put(Relisted(self.plural, self.namespace, uids, _int_rv(rv)))
         return rv
 
     def _watch(self, timeout_s: int) -> int:
@@ -303,6 +318,31 @@ class Informer:
                 pass
         return n
 
+    def _still_there(self, obj: dict) -> bool:
+        """With a label selector: does a DELETED run still exist (same uid)? Only a 404 (or another uid) is a
+        deletion; when the GET fails otherwise, say it is still there (a wrong "gone" would be worse)."""
+        md = obj.get("metadata") or {}
+        try:
+            live = self._co.get_namespaced_custom_object(GROUP, VERSION, md.get("namespace", ""), self.plural,
+                                                         md.get("name", ""),
+                                                         _request_timeout=(self.connect_timeout_s, 10.0))
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            log.warning("informer %s: checking a DELETED run: %s", self.name,
+                        describe(exc, "get", self._resource_name(), md.get("namespace"), self.target.server))
+            return True
+        except Exception as exc:  # noqa: BLE001
+            log.warning("informer %s: checking a DELETED run: %s", self.name, exc)
+            return True
+        same = isinstance(live, dict) and (live.get("metadata") or {}).get("uid") == md.get("uid")
+        if same:
+            obj.clear()
+            obj.update(live)
+            obj.setdefault("kind", self.kind)
+            obj.setdefault("apiVersion", API_VERSION)
+        return same
+
     def _event(self, line: bytes) -> None:
         ev = json.loads(line)
         typ = ev.get("type")
@@ -323,12 +363,24 @@ class Informer:
         if typ in ("ADDED", "MODIFIED"):
             self._put(("upsert", obj))
         elif typ == "DELETED":
-            self._put(("delete", obj))
+            if self.label_selector and self._still_there(obj):
+                # Kubernetes also sends DELETED when a run's labels stop matching the selector: it is still in
+                # the cluster, so store its new state instead of marking it gone
+                self._put(("upsert", obj))
+            else:
+                self._put(("delete", obj))
         else:
             return
         self.counters.events(1)
         if rv:
             self.rv = str(rv)
+
+
+def _int_rv(rv: str | None) -> int:
+    try:
+        return int(str(rv))
+    except (TypeError, ValueError):
+        return 0
 
 
 class _Stopped(Exception):

@@ -135,6 +135,17 @@ def _change_label(ch: Any) -> str:
     return f"{what}{obj.get('kind')} {str(md.get('namespace'))[:100]}/{str(md.get('name'))[:200]} ({str(md.get('uid'))[:80]})"
 
 
+_GONE_BEFORE_RV = "before_rv" in getattr(Gone, "__dataclass_fields__", {})
+
+
+def _gone(uid: str, at: int, before_rv: int) -> Gone:
+    """Gone, conditional in the store on the stored resourceVersion being older than the list's (when the store
+    has that field; the writer has filtered by stored_versions already)."""
+    if _GONE_BEFORE_RV and before_rv:
+        return Gone(uid, at, before_rv=before_rv)  # type: ignore[call-arg]
+    return Gone(uid, at)
+
+
 def _rv(obj: dict) -> int:
     return g.parse_rv((obj.get("metadata") or {}).get("resourceVersion"))
 
@@ -284,7 +295,13 @@ class Writer:
         while True:
             try:
                 known = self.history.in_cluster_uids(kind, self.cluster, [r.namespace] if r.namespace else None)
-                gone = [Gone(u, now) for u in known - r.uids]
+                missing = known - r.uids
+                if missing and r.rv:
+                    # only what was stored before the list's snapshot: a run stored at a newer resourceVersion
+                    # (a watch event, another writer) was seen after it and is not gone
+                    versions = self.history.stored_versions(list(missing), self.cluster)
+                    missing = {u for u in missing if u in versions and versions[u][0] < r.rv}
+                gone = [_gone(u, now, r.rv) for u in missing]
                 if gone:
                     self.history.apply(gone, cluster=self.cluster)
                     self.counters.add("gone_marked", len(gone))

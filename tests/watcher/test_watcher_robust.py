@@ -84,3 +84,47 @@ def test_a_dead_writer_is_reported_and_the_state_is_not_live(sim, make_service):
     sim.create("pipelineruns", pr("after-the-writer"))
     wait_for(lambda: svc.counters.get("reconnects") >= 1 and all(svc._live.values()), what="streams live again")
     assert svc.status().state == "off"
+
+
+def test_a_stale_relist_does_not_mark_newer_runs_gone(sim, make_service, history):
+    """A list snapshot's gone marks apply only to runs stored before it: a run created after the snapshot
+    and already stored (by a watch event or another writer) is not in the list but is not gone."""
+    from tekton_results_tui.watcher.informer import Relisted
+
+    svc = make_service(capture_logs=False, capture_events=False, annotate=False)
+    svc.start()
+    wait_for(lambda: _live(svc), what="live")
+    old = sim.create("pipelineruns", pr("listed"))
+    snapshot_rv = int(sim.resource_version)
+    snapshot = {old["metadata"]["uid"]}
+    newer = sim.create("pipelineruns", pr("after-the-snapshot"))
+    wait_for(lambda: converged(sim), what="both stored")
+    gone_before = svc.counters.get("gone_marked")
+    svc._writer.q.put(Relisted("pipelineruns", None, snapshot, snapshot_rv))  # the marker arrives late
+    later = sim.create("pipelineruns", pr("behind-the-marker"))  # the writer takes items in order
+    wait_for(lambda: later["metadata"]["uid"] in stored_runs(), what="the marker processed")
+    assert stored_runs()[newer["metadata"]["uid"]][2], "a run newer than the list was marked gone"
+    assert svc.counters.get("gone_marked") == gone_before
+    # a run that really left before the snapshot is still marked gone
+    sim.delete("pipelineruns", "ci", "listed")
+    wait_for(lambda: not stored_runs()[old["metadata"]["uid"]][2], what="the deleted run marked gone")
+
+
+def test_with_a_label_selector_a_run_leaving_the_selector_is_not_marked_gone(sim, make_service):
+    svc = make_service(label_selector="team=a", capture_logs=False, capture_events=False, annotate=False,
+                       relist_interval_s=0.3)
+    svc.start()
+    wait_for(lambda: _live(svc), what="live")
+    a = sim.create("pipelineruns", pr("team-a", labels={"tekton.dev/pipeline": "p", "team": "a"}))
+    b = sim.create("pipelineruns", pr("team-a-deleted", labels={"tekton.dev/pipeline": "p", "team": "a"}))
+    wait_for(lambda: a["metadata"]["uid"] in stored_runs() and b["metadata"]["uid"] in stored_runs(), what="stored")
+    live = sim.get("pipelineruns", "ci", "team-a")
+    live["metadata"]["labels"]["team"] = "b"  # leaves the selector: the watch sends DELETED
+    sim.update("pipelineruns", live)
+    sim.delete("pipelineruns", "ci", "team-a-deleted")
+    wait_for(lambda: not stored_runs()[b["metadata"]["uid"]][2], what="the deleted run marked gone")
+    relists = svc.counters.get("relists")
+    wait_for(lambda: svc.counters.get("relists") >= relists + 2, what="relists without team-a")
+    later = sim.create("pipelineruns", pr("behind-the-relists", labels={"tekton.dev/pipeline": "p", "team": "a"}))
+    wait_for(lambda: later["metadata"]["uid"] in stored_runs(), what="the relists processed")
+    assert stored_runs()[a["metadata"]["uid"]][2], "a run that only left the selector was marked gone"
