@@ -235,10 +235,13 @@ class ResultsApp(CleanupActions, App[int]):
         return self._hist_size
 
     def refresh_header(self) -> None:
+        headers = self.query(StatusHeader)
+        if not headers:  # the interval can fire once more while the app is torn down
+            return
         self.history_size()
         st = self.watcher_status()
         follower = self.service is None and st.owner is not None
-        self.query_one(StatusHeader).show(st, self._hist_size, self.read_only, follower)
+        headers.first().show(st, self._hist_size, self.read_only, follower)
 
     # --- filter ----------------------------------------------------------------------------------
 

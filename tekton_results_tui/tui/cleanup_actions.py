@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from tekton_results_tui.store.grouping import RUN_KINDS
 from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog, DeleteProgress
-from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, record_label
+from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem
 from tekton_results_tui.watcher.cleanup_plan import (
     CleanupPlan,
     RecordTarget,
@@ -135,7 +135,7 @@ class CleanupActions:
         if isinstance(data, RecordItem) and data.row.kind in RUN_KINDS:
             rid = data.row.id
             self.marked_records.symmetric_difference_update({rid})
-            label = record_label(data.row, self.clock())
+            label = self.tree.record_label_for(data.row)
             if rid in self.marked_records:
                 label = Text("▶ ", style="bold magenta") + label
             node.set_label(label)
@@ -162,7 +162,7 @@ class CleanupActions:
         for rid in list(self.marked_records):
             n = self.tree.record_nodes.get(rid)
             if n is not None and isinstance(n.data, RecordItem):
-                n.set_label(record_label(n.data.row, self.clock()))
+                n.set_label(self.tree.record_label_for(n.data.row))
         self.marked_records.clear()
         self.tree.relabel_all()
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -86,50 +87,76 @@ class LoadMoreItem:
 NodeData = ResultItem | RecordItem | LoadMoreItem
 
 
-def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster: bool = False) -> Text:
+# Column widths (cells) of a Result line: fixed so lines read as a table, as in k9s; the name
+# column takes what the tree's width leaves (name_width_for), between NAME_MIN and NAME_MAX.
+NAME_W, NAME_MIN, NAME_MAX, NS_W, PIPELINE_W, DUR_W, AGE_W, CLUSTER_W = 30, 12, 48, 9, 14, 7, 4, 10
+TASK_W, RUN_W = 18, 34
+GONE_W = 5  # " gone"
+FIXED_W = 4 + 2 + 2 + (1 + NS_W) + (1 + PIPELINE_W) + (1 + DUR_W) + (1 + AGE_W) + GONE_W + 3  # expander, mark, icon, columns, slack
+RECORD_FIXED_W = 6 + 2 + TASK_W + 1 + (1 + DUR_W) + 3  # deeper guides, icon, task, duration, slack
+
+
+def run_width_for(tree_width: int) -> int:
+    return max(12, min(44, tree_width - RECORD_FIXED_W))
+
+
+def name_width_for(tree_width: int, show_cluster: bool = False) -> int:
+    extra = (CLUSTER_W + 1) if show_cluster else 0
+    return max(NAME_MIN, min(NAME_MAX, tree_width - FIXED_W - extra))
+
+
+def _col(text: str, width: int, right: bool = False, cut: bool = True) -> str:
+    """`text` fitted to `width` cells: cut with an ellipsis (unless `cut` is False: names are shown
+    whole), padded with spaces (unicode-aware)."""
+    if cut and cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster: bool = False,
+                 name_w: int = NAME_W) -> Text:
     """status icon, [cluster,] run name, namespace, pipeline, duration, age, and "gone" when out of
-    the cluster. The cluster name is shown when the history holds several (a shared PostgreSQL one)."""
+    the cluster, in fixed-width columns. The cluster is shown when the history holds several."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("▶ " if marked else "  ", style="bold magenta")
     t.append_text(status_icon(row.status, row.in_cluster))
     t.append(" ")
     if show_cluster:
-        t.append(row.cluster or "-", style="magenta")
-        t.append(" ")
+        t.append(_col(row.cluster or "-", CLUSTER_W) + " ", style="magenta")
     name = row.display_name or row.name.rsplit("/", 1)[-1]
-    t.append(name, style="bold" if row.in_cluster else "")
-    t.append(f"  {row.parent}", style="cyan")
-    if row.pipeline:
-        t.append(f"  {row.pipeline}", style="blue")
+    t.append(_col(name, name_w, cut=False), style="bold" if row.in_cluster else "")
+    t.append(" " + _col(row.parent, NS_W), style="cyan")
+    t.append(" " + _col(row.pipeline or "", PIPELINE_W), style="blue")
     dur = row.duration
     if dur is None and row.start is not None and row.end is None:
         dur = int(now - row.start)  # running: time so far
-    t.append(f"  {fmt_duration(dur)}", style="")
-    t.append(f"  {fmt_age(row.sort_time, now)}", style="dim")
+    t.append(" " + _col(fmt_duration(dur), DUR_W, right=True))
+    t.append(" " + _col(fmt_age(row.sort_time, now), AGE_W, right=True), style="dim")
     if not row.in_cluster:
-        t.append("  gone", style="dim italic")
+        t.append(" gone", style="dim italic")
     return t
 
 
 KIND_TAGS = {"PipelineRun": "PipelineRun", "TaskRun": "TaskRun", "Log": "Log", "EventList": "Events"}
 
 
-def record_label(rec: RecordRow, now: float) -> Text:
+def record_label(rec: RecordRow, now: float, run_w: int = RUN_W) -> Text:
     """A child line: status icon, kind, task (or run name), duration; "gone" when out of the cluster."""
     t = Text(no_wrap=True, overflow="ellipsis")
     if rec.kind in ("PipelineRun", "TaskRun"):
         t.append_text(status_icon(rec.status, rec.in_cluster))
         t.append(" ")
         if rec.kind == "TaskRun":
-            t.append(rec.pipeline_task or rec.task or rec.run_name, style="bold" if rec.in_cluster else "")
-            t.append(f"  {rec.run_name}", style="dim")
+            t.append(_col(rec.pipeline_task or rec.task or rec.run_name, TASK_W), style="bold" if rec.in_cluster else "")
+            t.append(" " + _col(rec.run_name, run_w, cut=False), style="dim")
         else:
-            t.append("PipelineRun ", style="blue")
-            t.append(rec.run_name, style="bold" if rec.in_cluster else "")
+            t.append(_col("PipelineRun", TASK_W), style="blue")
+            t.append(" " + _col(rec.run_name, run_w, cut=False), style="bold" if rec.in_cluster else "")
         dur = rec.duration
         if dur is None and rec.start is not None and rec.end is None:
             dur = int(now - rec.start)
-        t.append(f"  {fmt_duration(dur)}")
+        t.append(" " + _col(fmt_duration(dur), DUR_W, right=True))
         if not rec.in_cluster:
             t.append("  gone", style="dim italic")
     else:
@@ -156,6 +183,9 @@ class ResultsTree(Tree[NodeData]):
         self.show_root = False
         self.guide_depth = 2
         self.show_cluster = False  # the history holds more than one cluster: name it on each Result line
+        self.name_w = NAME_MIN  # the name column: as wide as the longest name loaded (up to NAME_MAX)
+        self._relabel_scheduled = False
+        self.run_w = RUN_W  # the run-name column of child lines
         self._clusters: set[str] = set()
         self.filter: Filter | None = None
         self.result_nodes: dict[int, TreeNode[NodeData]] = {}  # result id -> node (loaded ones only)
@@ -177,6 +207,7 @@ class ResultsTree(Tree[NodeData]):
         page = self.history.list_results(flt, limit=PAGE_SIZE)
         self._clusters = cluster_sample()
         self.show_cluster = len(self._clusters) > 1
+        self.name_w = NAME_MIN  # a new listing sizes its name column afresh
         self._append_rows(page.items, page.next_token)
         if not page.items:
             msg = "no Results match this filter" if flt is not None and not flt.empty else \
@@ -203,6 +234,12 @@ class ResultsTree(Tree[NodeData]):
     def _append_rows(self, rows: Iterable[ResultRow], token: str | None) -> TreeNode[NodeData] | None:
         now = self.clock()
         first = None
+        rows = list(rows)
+        widest = max((cell_len(r.display_name or r.name.rsplit("/", 1)[-1]) for r in rows), default=0)
+        if min(NAME_MAX, widest) > self.name_w:  # size the column before adding: one relabel at most
+            self.name_w = min(NAME_MAX, widest)
+            if self.result_nodes:
+                self.relabel_all()
         for row in rows:
             if row.id in self.result_nodes:
                 continue  # a live insert already put it at the top
@@ -223,7 +260,7 @@ class ResultsTree(Tree[NodeData]):
         item.loaded = True
         now = self.clock()
         for rec in self.history.records_of(item.row.id):
-            self.record_nodes[rec.id] = node.add_leaf(record_label(rec, now), data=RecordItem(rec))
+            self.record_nodes[rec.id] = node.add_leaf(self.record_label_for(rec, now), data=RecordItem(rec))
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
         self.ensure_children(event.node)
@@ -260,7 +297,7 @@ class ResultsTree(Tree[NodeData]):
             if rnode is not None:
                 assert isinstance(rnode.data, RecordItem)
                 rnode.data.row = rec
-                rnode.set_label(record_label(rec, now))
+                rnode.set_label(self.record_label_for(rec, now))
                 continue
             parent = self.result_nodes.get(rec.result_id)
             if parent is not None and isinstance(parent.data, ResultItem) and parent.data.loaded:
@@ -344,7 +381,7 @@ class ResultsTree(Tree[NodeData]):
             if isinstance(d, RecordItem) and rank.get(d.row.kind, 4) > key:
                 before = child
                 break
-        label = record_label(rec, now)
+        label = self.record_label_for(rec, now)
         if before is not None:
             n = parent.add_leaf(label, data=RecordItem(rec), before=before)
         else:
@@ -390,7 +427,30 @@ class ResultsTree(Tree[NodeData]):
                 node.set_label(self._result_label(node.data.row, now, rid in self.marked))
 
     def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
-        return result_label(row, now, marked, show_cluster=self.show_cluster)
+        name = row.display_name or row.name.rsplit("/", 1)[-1]
+        want = min(NAME_MAX, cell_len(name))
+        if want > self.name_w:  # a longer name arrived: widen the column for every line (labels only)
+            self.name_w = want
+            if not self._relabel_scheduled:
+                self._relabel_scheduled = True
+                self.call_later(self._relabel_for_width)
+        return result_label(row, now, marked, show_cluster=self.show_cluster, name_w=self.name_w)
+
+    def _relabel_for_width(self) -> None:
+        self._relabel_scheduled = False
+        self.relabel_all()
+
+    def record_label_for(self, rec: RecordRow, now: float | None = None) -> Text:
+        return record_label(rec, self.clock() if now is None else now, run_w=self.run_w)
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width or self.size.width
+        rw = run_width_for(width)
+        if rw != self.run_w:
+            self.run_w = rw
+            for node in self.record_nodes.values():
+                if isinstance(node.data, RecordItem):
+                    node.set_label(self.record_label_for(node.data.row))
 
     def find_node(self, result_id: int) -> TreeNode[NodeData] | None:
         return self.result_nodes.get(result_id)
