@@ -55,6 +55,9 @@ class Gone:
 
     uid: str
     at: int | None = None
+    # From a relist: mark gone only if the stored rv is older than the list's snapshot — anything
+    # newer was seen after the snapshot (by a watch event or another informer), so it is alive.
+    before_rv: int | None = None
 
 
 @dataclass
@@ -413,7 +416,7 @@ class History:
                 if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
                     runs[info.uid] = (info, ch.raw if ch.raw is not None else _dumps(ch.obj))
             elif isinstance(ch, Gone):
-                gones[ch.uid] = ch.at if ch.at is not None else now
+                gones[ch.uid] = (ch.at if ch.at is not None else now, ch.before_rv)
             elif isinstance(ch, Logs):
                 try:
                     logs.append((g.classify(ch.run), ch.steps))
@@ -544,6 +547,8 @@ class History:
             Result.summary_annotations: EX.summary_annotations, Result.summary_rv: EX.summary_rv,
             Result.display_name: EX.display_name, Result.pipeline: EX.pipeline, Result.sort_time: EX.sort_time,
             Result.update_time: EX.update_time, Result.seq: EX.seq,
+            # a newer top-level object is alive, so its Result is in the cluster again
+            Result.in_cluster: EX.in_cluster, Result.gone_at: None,
         }
         return self._bulk(lambda r: Result.insert_many(r, fields=fields).on_conflict(
             conflict_target=[Result.cluster, Result.name], update=update,
@@ -575,8 +580,11 @@ class History:
                   Record.end, Record.duration, Record.pipeline, Record.pipeline_task, Record.task, Record.top_level,
                   Record.in_cluster, Record.final, Record.create_time, Record.update_time, Record.seq]
         EX = pw.EXCLUDED
-        keep = {"cluster", "uid", "create_time", "in_cluster"}  # identity, and gone marks only the relist/delete sets
+        keep = {"cluster", "uid", "create_time"}  # identity
         update = {f: getattr(EX, f.column_name) for f in fields if f.name not in keep}
+        # a strictly newer resourceVersion proves the object is alive: a false "gone" heals (a DELETED
+        # event's Gone is applied after the upserts of its batch, so a real deletion still wins)
+        update[Record.deleted_at] = None
         rows = [
             (ids[i.result_name], cluster, i.namespace, i.record_name, i.uid, i.record_type, raw, i.rv, i.kind, i.name,
              i.uid, i.status, i.reason, i.start, i.end, i.duration, i.pipeline, i.pipeline_task, i.task,
@@ -648,9 +656,17 @@ class History:
         ).returning(Record.id)
         got = list(q.tuples().execute())
         if got:
-            return got[0][0], 1
-        rid = Record.select(Record.id).where((Record.cluster == cluster) & (Record.uid == uid)).scalar()
-        return rid, 0
+            rid, changed = got[0][0], 1
+        else:
+            rid = Record.select(Record.id).where((Record.cluster == cluster) & (Record.uid == uid)).scalar()
+            changed = 0
+        # logs/events that arrive after their run left the cluster are gone with it
+        run = Record.select(Record.in_cluster, Record.deleted_at).where(
+            (Record.cluster == cluster) & (Record.uid == info.uid)).first()
+        if run is not None and not run.in_cluster:
+            changed += Record.update(in_cluster=False, deleted_at=run.deleted_at, seq=seq, update_time=now).where(
+                (Record.id == rid) & (Record.in_cluster == True)).execute()  # noqa: E712
+        return rid, changed
 
     def _upsert_logs(self, info: g.RunInfo, steps: list[StepLogData], cluster: str, ids: dict[str, int], seq: int, now: int) -> int:
         total = sum(len(s.text) for s in steps)
@@ -697,23 +713,35 @@ class History:
         )
         return changed
 
-    def _mark_gone(self, gones: dict[str, int], cluster: str, seq: int, now: int) -> int:
+    def _mark_gone(self, gones: dict[str, tuple[int, int | None]], cluster: str, seq: int, now: int) -> int:
         changed = 0
-        by_at: dict[int, list[str]] = {}
-        for uid, at in gones.items():
-            by_at.setdefault(at, []).append(uid)
-        for at, uids in by_at.items():
+        groups: dict[tuple[int, int | None], list[str]] = {}
+        for uid, key in gones.items():
+            groups.setdefault(key, []).append(uid)
+        for (at, before_rv), uids in groups.items():
             for chunk in _chunks(uids):
-                # the run and its Log/EventList records (their ids derive from the run's uid)
-                all_uids = [u for x in chunk for u in (x, g.derived_uid(x, "Log"), g.derived_uid(x, "EventList"))]
-                cond = (Record.cluster == cluster) & (Record.in_cluster == True) & (Record.uid << all_uids)  # noqa: E712
+                runs = (Record.cluster == cluster) & (Record.in_cluster == True) & (Record.uid << list(chunk))  # noqa: E712
+                if before_rv is not None:
+                    runs = runs & (Record.rv < before_rv)
                 got = list(Record.update(in_cluster=False, deleted_at=at, seq=seq, update_time=now)
-                           .where(cond).returning(Record.id, Record.result, Record.top_level).tuples().execute())
+                           .where(runs).returning(Record.id, Record.result, Record.top_level, Record.uid)
+                           .tuples().execute())
+                if not got:
+                    continue
                 changed += len(got)
-                tops = [res for _, res, top in got if top]
+                # the runs' Log/EventList records (their ids derive from the run's uid) go with them
+                aux = [u for (_, _, _, x) in got for u in (g.derived_uid(x, "Log"), g.derived_uid(x, "EventList"))]
+                changed += Record.update(in_cluster=False, deleted_at=at, seq=seq, update_time=now).where(
+                    (Record.cluster == cluster) & (Record.in_cluster == True) & (Record.uid << aux)  # noqa: E712
+                ).execute()
+                tops = sorted({res for _, res, top, _ in got if top})
                 if tops:
+                    # a Result is gone when none of its top-level runs is left in the cluster
+                    # (trigger event-id grouping can put several top-level runs in one Result)
+                    alive = Record.select(Record.id).where(
+                        (Record.result == Result.id) & (Record.top_level == True) & (Record.in_cluster == True))  # noqa: E712
                     changed += Result.update(in_cluster=False, gone_at=at, seq=seq, update_time=now).where(
-                        (Result.id << tops) & (Result.in_cluster == True)  # noqa: E712
+                        (Result.id << tops) & (Result.in_cluster == True) & ~pw.fn.EXISTS(alive)  # noqa: E712
                     ).execute()
         return changed
 
