@@ -39,6 +39,7 @@ class DeleteDialog(ModalScreen[CleanupPlan | None]):
     DeleteDialog Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+    AUTO_FOCUS = "#cancel"  # Cancel has the focus (Textual applies it when the screen is shown)
 
     def __init__(self, plan: CleanupPlan, now: float) -> None:
         super().__init__()
@@ -65,9 +66,6 @@ class DeleteDialog(ModalScreen[CleanupPlan | None]):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(f"Delete {n} run{'' if n == 1 else 's'}", id="delete", variant="error",
                              disabled=n == 0 or self.needs_typed_count)
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#delete", Button).disabled = event.value.strip() != str(self.count)
