@@ -307,6 +307,16 @@ def classify(obj: Any) -> RunInfo:
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             task = ref["name"]
     top_level = not meta.get("ownerReferences")
+    reason, pipeline_task = st.reason, labels.get("tekton.dev/pipelineTask")
+    # caps inline when nothing needs cutting (the usual case): classify runs once per stored object
+    if not (reason is None or (type(reason) is str and len(reason) <= MAX_SHORT)):
+        reason = _cap(reason, MAX_SHORT)
+    if not (pipeline is None or (type(pipeline) is str and len(pipeline) <= MAX_NAME)):
+        pipeline = _cap(pipeline, MAX_NAME)
+    if not (pipeline_task is None or len(pipeline_task) <= MAX_NAME):
+        pipeline_task = _cap(pipeline_task, MAX_NAME)
+    if not (task is None or (type(task) is str and len(task) <= MAX_NAME)):
+        task = _cap(task, MAX_NAME)
     return RunInfo(
         kind=kind,
         record_type=record_type_for(kind, api),
@@ -318,16 +328,16 @@ def classify(obj: Any) -> RunInfo:
         record_name=record_name(result_name, uid),
         top_level=top_level,
         status=st.status,
-        reason=_cap(st.reason, MAX_SHORT),
+        reason=reason,
         message=st.message,
         final=st.final,
         start=start,
         end=end,
         duration=duration,
         created=parse_time(meta.get("creationTimestamp")),
-        pipeline=_cap(pipeline, MAX_NAME),
-        pipeline_task=_cap(labels.get("tekton.dev/pipelineTask"), MAX_NAME),
-        task=_cap(task, MAX_NAME),
+        pipeline=pipeline,
+        pipeline_task=pipeline_task,
+        task=task,
         labels=labels,
         result_annotations=result_ann,
         summary_annotations=summary_ann,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import sys
 import time
 import zlib
 from contextlib import contextmanager
@@ -320,6 +321,7 @@ class History:
         self.read_only = read_only
         self.clock = clock
         self._written_since_optimize = 0
+        self._commit_hook: Any = None  # set by bulk(while_committing=...)
 
     # --- writing -----------------------------------------------------------------
 
@@ -328,24 +330,54 @@ class History:
             raise ReadOnlyError("this history is open read-only")
 
     @contextmanager
-    def bulk(self) -> Iterator[None]:
+    def bulk(self, while_committing: Any = None) -> Iterator[None]:
         """Around a long run of large applies made on this thread (import): cheaper commits on SQLite.
 
         WAL checkpoints move from each COMMIT to a background connection (store/checkpoint.py);
         on exit a last checkpoint runs and autocheckpoint is restored. Semantics are unchanged:
         every apply is still one durable transaction. A no-op on PostgreSQL.
+
+        `while_committing(True)` / `(False)` is called around each apply's COMMIT: the driver
+        releases the GIL for the whole commit, so a caller can do Python work on another thread
+        meanwhile (the import parses ahead).
         """
         self._check_writable()
-        if not is_sqlite(self.db):
-            yield
+        self._commit_hook = while_committing
+        try:
+            if not is_sqlite(self.db):
+                yield
+                return
+            self.db.execute_sql("PRAGMA wal_autocheckpoint=0")  # this thread's connection only
+            ck = BackgroundCheckpointer(self.db.database).start()
+            try:
+                yield
+            finally:
+                ck.stop()
+                self.db.execute_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT}")
+        finally:
+            self._commit_hook = None
+
+    @contextmanager
+    def _apply_txn(self) -> Iterator[None]:
+        """The write transaction of one apply, telling the bulk caller when its COMMIT runs."""
+        hook = self._commit_hook
+        if hook is None:
+            with self._txn():
+                yield
             return
-        self.db.execute_sql("PRAGMA wal_autocheckpoint=0")  # this thread's connection only
-        ck = BackgroundCheckpointer(self.db.database).start()
+        txn = self._txn()
+        txn.__enter__()
         try:
             yield
+        except BaseException:
+            if not txn.__exit__(*sys.exc_info()):
+                raise
+            return
+        hook(True)
+        try:
+            txn.__exit__(None, None, None)
         finally:
-            ck.stop()
-            self.db.execute_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT}")
+            hook(False)
 
     def _txn(self):  # noqa: ANN202
         return self.db.write_txn()  # type: ignore[attr-defined]
@@ -430,7 +462,7 @@ class History:
             else:
                 raise TypeError(f"not a change: {ch!r}")
 
-        with self._txn():
+        with self._apply_txn():
             seq = self._lock_seq() + 1
             changed = 0
             infos = [i for i, _ in runs.values()] + [i for i, _ in logs] + [i for i, _ in events]
@@ -626,12 +658,16 @@ class History:
                 if cur is not v and cur != v:
                     more.add((k, v))
         rows = []
+        too_long = False
         for rid in sorted(per):
             first, more = per[rid]
             rows.extend([(rid, k, v) for k, v in first.items()])
+            if first and (max(map(len, first)) > 317 or max(map(len, first.values())) > 255):
+                too_long = True
             if more:
                 rows.extend([(rid, k, v) for k, v in more])
-        if any(len(k) > 317 or len(v) > 255 for _, k, v in rows):  # longer than Kubernetes allows: rare
+                too_long = too_long or any(len(k) > 317 or len(v) > 255 for k, v in more)
+        if too_long:  # longer than Kubernetes allows (and than the columns): rare
             rows = list(dict.fromkeys((rid, k[:317], v[:255]) for rid, k, v in rows))
         fields = [Label.result, Label.key, Label.value]
         self._bulk(lambda r: Label.insert_many(r, fields=fields).on_conflict_ignore(), rows)
