@@ -12,15 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tekton_results_tui.cli import add_cluster_options, add_db_option, settings_from_args
+from tekton_results_tui.cli import add_cluster_options, settings_from_args
 from tekton_results_tui.commands.common import (
     EXIT_OK,
     EXIT_PARTIAL,
-    allow_negated_filters,
+    add_filter_words,
+    add_store_options,
     check_filter,
-    filter_text,
     opened_history,
     quiet_broken_pipe,
+    scoped_filter,
 )
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.store.query import parse_duration
@@ -32,15 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Delete from the cluster the runs matching FILTER whose final state is stored (a PipelineRun "
         "only when its TaskRuns are stored too; they are deleted with it). The plan is printed first. The "
         "history keeps every run: deleted runs stay browsable.")
-    p.add_argument("filter", nargs="*", metavar="FILTER", help="only runs (Results) matching this filter")
+    add_filter_words(p, "only runs (Results) matching this filter")
     p.add_argument("--keep", type=int, metavar="N", help="keep the N newest runs of each pipeline")
     p.add_argument("--keep-since", metavar="DURATION",
                    help="keep runs that completed less than DURATION ago (with --keep: kept if either keeps it)")
     p.add_argument("--dry-run", action="store_true", help="print the plan only")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    add_db_option(p, sub=True)
+    add_store_options(p)  # --db before the cluster flags in --help
     add_cluster_options(p)
-    allow_negated_filters(p)
     p.set_defaults(func=run)
 
 
@@ -58,13 +58,6 @@ def _keep_rule(args: argparse.Namespace):  # noqa: ANN202 - KeepRule, imported l
     return KeepRule(keep=args.keep, keep_since_s=since, keep_since_text=args.keep_since)
 
 
-def _scoped_filter(words: list[str], namespaces: list[str]) -> str:
-    flt = filter_text(words)
-    if namespaces:
-        flt = (flt + " " if flt else "") + "ns:" + ",".join(namespaces)
-    return flt
-
-
 def confirm(question: str) -> bool:
     """y/N on the terminal; the question goes to stderr so stdout stays the plan."""
     sys.stderr.write(question + " [y/N] ")
@@ -80,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     keep = _keep_rule(args)
-    flt = _scoped_filter(args.filter, settings.namespaces)
+    flt = scoped_filter(args.filter, settings.namespaces)
     check_filter(flt)
     target = load_target(settings.kubeconfig, settings.context)  # KubeError: one line
     cluster = settings.cluster_name or (target.server.split("://", 1)[-1] if target.in_cluster else target.context)

@@ -9,6 +9,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from tekton_results_tui.cli import add_db_option
 from tekton_results_tui.settings import default_db_url
 from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.history import History
@@ -50,6 +51,14 @@ def filter_text(words: list[str] | None) -> str:
     return " ".join(out)
 
 
+def scoped_filter(words: list[str] | None, namespaces: list[str]) -> str:
+    """FILTER words plus the -n namespaces as one `ns:` term."""
+    flt = filter_text(words)
+    if namespaces:
+        flt = (flt + " " if flt else "") + "ns:" + ",".join(namespaces)
+    return flt
+
+
 def check_filter(text: str) -> None:
     """Validate a filter up front so a bad term fails before any database work (FilterError)."""
     parse_filter(text)
@@ -73,6 +82,17 @@ def allow_negated_filters(p: argparse.ArgumentParser) -> None:
         return original(arg_string)
 
     p._parse_optional = parse_optional  # type: ignore[method-assign]
+
+
+def add_filter_words(p: argparse.ArgumentParser, help_text: str) -> None:
+    """The FILTER positional of a filtering subcommand."""
+    p.add_argument("filter", nargs="*", metavar="FILTER", help=help_text)
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    """`--db` and negated FILTER words (`-status:failed`): every filtering subcommand takes both."""
+    add_db_option(p, sub=True)
+    allow_negated_filters(p)
 
 
 def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tekton_results_tui.cli import add_db_option
 from tekton_results_tui.commands.common import (
     EXIT_OK,
-    allow_negated_filters,
+    add_filter_words,
+    add_store_options,
     check_filter,
     filter_text,
     opened_history,
@@ -29,11 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "prune", help="forget stored Results whose runs completed more than DURATION ago",
         description="Forget stored Results (with their Records and logs) whose top-level run completed before "
         "now minus DURATION and that match the filter. Running runs are never pruned; the cluster is not touched.")
-    p.add_argument("filter", nargs="*", metavar="FILTER", help="only Results matching this filter")
+    add_filter_words(p, "only Results matching this filter")
     p.add_argument("--older-than", required=True, metavar="DURATION", help="completion age, e.g. 30d, 12h, 2w")
     p.add_argument("--dry-run", action="store_true", help="only say how many would be forgotten")
-    add_db_option(p, sub=True)
-    allow_negated_filters(p)
+    add_store_options(p)
     p.set_defaults(func=run)
 
 

@@ -6,16 +6,19 @@ import argparse
 import sys
 import time
 
+from typing import Any, Callable, Sequence
+
 from tekton_results_tui.cli import add_db_option
 from tekton_results_tui.commands import output
 from tekton_results_tui.commands.common import (
     EXIT_OK,
     EXIT_PARTIAL,
-    allow_negated_filters,
+    add_filter_words,
+    add_store_options,
     check_filter,
-    filter_text,
     opened_history,
     quiet_broken_pipe,
+    scoped_filter,
 )
 from tekton_results_tui.commands.shapes import many_clusters, record_documents, record_table, result_documents, result_table
 from tekton_results_tui.errors import UsageError
@@ -30,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, helptext in (("results", "list stored Results (one per top-level run), newest first"),
                            ("records", "list stored Records (PipelineRuns, TaskRuns, Logs, EventLists)")):
         p = subparsers.add_parser(name, help=helptext, description=helptext + ". " + FILTER_HELP)
-        p.add_argument("filter", nargs="*", metavar="FILTER", help=FILTER_HELP)
+        add_filter_words(p, FILTER_HELP)
         p.add_argument("-o", "--output", choices=output.OUTPUT_FORMATS, default="table", help="output format")
         p.add_argument("--limit", type=int, default=100, metavar="N",
                        help="at most N items (default 100; 0 = all); the next page token is printed")
@@ -41,8 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="only this namespace (repeatable; same as the filter ns:NS)")
         if name == "records":
             p.add_argument("--result", metavar="NAME", help="only the Records of this Result (<ns>/results/<id>)")
-        add_db_option(p, sub=True)
-        allow_negated_filters(p)
+        add_store_options(p)
         p.set_defaults(func=run_results if name == "results" else run_records)
 
     p = subparsers.add_parser("logs", help="print the stored step logs of a run",
@@ -92,11 +94,28 @@ def _fetch_guarded(fetch):  # noqa: ANN001, ANN202
 
 def _filter_of(args: argparse.Namespace) -> str:
     """FILTER words plus -n (after the subcommand, or the root's -n before it) as an ns: term."""
-    flt = filter_text(args.filter)
-    namespaces = list(args.ns_filter or []) or list(getattr(args, "namespaces", None) or [])
-    if namespaces:
-        flt = (flt + " " if flt else "") + "ns:" + ",".join(namespaces)
-    return flt
+    return scoped_filter(args.filter, list(args.ns_filter or []) or list(getattr(args, "namespaces", None) or []))
+
+
+def _list(args: argparse.Namespace, h: History, flt: str, noun: str, fetch: Callable[[str | None, int], Page],
+          documents: Callable[[Sequence[Any]], list[dict]],
+          table: Callable[..., tuple[list[str], list[list[Any]]]]) -> int:
+    """One page (or all) of rows printed as -o asks: names, a document under `noun`, or a table."""
+    rows, token = _pages(_fetch_guarded(fetch), args.limit, args.page_token)
+    if args.output == "name":
+        sys.stdout.writelines(r.name + "\n" for r in rows)
+        _more_hint(token)
+        return EXIT_OK
+    if args.output not in output.TABLE_FORMATS:
+        output.emit_document({noun: documents(rows), "next_page_token": token or ""}, args.output, sys.stdout)
+        return EXIT_OK
+    if not rows:
+        print(f"No {noun} found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
+        return EXIT_OK
+    now = h.clock()
+    output.render_table(*table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
+    _more_hint(token)
+    return EXIT_OK
 
 
 @quiet_broken_pipe
@@ -104,23 +123,9 @@ def run_results(args: argparse.Namespace) -> int:
     flt = _filter_of(args)
     check_filter(flt)
     with opened_history(args, read_only=True) as h:
-        rows, token = _pages(_fetch_guarded(lambda t, n: h.list_results(flt, order=args.order, page_token=t, limit=n)),
-                             args.limit, args.page_token)
-        if args.output == "name":
-            sys.stdout.writelines(r.name + "\n" for r in rows)
-            _more_hint(token)
-            return EXIT_OK
-        if args.output not in output.TABLE_FORMATS:
-            output.emit_document({"results": result_documents(rows), "next_page_token": token or ""},
-                                 args.output, sys.stdout)
-            return EXIT_OK
-        if not rows:
-            print("No results found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
-            return EXIT_OK
-        now = h.clock()
-        output.render_table(*result_table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
-        _more_hint(token)
-    return EXIT_OK
+        return _list(args, h, flt, "results",
+                     lambda t, n: h.list_results(flt, order=args.order, page_token=t, limit=n),
+                     result_documents, result_table)
 
 
 @quiet_broken_pipe
@@ -130,25 +135,9 @@ def run_records(args: argparse.Namespace) -> int:
     with opened_history(args, read_only=True) as h:
         if args.result and h.get_result(name=args.result) is None:
             raise UsageError(f"no Result named {args.result!r} (expected <namespace>/results/<id>)")
-        rows, token = _pages(
-            _fetch_guarded(lambda t, n: h.list_records(flt, result=args.result, order=args.order, page_token=t,
-                                                       limit=n)),
-            args.limit, args.page_token)
-        if args.output == "name":
-            sys.stdout.writelines(r.name + "\n" for r in rows)
-            _more_hint(token)
-            return EXIT_OK
-        if args.output not in output.TABLE_FORMATS:
-            output.emit_document({"records": record_documents(rows), "next_page_token": token or ""},
-                                 args.output, sys.stdout)
-            return EXIT_OK
-        if not rows:
-            print("No records found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
-            return EXIT_OK
-        now = h.clock()
-        output.render_table(*record_table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
-        _more_hint(token)
-    return EXIT_OK
+        return _list(args, h, flt, "records",
+                     lambda t, n: h.list_records(flt, result=args.result, order=args.order, page_token=t, limit=n),
+                     record_documents, record_table)
 
 
 def _more_hint(token: str | None) -> None:

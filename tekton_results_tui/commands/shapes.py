@@ -142,6 +142,20 @@ def many_clusters() -> bool:
     return other.exists()
 
 
+def _framed(headers: list[str], cells: list[list[Any]], rows: Sequence[ResultRow] | Sequence[RecordRow],
+            name_header: str, cluster_column: bool, wide: bool) -> tuple[list[str], list[list[Any]]]:
+    """-o wide appends the full name under `name_header`; CLUSTER goes first when asked or wide."""
+    if wide:
+        headers.append(name_header)
+        for c, r in zip(cells, rows):
+            c.append(r.name)
+    if cluster_column or wide:
+        headers.insert(0, "CLUSTER")
+        for c, r in zip(cells, rows):
+            c.insert(0, r.cluster)
+    return headers, cells
+
+
 def result_table(rows: Sequence[ResultRow], now: float, cluster_column: bool,
                  wide: bool = False) -> tuple[list[str], list[list[Any]]]:
     """Headers and cells of `results`: CLUSTER first when asked (a history of several clusters, or
@@ -150,15 +164,7 @@ def result_table(rows: Sequence[ResultRow], now: float, cluster_column: bool,
     cells = [[r.display_name or r.name.rsplit("/", 1)[-1], r.parent, status_word(r.status, r.end, r.start, r.reason),
               r.reason, r.pipeline, output.age(r.start if r.start is not None else r.sort_time, now),
               output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster] for r in rows]
-    if wide:
-        headers.append("RESULT")
-        for c, r in zip(cells, rows):
-            c.append(r.name)
-    if cluster_column or wide:
-        headers.insert(0, "CLUSTER")
-        for c, r in zip(cells, rows):
-            c.insert(0, r.cluster)
-    return headers, cells
+    return _framed(headers, cells, rows, "RESULT", cluster_column, wide)
 
 
 def record_table(rows: Sequence[RecordRow], now: float, cluster_column: bool,
@@ -170,12 +176,4 @@ def record_table(rows: Sequence[RecordRow], now: float, cluster_column: bool,
               r.pipeline_task or r.task, output.age(r.start if r.start is not None else r.create_time, now),
               output.human_duration(r.duration) if r.duration is not None else "", r.in_cluster, r.final]
              for r in rows]
-    if wide:
-        headers.append("RECORD")
-        for c, r in zip(cells, rows):
-            c.append(r.name)
-    if cluster_column or wide:
-        headers.insert(0, "CLUSTER")
-        for c, r in zip(cells, rows):
-            c.insert(0, r.cluster)
-    return headers, cells
+    return _framed(headers, cells, rows, "RECORD", cluster_column, wide)
