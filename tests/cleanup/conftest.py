@@ -8,24 +8,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tekton_results_tui.sim import SimCluster
-from tekton_results_tui.store.db import open_database
-from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.kube import KubeTarget, load_target
 
+from simkit import db_path, history, kubeconfig, sim_fixture  # noqa: F401 - fixtures
 
-@pytest.fixture
-def sim() -> Iterator[SimCluster]:
-    s = SimCluster(compaction_window=200_000, bookmark_interval_s=0.2).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def kubeconfig(sim: SimCluster, tmp_path: Path) -> str:
-    return sim.write_kubeconfig(str(tmp_path / "kubeconfig"), context="sim")
+sim = sim_fixture(compaction_window=200_000)  # this package has always used a wider window than the others
 
 
 @pytest.fixture
@@ -41,17 +28,5 @@ def api(target: KubeTarget) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "history.db"
-
-
-@pytest.fixture
 def db_url(db_path: Path) -> str:
     return f"sqlite:///{db_path}"
-
-
-@pytest.fixture
-def history(db_url: str) -> Iterator[History]:
-    db = open_database(db_url)
-    yield History(db)
-    db.close()

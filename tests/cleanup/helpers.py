@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
-import pytest
-
+from tekton_results_tui.settings import Settings
 from tekton_results_tui.sim import SimCluster
 from tekton_results_tui.store.history import Gone, History, RunUpsert
+
+from simkit import wait_for  # noqa: F401 - re-exported for the cleanup tests
 
 CLUSTER = "sim"
 T_START = "2026-01-01T00:00:00Z"
@@ -74,16 +71,13 @@ def mark_gone(history: History, *objs: dict) -> None:
     history.apply([Gone(o["metadata"]["uid"]) for o in objs], cluster=CLUSTER)
 
 
-def wait_for(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll a predicate until true (store state has no event to await)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+def settings(kubeconfig: str, **kw) -> Settings:
+    """Watcher settings for the sim (no annotations, no log or event capture) with overrides."""
+    s = Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, annotate=False,
+                 capture_logs=False, capture_events=False)
+    for k, v in kw.items():
+        setattr(s, k, v)
+    return s
 
 
 def writes(sim: SimCluster) -> list:

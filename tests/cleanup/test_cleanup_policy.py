@@ -6,13 +6,12 @@ import time
 
 import pytest
 
-from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History, RunUpsert
 from tekton_results_tui.watcher.cleanup import ResultTarget, plan
 from tekton_results_tui.watcher.cleanup_policy import FINALIZER, CleanupPolicy, finalizer_mark_key, parse_selector
 from tekton_results_tui.watcher.service import WatcherService
 
-from .helpers import CLUSTER, done, make_run, running, store_run, wait_for
+from .helpers import CLUSTER, done, make_run, running, settings, store_run, wait_for
 
 
 class CommitHook(History):
@@ -29,14 +28,6 @@ class CommitHook(History):
         if self.policy is not None:
             self.policy.on_stored([c.obj for c in changes if isinstance(c, RunUpsert)])
         return res
-
-
-def settings(kubeconfig: str, **kw) -> Settings:
-    s = Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, annotate=False,
-                 capture_logs=False, capture_events=False)
-    for k, v in kw.items():
-        setattr(s, k, v)
-    return s
 
 
 @pytest.fixture

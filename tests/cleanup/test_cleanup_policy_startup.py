@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.cleanup_policy import FINALIZER, CleanupPolicy, finalizer_mark_key
 from tekton_results_tui.watcher.service import WatcherService
 
-from .helpers import CLUSTER, make_run, running, store_run, wait_for
-
-
-def settings(kubeconfig: str, **kw) -> Settings:
-    s = Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, annotate=False,
-                 capture_logs=False, capture_events=False)
-    for k, v in kw.items():
-        setattr(s, k, v)
-    return s
+from .helpers import CLUSTER, make_run, running, settings, store_run, wait_for
 
 
 def _with_finalizer(sim, name: str) -> None:

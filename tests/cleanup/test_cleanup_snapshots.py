@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tekton_results_tui.store.db import open_database
-from tekton_results_tui.store.history import History
 from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog
 from tekton_results_tui.watcher.cleanup_plan import select_by_filter
 
-from tui.conftest import T0, fill_history  # the fixed data every TUI snapshot uses
+from tui.conftest import T0, fixed_histories, write_fixed_db  # the fixed data every TUI snapshot uses
 
 from .tui_app import CleanupApp
 
@@ -20,26 +18,17 @@ SIZE = (120, 36)
 
 @pytest.fixture
 def fixed_db(tmp_path: Path) -> Path:
-    path = tmp_path / "history.db"
-    db = open_database("sqlite:///" + str(path))
-    fill_history(History(db, clock=lambda: T0))
-    db.close()
-    return path
+    return write_fixed_db(tmp_path / "history.db")
 
 
 @pytest.fixture
 def make(fixed_db: Path):
-    opened = []
+    with fixed_histories(fixed_db) as open_history:
 
-    def factory(read_only: bool = False) -> CleanupApp:
-        db = open_database("sqlite:///" + str(fixed_db), read_only=read_only)
-        opened.append(db)
-        h = History(db, read_only=read_only, clock=lambda: T0)
-        return CleanupApp(h, read_only=read_only, clock=lambda: float(T0), live=False)
+        def factory(read_only: bool = False) -> CleanupApp:
+            return CleanupApp(open_history(read_only), read_only=read_only, clock=lambda: float(T0), live=False)
 
-    yield factory
-    for db in opened:
-        db.close()
+        yield factory
 
 
 def show(app: CleanupApp, targets) -> None:  # noqa: ANN001

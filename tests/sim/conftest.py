@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from tekton_results_tui.sim import SimCluster
-
-
-
-@pytest.fixture
-def sim() -> Iterator[SimCluster]:
-    s = SimCluster(compaction_window=10_000, bookmark_interval_s=0.2).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def kubeconfig(sim: SimCluster, tmp_path: Path) -> str:
-    return sim.write_kubeconfig(str(tmp_path / "kubeconfig.yaml"))
+from simkit import kubeconfig, sim  # noqa: F401 - fixtures
 
 
 @pytest.fixture

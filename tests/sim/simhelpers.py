@@ -1,11 +1,8 @@
-"""Helpers shared by the sim tests (object builders, a deadline poll)."""
+"""Helpers shared by the sim tests (object builders; the deadline poll is simkit's)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-import pytest
+from simkit import wait_for  # noqa: F401 - re-exported for the sim tests
 
 G, V = "tekton.dev", "v1"
 
@@ -22,15 +19,3 @@ def tr(name: str, parent: dict, ns: str = "ci") -> dict:
                          "ownerReferences": [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "controller": True,
                                               "name": parent["metadata"]["name"], "uid": parent["metadata"]["uid"]}]},
             "spec": {"taskRef": {"name": "t"}}}
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    """Poll a predicate until true or fail with a message (for state that has no event to await)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)

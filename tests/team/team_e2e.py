@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from tekton_results_tui.sim import SimCluster
-from tekton_results_tui.store import grouping as g
+
+from simkit import cluster_runs, differences, start_sim, stored_runs, wait_for  # noqa: F401 - re-exported
 
 
 class Headless:
@@ -139,62 +140,13 @@ def make_sim() -> Iterator[Callable[..., SimCluster]]:
     made: list[SimCluster] = []
 
     def make() -> SimCluster:
-        s = SimCluster(compaction_window=10_000, bookmark_interval_s=0.2).start()
+        s = start_sim()
         made.append(s)
         return s
 
     yield make
     for s in made:
         s.stop()
-
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.1,
-             detail: Callable[[], str] | None = None) -> Any:
-    """Poll with a deadline: store contents and metrics have no event to await. `detail()` is
-    added to the failure message (a process's log)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}"
-                                 + (f"\n{detail()}" if detail else ""))
-        time.sleep(interval)
-
-
-def cluster_runs(sim: SimCluster) -> dict[str, tuple[int, str]]:
-    out = {}
-    for kind in ("pipelineruns", "taskruns"):
-        for o in sim.list_objects(kind):
-            out[o["metadata"]["uid"]] = (int(o["metadata"]["resourceVersion"]), g.status_of(o).status)
-    return out
-
-
-def stored_runs(cluster: str) -> dict[str, tuple[int, str, bool]]:
-    """uid -> (rv, status, in_cluster) of every stored run record of `cluster` (the bound database)."""
-    from tekton_results_tui.store.models import Record
-
-    q = Record.select(Record.uid, Record.rv, Record.status, Record.in_cluster).where(
-        (Record.cluster == cluster) & (Record.kind << list(g.RUN_KINDS)))
-    return {u: (int(rv), st, bool(ic)) for u, rv, st, ic in q.tuples()}
-
-
-def differences(sim: SimCluster, cluster: str) -> list[str]:
-    """What the store gets wrong about the cluster (empty = converged): every run's rv and status."""
-    live = cluster_runs(sim)
-    stored = stored_runs(cluster)
-    out = []
-    for uid, (rv, st) in live.items():
-        got = stored.get(uid)
-        if got is None:
-            out.append(f"missing {uid}")
-        elif got[0] != rv or got[1] != st or not got[2]:
-            out.append(f"{uid}: stored rv={got[0]} {got[1]} in_cluster={got[2]}, cluster rv={rv} {st}")
-    for uid, (_, _, ic) in stored.items():
-        if uid not in live and ic:
-            out.append(f"{uid} left the cluster but is stored as in_cluster")
-    return out
 
 
 def await_convergence(sim: SimCluster, cluster: str, timeout: float) -> None:

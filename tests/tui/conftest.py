@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -151,14 +153,35 @@ def fixed_clock() -> Callable[[], float]:
     return lambda: float(T0)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A SQLite history filled with the fixed data."""
-    path = tmp_path / "history.db"
+def write_fixed_db(path: Path) -> Path:
+    """A SQLite history at `path` filled with the fixed data."""
     db = open_database("sqlite:///" + str(path))
     fill_history(History(db, clock=lambda: T0))
     db.close()
     return path
+
+
+@contextmanager
+def fixed_histories(path: Path) -> Iterator[Callable[[bool], History]]:
+    """open(read_only) -> a History on the file at `path` with the fixed clock; all closed on exit."""
+    opened = []
+
+    def open_history(read_only: bool = False) -> History:
+        db = open_database("sqlite:///" + str(path), read_only=read_only)
+        opened.append(db)
+        return History(db, read_only=read_only, clock=lambda: T0)
+
+    try:
+        yield open_history
+    finally:
+        for db in opened:
+            db.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A SQLite history filled with the fixed data."""
+    return write_fixed_db(tmp_path / "history.db")
 
 
 @pytest.fixture
@@ -166,15 +189,10 @@ def make_app(db_path: Path):
     """Factory: the app on the fixed history (writable unless read_only), fixed clock, no live thread unless asked."""
     from tekton_results_tui.tui.app import ResultsApp
 
-    opened = []
+    with fixed_histories(db_path) as open_history:
 
-    def factory(read_only: bool = False, live: bool = False, watcher_note=None, **kw: Any) -> ResultsApp:
-        db = open_database("sqlite:///" + str(db_path), read_only=read_only)
-        opened.append(db)
-        history = History(db, read_only=read_only, clock=lambda: T0)
-        return ResultsApp(history, read_only=read_only, clock=lambda: float(T0), live=live,
-                          watcher_note=watcher_note, **kw)
+        def factory(read_only: bool = False, live: bool = False, watcher_note=None, **kw: Any) -> ResultsApp:
+            return ResultsApp(open_history(read_only), read_only=read_only, clock=lambda: float(T0), live=live,
+                              watcher_note=watcher_note, **kw)
 
-    yield factory
-    for db in opened:
-        db.close()
+        yield factory

@@ -3,42 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tekton_results_tui.settings import Settings
-from tekton_results_tui.sim import SimCluster
-from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.service import WatcherService
 
-
-@pytest.fixture
-def sim() -> Iterator[SimCluster]:
-    s = SimCluster(compaction_window=10_000, bookmark_interval_s=0.2).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def kubeconfig(sim: SimCluster, tmp_path: Path) -> str:
-    return sim.write_kubeconfig(str(tmp_path / "kubeconfig"), context="sim")
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "history.db"
-
-
-@pytest.fixture
-def history(db_path: Path) -> Iterator[History]:
-    db = open_database(f"sqlite:///{db_path}")
-    yield History(db)
-    db.close()
+from simkit import db_path, history, kubeconfig, sim  # noqa: F401 - fixtures
 
 
 @pytest.fixture
