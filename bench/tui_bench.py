@@ -56,7 +56,10 @@ def ensure_history(path: str, runs: int) -> str:
     if os.path.exists(tmp):
         os.remove(tmp)
     db = open_database("sqlite:///" + tmp)
-    t = store_bench.build_store(History(db), store_bench.generate(runs, 7))
+    dump = tmp + ".json"
+    store_bench.write_dump(store_bench.generate(runs, 7), dump, "compact")
+    t, _cpu, _new = store_bench.build_store(History(db), dump)
+    os.remove(dump)
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     os.replace(tmp, path)
