@@ -10,26 +10,14 @@ The JSON columns of a page are read in one query per page (not one per row).
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 import peewee as pw
 
 from tekton_results_tui.commands import output
 from tekton_results_tui.store.grouping import format_time
-from tekton_results_tui.store.history import RecordRow, ResultRow
+from tekton_results_tui.store.history import RecordRow, ResultRow, loads_json
 from tekton_results_tui.store.models import Record, Result
-
-
-def _loads(text: Any, default: Any) -> Any:
-    if text is None:
-        return default
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
 
 
 def result_documents(rows: Sequence[ResultRow]) -> list[dict]:
@@ -39,7 +27,7 @@ def result_documents(rows: Sequence[ResultRow]) -> list[dict]:
     if ids:
         for rid, ann, sann, warn in Result.select(Result.id, Result.annotations, Result.summary_annotations,
                                                   Result.warnings).where(Result.id << ids).tuples():
-            details[rid] = (_loads(ann, {}), _loads(sann, {}), _loads(warn, []))
+            details[rid] = (loads_json(ann, {}), loads_json(sann, {}), loads_json(warn, []))
         for rid, n in (Record.select(Record.result, pw.fn.COUNT(Record.id)).where(Record.result << ids)
                        .group_by(Record.result).tuples()):
             counts[rid] = int(n)
@@ -80,7 +68,7 @@ def record_documents(rows: Sequence[RecordRow]) -> list[dict]:
     data: dict[int, Any] = {}
     if ids:
         for rid, raw in Record.select(Record.id, Record.data).where(Record.id << ids).tuples():
-            data[rid] = _loads(raw, None)
+            data[rid] = loads_json(raw, None)
     out = []
     for r in rows:
         out.append({

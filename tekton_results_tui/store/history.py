@@ -908,8 +908,8 @@ class History:
         row = Result.select(Result.annotations, Result.summary_annotations, Result.warnings).where(Result.id == result_id).first()
         if row is None:
             return {}
-        return {"annotations": _loads(row.annotations, {}), "summary_annotations": _loads(row.summary_annotations, {}),
-                "warnings": _loads(row.warnings, [])}
+        return {"annotations": loads_json(row.annotations, {}), "summary_annotations": loads_json(row.summary_annotations, {}),
+                "warnings": loads_json(row.warnings, [])}
 
     def get_record(self, name: str | None = None, uid: str | None = None, id: int | None = None,
                    cluster: str | None = None) -> RecordRow | None:
@@ -1114,7 +1114,7 @@ class History:
         if cur is None:
             return None
         return {"holder": cur.holder, "acquired": cur.acquired, "renewed": cur.renewed, "expires": cur.expires,
-                "live": cur.expires > self.clock(), "info": _loads(cur.info, {})}
+                "live": cur.expires > self.clock(), "info": loads_json(cur.info, {})}
 
     def size(self) -> tuple[int, int]:
         """(results, records) in the history — cheap enough for a header."""
@@ -1122,7 +1122,8 @@ class History:
                 int(Record.select(pw.fn.COUNT(Record.id)).scalar() or 0))
 
 
-def _loads(text: Any, default: Any) -> Any:
+def loads_json(text: Any, default: Any) -> Any:
+    """A stored JSON column as Python (PostgreSQL may hand it over decoded); `default` when empty or bad."""
     if text is None:
         return default
     if not isinstance(text, str):
