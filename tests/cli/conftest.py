@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_make_dump() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_dump", ROOT / "scripts" / "make_dump.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-NOW = int(time.time())
+from clikit import NOW, ROOT, Cli, load_make_dump  # noqa: F401 - re-exported for the fixtures below
 
 
 @pytest.fixture(scope="session")
@@ -43,30 +29,6 @@ def dump_json(tmp_path, generated) -> Path:
     p = tmp_path / "dump.json"
     p.write_text(json.dumps(generated[0], indent=4))
     return p
-
-
-class Cli:
-    """Runs `tekton-results-tui --db URL ...` in-process; returns (exit code, stdout, stderr)."""
-
-    def __init__(self, url: str, capsys: pytest.CaptureFixture) -> None:
-        self.url = url
-        self.capsys = capsys
-
-    def __call__(self, *argv: str, db: bool = True) -> tuple[int, str, str]:
-        from tekton_results_tui.cli import main
-
-        self.capsys.readouterr()
-        args = list(argv)
-        if db:  # --db after the subcommand, as users type it
-            args += ["--db", self.url]
-        rc = main(args)
-        out, err = self.capsys.readouterr()
-        return rc, out, err
-
-    def json(self, *argv: str) -> dict:
-        rc, out, err = self(*argv, "-o", "json")
-        assert rc == 0, err
-        return json.loads(out)
 
 
 @pytest.fixture

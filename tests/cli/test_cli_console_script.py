@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from clikit import ROOT
 
 BIN = Path(sys.executable).parent
 

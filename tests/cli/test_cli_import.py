@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from conftest import Cli
+from clikit import Cli
 
 PR = {
     "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Cli
+from clikit import Cli
 
 from tekton_results_tui.commands import import_cmd
 from tekton_results_tui.commands.dumpfile import Problem

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import NOW, Cli
+from clikit import NOW, Cli
 from tekton_results_tui.store.grouping import parse_time
 
 DAY = 86400

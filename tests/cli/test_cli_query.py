@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import Cli
+from clikit import Cli
 from tekton_results_tui.commands.output import human_duration, terminal_safe
 
 HEADERS = ["NAME", "NAMESPACE", "STATUS", "REASON", "PIPELINE", "STARTED", "DURATION", "IN-CLUSTER"]
