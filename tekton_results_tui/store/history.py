@@ -508,7 +508,11 @@ class History:
         if self.read_only:
             return
         if is_sqlite(self.db):
-            self.db.execute_sql("PRAGMA optimize")
+            # ANALYZE reads, then writes: in a deferred transaction another writer's commit in between
+            # makes SQLite fail at once with "database is locked" (no busy wait); IMMEDIATE takes the
+            # write lock first, as every other write here does.
+            with self._txn():
+                self.db.execute_sql("PRAGMA optimize")
         else:
             self.db.execute_sql("ANALYZE result, record, label")
 

@@ -14,8 +14,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from store_objects import pr, tr  # noqa: E402
 
+import tekton_results_tui.store.history as history_mod  # noqa: E402
 from tekton_results_tui.store.db import open_database  # noqa: E402
 from tekton_results_tui.store.history import History, RunUpsert  # noqa: E402
+
+# Statistics refreshes (PRAGMA optimize) normally run every 50k changed rows; here every few
+# hundred, so the 30 s run exercises them against the other writer too (one once raced to "locked").
+history_mod.OPTIMIZE_EVERY = 300
 
 HOT_UID = "00000000-0000-0000-0000-00000000a0a0"  # one PipelineRun both writers keep updating
 
