@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import yaml
 
+from tekton_results_tui.store.history import describe_object
+
 try:  # libyaml is several times faster on big dumps
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - pure-Python fallback
@@ -56,15 +58,7 @@ class DumpItem:
     where: str  # "document 3" / "item 12 of document 1": to name it in reports
 
 
-def describe(obj: Any) -> str:
-    """`PipelineRun ci/build-42` — how reports name an object."""
-    if not isinstance(obj, dict):
-        return f"a {type(obj).__name__}"
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    ns = meta.get("namespace")
-    name = meta.get("name") or "(no name)"
-    return f"{obj.get('kind') or 'object without kind'} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
-
+describe = describe_object  # how reports name an object: `PipelineRun ci/build-42`
 
 def _documents(text: str) -> Iterator[tuple[int, int, str]]:
     """(document number from 1, line number of the chunk's first line, text) of each YAML document."""

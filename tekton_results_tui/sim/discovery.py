@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.sim.store import GROUP, KINDS, VERSION
 
 SERVER_ADDR = [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]
@@ -60,30 +61,6 @@ def authz_resources() -> dict[str, Any]:
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "authorization.k8s.io/v1", "resources": [
         {"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview", "namespaced": False,
          "kind": "SelfSubjectAccessReview", "verbs": ["create"]}]}
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery's duration.HumanDuration, which CRD date columns show."""
-    s = int(seconds)
-    if s < 0:
-        return "<invalid>"
-    if s < 120:
-        return f"{s}s"
-    m = s // 60
-    if m < 10:
-        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
-    if m < 180:
-        return f"{m}m"
-    h = s // 3600
-    if h < 8:
-        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    if h < 24 * 8:
-        return f"{h // 24}d{h % 24}h" if h % 24 else f"{h // 24}d"
-    if h < 24 * 365 * 2:
-        return f"{h // 24}d"
-    return f"{h // (24 * 365)}y"
 
 
 def _age(ts: str | None, now: float) -> str | None:

@@ -1155,4 +1155,4 @@ def describe_object(obj: Any) -> str:
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     ns = meta.get("namespace")
     name = meta.get("name") or "(no name)"
-    return f"{obj.get('kind') or 'object'} {ns + '/' if ns else ''}{name}"
+    return f"{obj.get('kind') or 'object'} {ns + '/' if isinstance(ns, str) and ns else ''}{name}"
