@@ -58,7 +58,7 @@ def ensure_history(path: str, runs: int) -> str:
     db = open_database("sqlite:///" + tmp)
     dump = tmp + ".json"
     store_bench.write_dump(store_bench.generate(runs, 7), dump, "compact")
-    t, _cpu, _new = store_bench.build_store(History(db), dump)
+    t, _cpu, _reader_cpu, _new = store_bench.build_store(History(db), dump)
     os.remove(dump)
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

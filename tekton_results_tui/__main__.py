@@ -1,3 +1,4 @@
 from tekton_results_tui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned child (the import's reader process) imports this module
+    raise SystemExit(main())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import sys
 import time
 import zlib
 from contextlib import contextmanager
@@ -86,7 +85,19 @@ class Events:
     items: list[dict]
 
 
-Change = RunUpsert | Gone | Logs | Events
+@dataclass
+class ClassifiedRun:
+    """A run already classified by `grouping.classify`, with its compact JSON text.
+
+    For a bulk caller that classifies elsewhere (the import does it in a reader process, on the
+    other core): the store keeps `raw` as the object and never parses it again.
+    """
+
+    info: g.RunInfo
+    raw: str
+
+
+Change = RunUpsert | ClassifiedRun | Gone | Logs | Events
 
 
 @dataclass
@@ -321,7 +332,6 @@ class History:
         self.read_only = read_only
         self.clock = clock
         self._written_since_optimize = 0
-        self._commit_hook: Any = None  # set by bulk(while_committing=...)
 
     # --- writing -----------------------------------------------------------------
 
@@ -330,54 +340,24 @@ class History:
             raise ReadOnlyError("this history is open read-only")
 
     @contextmanager
-    def bulk(self, while_committing: Any = None) -> Iterator[None]:
+    def bulk(self) -> Iterator[None]:
         """Around a long run of large applies made on this thread (import): cheaper commits on SQLite.
 
         WAL checkpoints move from each COMMIT to a background connection (store/checkpoint.py);
         on exit a last checkpoint runs and autocheckpoint is restored. Semantics are unchanged:
         every apply is still one durable transaction. A no-op on PostgreSQL.
-
-        `while_committing(True)` / `(False)` is called around each apply's COMMIT: the driver
-        releases the GIL for the whole commit, so a caller can do Python work on another thread
-        meanwhile (the import parses ahead).
         """
         self._check_writable()
-        self._commit_hook = while_committing
-        try:
-            if not is_sqlite(self.db):
-                yield
-                return
-            self.db.execute_sql("PRAGMA wal_autocheckpoint=0")  # this thread's connection only
-            ck = BackgroundCheckpointer(self.db.database).start()
-            try:
-                yield
-            finally:
-                ck.stop()
-                self.db.execute_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT}")
-        finally:
-            self._commit_hook = None
-
-    @contextmanager
-    def _apply_txn(self) -> Iterator[None]:
-        """The write transaction of one apply, telling the bulk caller when its COMMIT runs."""
-        hook = self._commit_hook
-        if hook is None:
-            with self._txn():
-                yield
+        if not is_sqlite(self.db):
+            yield
             return
-        txn = self._txn()
-        txn.__enter__()
+        self.db.execute_sql("PRAGMA wal_autocheckpoint=0")  # this thread's connection only
+        ck = BackgroundCheckpointer(self.db.database).start()
         try:
             yield
-        except BaseException:
-            if not txn.__exit__(*sys.exc_info()):
-                raise
-            return
-        hook(True)
-        try:
-            txn.__exit__(None, None, None)
         finally:
-            hook(False)
+            ck.stop()
+            self.db.execute_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT}")
 
     def _txn(self):  # noqa: ANN202
         return self.db.write_txn()  # type: ignore[attr-defined]
@@ -447,6 +427,13 @@ class History:
                 prev = runs.get(info.uid)
                 if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
                     runs[info.uid] = (info, ch.raw if ch.raw is not None else _dumps(ch.obj))
+            elif isinstance(ch, ClassifiedRun):
+                info = ch.info
+                if info.warnings:
+                    warnings.extend(info.warnings)
+                prev = runs.get(info.uid)
+                if prev is None or info.rv >= prev[0].rv:
+                    runs[info.uid] = (info, ch.raw)
             elif isinstance(ch, Gone):
                 gones[ch.uid] = (ch.at if ch.at is not None else now, ch.before_rv)
             elif isinstance(ch, Logs):
@@ -462,7 +449,7 @@ class History:
             else:
                 raise TypeError(f"not a change: {ch!r}")
 
-        with self._apply_txn():
+        with self._txn():
             seq = self._lock_seq() + 1
             changed = 0
             infos = [i for i, _ in runs.values()] + [i for i, _ in logs] + [i for i, _ in events]

@@ -38,7 +38,8 @@ async def wait_screen(pilot, kind, timeout: float = 10.0):
     import time
 
     deadline = time.monotonic() + timeout
-    while not isinstance(pilot.app.screen, kind):
+    # pushed is not enough: under load the test could query the dialog before its children mounted
+    while not (isinstance(pilot.app.screen, kind) and pilot.app.screen.is_mounted):
         assert time.monotonic() < deadline, f"no {kind.__name__} on screen"
         await pilot.pause(0.02)
     return pilot.app.screen

@@ -6,7 +6,7 @@ import json
 
 from clikit import Cli
 
-from tekton_results_tui.commands import import_cmd
+from tekton_results_tui.commands import dump_stream, import_cmd
 from tekton_results_tui.commands.dumpfile import Problem
 
 
@@ -71,16 +71,16 @@ def test_broken_json_before_any_object_is_read_as_yaml_as_before(cli: Cli, tmp_p
 
 def test_items_before_a_non_list_kind_are_reported(tmp_path) -> None:
     text = '{"items": [' + _compact(_run("a", "ua")) + '], "kind": "PipelineRun"}'
-    got = list(import_cmd.read_runs(text))
+    got = list(dump_stream.read_runs(text))
     assert isinstance(got[0], tuple) and got[0][0]["metadata"]["name"] == "a"
     assert isinstance(got[1], Problem) and "is not a List" in got[1].why
-    assert [type(x) for x in import_cmd.read_runs("[" + _compact(_run("a", "ua")) + ", 7]")] == [tuple, Problem]
+    assert [type(x) for x in dump_stream.read_runs("[" + _compact(_run("a", "ua")) + ", 7]")] == [tuple, Problem]
 
 
 def test_reading_is_lazy_one_object_at_a_time() -> None:
     """The first run comes out before the parser has looked at the rest of the text."""
     text = '{"items": [' + _compact(_run("a", "ua")) + ", " + "x" * 1000 + "]}"
-    it = import_cmd.read_runs(text)
+    it = dump_stream.read_runs(text)
     first = next(it)
     assert first[0]["metadata"]["uid"] == "ua"
     assert isinstance(next(it), Problem)

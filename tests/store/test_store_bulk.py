@@ -1,7 +1,8 @@
-"""Bulk writing: apply(report=True) outcomes, History.bulk (commit hook, background checkpoints), schema v2."""
+"""Bulk writing: apply(report=True) outcomes, ClassifiedRun, History.bulk (background checkpoints), schema v2."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -12,7 +13,8 @@ from store_objects import bump, pr, tr
 from tekton_results_tui.store import db as dbmod
 from tekton_results_tui.store import models as m
 from tekton_results_tui.store.db import SCHEMA_VERSION, is_sqlite, open_database
-from tekton_results_tui.store.history import History, RunUpsert
+from tekton_results_tui.store.grouping import RESULT_ANNOTATIONS_INPUT, classify
+from tekton_results_tui.store.history import ClassifiedRun, History, RunUpsert
 
 
 def test_report_says_new_updated_unchanged_per_run(h: History) -> None:
@@ -39,29 +41,35 @@ def test_labels_are_the_union_over_a_results_runs_in_one_big_batch(h: History) -
     assert h.count_results("label:team=c") == 0
 
 
-def test_bulk_calls_the_hook_around_each_commit_and_restores_sqlite_settings(h: History) -> None:
-    calls: list[tuple[bool, int]] = []
+def test_a_classified_run_is_stored_from_its_text_as_run_upsert_would_store_the_object(h: History) -> None:
+    """ClassifiedRun (the import's change: classified elsewhere, its text kept) keeps RunUpsert's semantics."""
+    p = pr("p", rv=5, labels={"app": "web"}, annotations={RESULT_ANNOTATIONS_INPUT: "{broken"})
+    kids = [tr(f"t{i}", p, rv=6 + i) for i in range(2)]
+    texts = [json.dumps(o, separators=(",", ":")) for o in (p, *kids)]
+    res = h.apply([ClassifiedRun(classify(json.loads(t)), t) for t in texts], report=True)
+    assert res.stored == 3 and sorted(res.outcomes.values()) == ["new"] * 3
+    assert len(res.warnings) == 1 and RESULT_ANNOTATIONS_INPUT in res.warnings[0]
+    row = h.get_result(name=f"ci/results/{p['metadata']['uid']}")
+    assert (row.status, row.display_name) == ("SUCCESS", "p")
+    assert json.loads(h.record_data(h.get_record(uid=kids[1]["metadata"]["uid"]).id)) == kids[1]  # jsonb reorders keys
+    assert h.count_results("label:app=web") == 1 and h.count_records("kind:taskrun") == 2
+    # the same objects as RunUpserts are already current; a newer one as a ClassifiedRun updates
+    assert set(h.apply([RunUpsert(json.loads(t)) for t in texts], report=True).outcomes.values()) == {"unchanged"}
+    newer = json.dumps(bump(p, 9), separators=(",", ":"))
+    assert h.apply([ClassifiedRun(classify(json.loads(newer)), newer)], report=True).outcomes == {
+        p["metadata"]["uid"]: "updated"}
+    assert h.get_record(uid=p["metadata"]["uid"]).rv == 9
 
-    def hook(committing: bool) -> None:
-        # the batch is not visible to another connection before its COMMIT, and is after it
-        calls.append((committing, _other_connection_count(h)))
 
-    with h.bulk(while_committing=hook):
+def test_bulk_restores_sqlite_settings_and_keeps_each_apply_one_transaction(h: History) -> None:
+    with h.bulk():
         h.apply([RunUpsert(pr("a"))])
-        h.apply([RunUpsert(pr("b")), RunUpsert(pr("c"))])
-    h.apply([RunUpsert(pr("d"))])  # outside bulk: no hook
-    assert calls == [(True, 0), (False, 1), (True, 1), (False, 3)]
+        assert _other_connection_count(h) == 1  # committed by its own apply, visible at once
+        with pytest.raises(TypeError):
+            h.apply([RunUpsert(pr("b")), "not a change"])  # type: ignore[list-item]
+        assert _other_connection_count(h) == 1  # the failed apply rolled back whole
     if is_sqlite(h.db):
         assert h.db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
-
-
-def test_a_failed_apply_in_bulk_rolls_back_and_skips_the_hook(h: History) -> None:
-    calls: list[bool] = []
-    before = h.current_seq()
-    with h.bulk(while_committing=calls.append):
-        with pytest.raises(TypeError):
-            h.apply([RunUpsert(pr("a")), "not a change"])  # type: ignore[list-item]
-    assert calls == [] and h.current_seq() == before and h.size() == (0, 0)
 
 
 def test_bulk_on_sqlite_checkpoints_in_the_background(tmp_path) -> None:
