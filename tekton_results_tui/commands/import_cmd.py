@@ -108,13 +108,15 @@ def import_file(h: History, path: str, cluster: str = "", batch: int = IMPORT_BA
     UnicodeDecodeError) when the file cannot be read.
     """
     reader = None
+    # an embedded interpreter may have no executable to start a reader with: then in-process
+    min_bytes = READER_PROCESS_MIN_BYTES if sys.executable else float("inf")
     if path == "-":
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        if len(data) < READER_PROCESS_MIN_BYTES:
+        if len(data) < min_bytes:
             found: Iterable[ClassifiedRun | Problem] = classified_runs(read_runs(decode_dump(data)))
         else:
             found = reader = ReaderProcess(path, data)
-    elif os.path.getsize(path) < READER_PROCESS_MIN_BYTES:
+    elif os.path.getsize(path) < min_bytes:
         found = classified_runs(read_runs(read_dump_file(path)))
     else:
         found = reader = ReaderProcess(path)

@@ -82,3 +82,18 @@ def test_a_reader_that_dies_is_an_error_not_a_short_import(tmp_path) -> None:
     finally:
         reader.close()
     assert reader._proc.poll() is not None
+
+
+def test_without_an_executable_to_start_a_reader_big_dumps_are_read_in_process(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(import_cmd, "READER_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr("sys.executable", "")
+
+    def no_reader(*_a: object) -> None:
+        raise AssertionError("a reader process was started")
+
+    monkeypatch.setattr(import_cmd, "ReaderProcess", no_reader)
+    generated, _ = load_make_dump().build_dump(runs=3, seed=2, now=NOW)
+    p = tmp_path / "dump.json"
+    p.write_text(json.dumps(generated))
+    rc, out, err = Cli(f"sqlite:///{tmp_path / 'h.db'}", capsys)("import", str(p))
+    assert rc == 0 and out.startswith(f"{p}: ") and "new" in out, err
