@@ -96,7 +96,6 @@ class ReaderProcess:
 
     def __init__(self, path: str, data: bytes | None = None) -> None:
         """Read the file at `path` in the child, or, with path "-", the stdin bytes `data` handed to it."""
-        self.path = path
         env = dict(os.environ)
         # the child imports this same package, wherever it was imported from here
         root = os.path.dirname(os.path.dirname(os.path.abspath(tekton_results_tui.__file__)))

@@ -416,24 +416,20 @@ class History:
         logs: list[tuple[g.RunInfo, list[StepLogData]]] = []
         events: list[tuple[g.RunInfo, list[dict]]] = []
         for ch in changes:
-            if isinstance(ch, RunUpsert):
-                try:
-                    info = g.classify(ch.obj)
-                except g.GroupingError as exc:
-                    skipped.append(Skipped(describe_object(ch.obj), str(exc)))
-                    continue
+            if isinstance(ch, (ClassifiedRun, RunUpsert)):
+                if isinstance(ch, ClassifiedRun):
+                    info = ch.info
+                else:
+                    try:
+                        info = g.classify(ch.obj)
+                    except g.GroupingError as exc:
+                        skipped.append(Skipped(describe_object(ch.obj), str(exc)))
+                        continue
                 if info.warnings:
                     warnings.extend(info.warnings)
                 prev = runs.get(info.uid)
                 if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
-                    runs[info.uid] = (info, ch.raw if ch.raw is not None else _dumps(ch.obj))
-            elif isinstance(ch, ClassifiedRun):
-                info = ch.info
-                if info.warnings:
-                    warnings.extend(info.warnings)
-                prev = runs.get(info.uid)
-                if prev is None or info.rv >= prev[0].rv:
-                    runs[info.uid] = (info, ch.raw)
+                    runs[info.uid] = (info, ch.raw if ch.raw is not None else _dumps(ch.obj))  # type: ignore[union-attr]
             elif isinstance(ch, Gone):
                 gones[ch.uid] = (ch.at if ch.at is not None else now, ch.before_rv)
             elif isinstance(ch, Logs):
