@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tekton_results_tui import kinds
+
 RESULT_ANNOTATION = "results.tekton.dev/result"
 RECORD_ANNOTATION = "results.tekton.dev/record"
 STORED_ANNOTATION = "results.tekton.dev/stored"
@@ -20,20 +22,20 @@ RESULT_ANNOTATIONS_INPUT = "results.tekton.dev/resultAnnotations"
 SUMMARY_ANNOTATIONS_INPUT = "results.tekton.dev/recordSummaryAnnotations"
 EVENTID_LABEL = "triggers.tekton.dev/triggers-eventid"
 
-TYPE_PIPELINERUN = "tekton.dev/v1.PipelineRun"
-TYPE_TASKRUN = "tekton.dev/v1.TaskRun"
-TYPE_LOG = "results.tekton.dev/v1alpha3.Log"
-TYPE_EVENTLIST = "results.tekton.dev/v1.EventList"
-RUN_KINDS = ("PipelineRun", "TaskRun")
-ACCEPTED_API_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
+TYPE_PIPELINERUN = kinds.PIPELINE_RUN.record_type
+TYPE_TASKRUN = kinds.TASK_RUN.record_type
+TYPE_LOG = kinds.LOG.record_type
+TYPE_EVENTLIST = kinds.EVENT_LIST.record_type
+RUN_KINDS = kinds.RUN_KIND_NAMES
 
 # Status strings of a Result summary (Tekton Results' RecordSummary.Status).
 UNKNOWN, SUCCESS, FAILURE, TIMEOUT, CANCELLED = "UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED"
 STATUSES = (UNKNOWN, SUCCESS, FAILURE, TIMEOUT, CANCELLED)
 
 SUCCESS_REASONS = frozenset({"Succeeded", "Completed"})
-TIMEOUT_REASONS = frozenset({"PipelineRunTimeout", "TaskRunTimeout", "Timeout"})
-CANCEL_REASONS = frozenset({"Cancelled", "TaskRunCancelled", "PipelineRunCancelled", "StoppedRunFinally", "CancelledRunFinally"})
+# Each kind's own reasons come from the registry; these generic ones apply to every kind.
+TIMEOUT_REASONS = frozenset({"Timeout"}).union(*(k.timeout_reasons for k in kinds.RUN_KINDS))
+CANCEL_REASONS = frozenset({"Cancelled"}).union(*(k.cancel_reasons for k in kinds.RUN_KINDS))
 # Reasons Tekton emits while a run still goes on (condition status Unknown); listed for tests and docs.
 RUNNING_REASONS = frozenset(
     {
@@ -63,6 +65,10 @@ MAX_NAME = 253  # Kubernetes' own limit for names and namespaces
 MAX_UID = 64
 MAX_SHORT = 200  # reasons
 MAX_ANNOTATION_JSON = 256 * 1024
+
+
+# kinds whose ownerReference groups a child run into the owner's Result
+PARENT_KINDS = frozenset(k.parent for k in kinds.RUN_KINDS if k.parent)
 
 
 class GroupingError(ValueError):
@@ -223,7 +229,7 @@ def result_name_for(obj: dict, warnings: list[str] | None = None) -> str:
     if eventid:
         return f"{ns}/results/{eventid}"
     for ref in meta.get("ownerReferences") or []:
-        if isinstance(ref, dict) and ref.get("kind") == "PipelineRun" and ref.get("uid"):
+        if isinstance(ref, dict) and ref.get("kind") in PARENT_KINDS and ref.get("uid"):
             return f"{ns}/results/{ref['uid']}"
     return f"{ns}/results/{meta.get('uid')}"
 
@@ -232,9 +238,10 @@ def record_name(result_name: str, record_id: str) -> str:
     return f"{result_name}/records/{record_id}"
 
 
-def record_type_for(kind: str, api_version: str = "tekton.dev/v1") -> str:
+def record_type_for(kind: str, api_version: str | None = None) -> str:
     """`tekton.dev/v1.PipelineRun`; a v1beta1 object keeps its own version so its data decodes as stored."""
-    return f"{api_version}.{kind}" if api_version in ACCEPTED_API_VERSIONS else f"tekton.dev/v1.{kind}"
+    k = kinds.BY_NAME[kind]
+    return f"{api_version}.{kind}" if api_version in k.api_versions else k.record_type
 
 
 def derived_uid(run_uid: str, what: str) -> str:
@@ -254,11 +261,12 @@ def classify(obj: Any) -> RunInfo:
     if not isinstance(obj, dict):
         raise GroupingError(f"not an object but {type(obj).__name__}")
     kind = obj.get("kind")
-    if kind not in RUN_KINDS:
-        raise GroupingError(f"kind {kind!r} is not PipelineRun or TaskRun")
+    rk = kinds.BY_NAME.get(kind) if isinstance(kind, str) else None
+    if rk is None:
+        raise GroupingError(f"kind {kind!r} is not {', '.join(RUN_KINDS[:-1])} or {RUN_KINDS[-1]}")
     api = obj.get("apiVersion")
-    if api not in ACCEPTED_API_VERSIONS:
-        raise GroupingError(f"{kind}: apiVersion {api!r} is not tekton.dev/v1 or tekton.dev/v1beta1")
+    if api not in rk.api_versions:
+        raise GroupingError(f"{kind}: apiVersion {api!r} is not {' or '.join(rk.api_versions)}")
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         raise GroupingError(f"{kind}: no metadata")
@@ -296,16 +304,16 @@ def classify(obj: Any) -> RunInfo:
         end = parse_time(cond.get("lastTransitionTime"))
     duration = (end - start) if (start is not None and end is not None and end >= start) else None
 
-    pipeline = labels.get("tekton.dev/pipeline")
+    pipeline = labels.get(kinds.PIPELINE_RUN.name_label or "")
     task = labels.get("tekton.dev/task") or labels.get("tekton.dev/clusterTask")
-    if kind == "PipelineRun" and not pipeline:
-        ref = spec.get("pipelineRef")
-        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-            pipeline = ref["name"]
-    if kind == "TaskRun" and not task:
-        ref = spec.get("taskRef")
-        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-            task = ref["name"]
+    if rk.name_label and rk is not kinds.PIPELINE_RUN and not task:
+        task = labels.get(rk.name_label)
+    ref = spec.get(rk.ref_field) if rk.ref_field else None
+    ref_name = ref["name"] if isinstance(ref, dict) and isinstance(ref.get("name"), str) else None
+    if rk is kinds.PIPELINE_RUN:
+        pipeline = pipeline or ref_name
+    elif not task:
+        task = ref_name
     top_level = not meta.get("ownerReferences")
     reason, pipeline_task = st.reason, labels.get("tekton.dev/pipelineTask")
     # caps inline when nothing needs cutting (the usual case): classify runs once per stored object
