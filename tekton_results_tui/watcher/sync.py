@@ -405,8 +405,6 @@ class Writer:
         database. Decided here, not from the run's `stored` annotation: that one is cluster-wide (another
         watcher, on another database, may have written it), and it is absent with --no-annotate, where every
         relist would otherwise queue a follow-up for every finished run. Two indexed reads per batch."""
-        from tekton_results_tui.store.models import Record, StepLog
-
         want: dict[str, tuple[str, str]] = {}  # derived uid -> (run uid, "Log" | "EventList")
         for obj in objs:
             md = obj.get("metadata") or {}
@@ -422,25 +420,14 @@ class Writer:
         if not want:
             return logs, events
         try:
-            found: dict[str, int] = {}
-            keys = list(want)
-            for i in range(0, len(keys), 500):
-                q = Record.select(Record.uid, Record.id).where(
-                    (Record.cluster == self.cluster) & (Record.uid << keys[i:i + 500]))
-                found.update({u: rid for u, rid in q.tuples()})
-            log_ids = {rid: u for u, rid in found.items() if want[u][1] == "Log"}
-            bad: set[int] = set()
-            ids = list(log_ids)
-            for i in range(0, len(ids), 500):
-                q = StepLog.select(StepLog.record).where((StepLog.record << ids[i:i + 500]) & (StepLog.state == "error"))
-                bad.update(r for (r,) in q.tuples())
+            found = self.history.captured_documents(list(want), self.cluster)
         except Exception as exc:  # noqa: BLE001 - unknown: the workers check again before fetching
             log.debug("watcher: follow-up lookup: %s", exc)
             reset_connection(self.history.db)
             return logs, events
-        for u, rid in found.items():
+        for u, complete in found.items():
             run_uid, what = want[u]
-            if what == "Log" and rid not in bad:
+            if what == "Log" and complete:
                 logs.add(run_uid)
             elif what == "EventList":
                 events.add(run_uid)
