@@ -1,27 +1,24 @@
-"""Errors a person can act on, and how each is said in one line (no traceback)."""
+"""Errors a person can act on: one base the store, the filter language, the cluster client and the CLI share.
+
+Pure (standard library only), so `store/` and `watcher/` subclass `UserError` without importing anything
+above them, and the CLI catches one type: a `UserError` is printed as one line (exit 2), anything else is a
+bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 
-class UsageError(Exception):
-    """A user's mistake: printed as one line, exit code 2."""
+class UserError(Exception):
+    """A failure the user can act on; str() is one line naming the problem (no traceback is shown)."""
+
+
+class UsageError(UserError):
+    """A user's mistake on the command line (a bad flag value, file or name)."""
 
 
 def user_message(exc: BaseException) -> str | None:
-    """One line for a known user-facing failure, or None for a bug (which keeps its traceback)."""
-    from tekton_results_tui.store.db import StoreError
-    from tekton_results_tui.store.query import FilterError
-
-    if isinstance(exc, (StoreError, FilterError, UsageError)):
-        return str(exc)
-    try:
-        from tekton_results_tui.watcher.kube import KubeError
-    except ImportError:  # the watcher is optional for the store-only commands
-        KubeError = None  # type: ignore[assignment]  # noqa: N806
-    if KubeError is not None and isinstance(exc, KubeError):
-        return str(exc)
-    import peewee
-
-    if isinstance(exc, peewee.OperationalError):
-        return f"database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    """One line for a user-facing failure, or None for a bug (which keeps its traceback)."""
+    if isinstance(exc, UserError):
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
     return None

@@ -17,13 +17,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
 
+from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A problem with the database a person can act on (bad URL, newer schema, unreachable)."""
 
 

@@ -20,11 +20,12 @@ from typing import Callable
 
 import peewee as pw
 
+from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.models import Label, Record, Result
 
 
-class FilterError(ValueError):
+class FilterError(UserError, ValueError):
     """A bad filter; the message names the term and what was expected."""
 
     def __init__(self, term: str, message: str) -> None:

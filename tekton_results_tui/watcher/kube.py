@@ -18,12 +18,14 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from tekton_results_tui.errors import UserError
+
 GROUP, VERSION = "tekton.dev", "v1"
 PLURAL_KIND = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}
 VERSION_TIMEOUT = (3.0, 5.0)  # (connect, read) for the start-up reachability check
 
 
-class KubeError(Exception):
+class KubeError(UserError):
     """A cluster problem a person can act on; str() is one line."""
 
 
