@@ -21,6 +21,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-runs", type=int, default=None, help="stop the workload after this many runs")
     p.add_argument("--step-interval", type=float, default=0.5, help="seconds between a run's status writes (default 0.5)")
     p.add_argument("--preload", type=int, default=0, metavar="N", help="preload N finished PipelineRuns (with 4 TaskRuns each)")
+    p.add_argument("--custom-runs-every", type=int, default=0, metavar="N",
+                   help="every Nth PipelineRun (workload and preload) also runs a custom task: a CustomRun (default 0 = none)")
+    p.add_argument("--prune-after", type=float, default=None, metavar="SECONDS",
+                   help="delete each workload PipelineRun (and its children) this long after it finished (default: keep)")
     p.add_argument("--compaction-window", type=int, default=10_000, help="changes kept for watch/continue (default 10000)")
     p.add_argument("--bookmark-interval", type=float, default=5.0, help="seconds between watch bookmarks (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed for preload and workload")
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     sim = SimCluster(port=args.port, host=args.host, compaction_window=args.compaction_window,
                      bookmark_interval_s=args.bookmark_interval)
     if args.preload:
-        sim.preload(pipelineruns=args.preload, seed=args.seed)
+        sim.preload(pipelineruns=args.preload, seed=args.seed, customruns_every=args.custom_runs_every)
     sim.start()
     where = f"sim: serving Kubernetes API at {sim.url}"
     if args.kubeconfig_out:
@@ -42,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     print(where, flush=True)
     wl = None
     if args.rate > 0:
-        wl = Workload(sim, rate=args.rate, seed=args.seed, max_runs=args.max_runs, step_interval_s=args.step_interval).start()
+        wl = Workload(sim, rate=args.rate, seed=args.seed, max_runs=args.max_runs, step_interval_s=args.step_interval,
+                      custom_runs_every=args.custom_runs_every, prune_after_s=args.prune_after).start()
     done = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -16,7 +16,8 @@ from tekton_results_tui.sim.errors import ApiError, bad_request
 from tekton_results_tui.sim.faults import Faults
 from tekton_results_tui.sim.selectors import field_match
 from tekton_results_tui.sim.server import SimHTTPServer
-from tekton_results_tui.sim.store import GROUP, KINDS, Store, rfc3339
+from tekton_results_tui.kinds import BY_NAME, TASK_RUN
+from tekton_results_tui.sim.store import KINDS, Store, rfc3339
 
 TOKEN = "sim-token"
 MAX_EVENTS = 200_000
@@ -209,10 +210,11 @@ class SimCluster:
         return out
 
     def _pod_taskrun(self, namespace: str, pod: str) -> dict[str, Any] | None:
-        key = self.store.pods.get((namespace, pod))
-        if key is None:
+        """The run whose pod this is (a TaskRun: the only kind with step logs)."""
+        found = self.store.pods.get((namespace, pod))
+        if found is None:
             return None
-        e = self.store.get("taskruns", *key)
+        e = self.store.get(found[0], *found[1])
         return e.obj() if e is not None else None
 
     def pod_log(self, namespace: str, pod: str, container: str | None) -> str:
@@ -258,7 +260,7 @@ class SimCluster:
                 "metadata": {"name": pod, "namespace": namespace, "uid": tr["metadata"]["uid"][:-4] + "pod0",
                              "creationTimestamp": tr["metadata"].get("creationTimestamp"),
                              "labels": {**tr["metadata"].get("labels", {}), "tekton.dev/taskRun": tr["metadata"]["name"]},
-                             "ownerReferences": [{"apiVersion": f"{GROUP}/v1", "kind": "TaskRun", "name": tr["metadata"]["name"],
+                             "ownerReferences": [{"apiVersion": TASK_RUN.api_version, "kind": TASK_RUN.name, "name": tr["metadata"]["name"],
                                                   "uid": tr["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]},
                 "spec": {"containers": [{"name": s["container"], "image": st["image"]} for s, st in zip(steps, statuses)],
                          "restartPolicy": "Never", "serviceAccountName": "pipeline"},
@@ -266,25 +268,29 @@ class SimCluster:
 
     # ---------- bulk ----------
     def preload(self, pipelineruns: int = 20_000, taskruns_per: int = 4, namespaces: tuple[str, ...] = ("ci", "dev", "prod"),
-                finished: bool = True, seed: int = 0) -> None:
-        """Bulk-load finished runs (mixed outcomes); their logs and events are derived on request."""
+                finished: bool = True, seed: int = 0, customruns_every: int = 0) -> None:
+        """Bulk-load finished runs (mixed outcomes); their logs and events are derived on request.
+
+        With `customruns_every` = N, every Nth PipelineRun also ran a custom task (a CustomRun child);
+        its draws use their own random stream, so the PipelineRuns and TaskRuns of a seed stay the same."""
         rng = random.Random(seed)
+        custom_rng = random.Random(f"{seed}/customruns")
+        custom_names = tuple(objects.CUSTOM_TASKS)
         now = self.clock()
         base = f"{seed:x}"
         chunk = 1000  # load in chunks so the dicts of one chunk are freed before the next is built
         for lo in range(0, pipelineruns, chunk):
-            prs: list[dict[str, Any]] = []
-            trs: list[dict[str, Any]] = []
+            by_kind: dict[str, list[dict[str, Any]]] = {plural: [] for plural in KINDS}
             for i in range(lo, min(pipelineruns, lo + chunk)):
                 ns = namespaces[i % len(namespaces)]
                 start = now - (pipelineruns - i) * 30.0 - 600
-                pr, children = objects.finished_run(rng, ns, f"pre-{base}-{i:06d}", start, max_tasks=taskruns_per)
-                prs.append(pr)
-                trs.extend(children)
-            self.store.bulk_load("pipelineruns", prs, sort=False)
-            self.store.bulk_load("taskruns", trs, sort=False)
-            for o in prs:
-                self._synth_events.add(o["metadata"]["uid"])
-            for o in trs:
-                self._synth_events.add(o["metadata"]["uid"])
+                custom = custom_names[(i // customruns_every) % len(custom_names)] if customruns_every and i % customruns_every == 0 else None
+                pr, children = objects.finished_run(rng, ns, f"pre-{base}-{i:06d}", start, max_tasks=taskruns_per,
+                                                    custom=custom, custom_rng=custom_rng)
+                for o in (pr, *children):
+                    by_kind[BY_NAME[o["kind"]].plural].append(o)
+            for plural, objs in by_kind.items():
+                self.store.bulk_load(plural, objs, sort=False)
+                for o in objs:
+                    self._synth_events.add(o["metadata"]["uid"])
         self.store.resort()

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from tekton_results_tui.kubefmt import human_duration
-from tekton_results_tui.sim.store import GROUP, KINDS, VERSION
+from tekton_results_tui.sim.store import GROUP, KINDS, SERVED, VERSION
 
 SERVER_ADDR = [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]
 VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-sim", "gitCommit": "0000000000000000000000000000000000000000",
@@ -14,6 +14,8 @@ VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-sim", "gitCo
                 "platform": "linux/amd64"}
 
 _VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+# CRD facts the registry does not hold: Tekton's CRDs give PipelineRun and TaskRun a short name, CustomRun none
+SHORT_NAMES = {"PipelineRun": ["pr"], "TaskRun": ["tr"]}
 
 
 def api_versions() -> dict[str, Any]:
@@ -29,14 +31,14 @@ def core_resources() -> dict[str, Any]:
     ]}
 
 
-def _group(name: str, version: str) -> dict[str, Any]:
-    gv = {"groupVersion": f"{name}/{version}", "version": version}
-    return {"name": name, "versions": [gv], "preferredVersion": gv}
+def _group(name: str, versions: list[str], preferred: str) -> dict[str, Any]:
+    gvs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": gvs, "preferredVersion": {"groupVersion": f"{name}/{preferred}", "version": preferred}}
 
 
 def api_groups() -> dict[str, Any]:
     return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group("authorization.k8s.io", "v1"), _group(GROUP, VERSION)]}
+            "groups": [_group("authorization.k8s.io", ["v1"], "v1"), _group(GROUP, list(SERVED), VERSION)]}
 
 
 def api_group(name: str) -> dict[str, Any] | None:
@@ -46,15 +48,18 @@ def api_group(name: str) -> dict[str, Any] | None:
     return None
 
 
-def tekton_resources() -> dict[str, Any]:
+def tekton_resources(version: str = VERSION) -> dict[str, Any]:
+    """The run resources served at tekton.dev/<version> (each kind at the version the registry watches)."""
     res = []
-    for plural, kind in KINDS.items():
+    for plural in SERVED.get(version, ()):
+        kind = KINDS[plural]
+        short = SHORT_NAMES.get(kind)
         res.append({"name": plural, "singularName": kind.lower(), "namespaced": True, "kind": kind, "verbs": _VERBS,
-                    "shortNames": ["pr" if plural == "pipelineruns" else "tr"], "categories": ["tekton", "tekton-pipelines"],
+                    **({"shortNames": short} if short else {}), "categories": ["tekton", "tekton-pipelines"],
                     "storageVersionHash": "sim" + plural[:5]})
         res.append({"name": f"{plural}/status", "singularName": "", "namespaced": True, "kind": kind,
                     "verbs": ["get", "patch", "update"]})
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{GROUP}/{VERSION}", "resources": res}
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{GROUP}/{version}", "resources": res}
 
 
 def authz_resources() -> dict[str, Any]:

@@ -1,9 +1,12 @@
-"""Realistic Tekton v1 objects, step logs and Kubernetes events, generated deterministically.
+"""Realistic Tekton objects (v1 PipelineRuns/TaskRuns, v1beta1 CustomRuns), step logs and Kubernetes events,
+generated deterministically.
 
 Shapes follow what Tekton Pipelines writes: Succeeded conditions with its reasons,
 childReferences, step states with container "step-<name>", podName, results, and
-taskSpec/pipelineSpec copies (objects of ~3-5 KB). Logs and events of preloaded
-runs are not stored: they are derived from the run on request, so 100k runs stay small.
+taskSpec/pipelineSpec copies (objects of ~3-5 KB). A CustomRun is what a PipelineRun creates
+for a pipeline task whose taskRef names a custom task (customRef): another controller runs it,
+there is no pod. Logs and events of preloaded runs are not stored: they are derived from the
+run on request, so 100k runs stay small.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from tekton_results_tui.sim.store import GROUP, VERSION, rfc3339
-
-API = f"{GROUP}/{VERSION}"
+from tekton_results_tui.kinds import BY_NAME, CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
+from tekton_results_tui.sim.store import rfc3339
 
 # task name -> (image, steps)
 TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -74,6 +76,28 @@ PIPELINE_SPECS = {
 }
 
 
+def pipeline_spec(pipeline: str, custom: str | None = None) -> dict[str, Any]:
+    """The pipelineSpec copied into a PipelineRun's status; with a custom task it runs first, beside the others."""
+    if custom is None:
+        return PIPELINE_SPECS[pipeline]
+    ref, params = CUSTOM_TASKS[custom]
+    spec = dict(PIPELINE_SPECS[pipeline])
+    spec["tasks"] = [{"name": custom, "taskRef": dict(ref), "params": params}, *spec["tasks"]]
+    return spec
+
+
+# custom task -> (customRef, params): tasks a controller other than Tekton's runs, as CustomRuns
+CUSTOM_TASKS: dict[str, tuple[dict[str, str], list[dict[str, Any]]]] = {
+    "wait": ({"apiVersion": "wait.testing.tekton.dev/v1beta1", "kind": "Wait", "name": "wait-for-window"},
+             [{"name": "duration", "value": "5s"}]),
+    "approval": ({"apiVersion": "openshift-pipelines.org/v1alpha1", "kind": "ApprovalTask", "name": "release-approval"},
+                 [{"name": "approvers", "value": ["alice", "bob"]}, {"name": "numberOfApprovalsRequired", "value": "1"}]),
+}
+# how a custom task ends (CustomRun reasons, pipeline's customrun_types.go)
+CUSTOM_OUTCOMES = ("Succeeded", "Failed", "CustomRunTimedOut", "CustomRunCancelled")
+CUSTOM_WEIGHTS = (70, 10, 10, 10)
+
+
 def new_uid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -94,7 +118,7 @@ def tr_labels(pipeline: str, pr: str, ptask: str, task: str) -> dict[str, str]:
 
 
 def pipelinerun(ns: str, name: str, pipeline: str, revision: str) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "PipelineRun",
+    return {"apiVersion": PIPELINE_RUN.api_version, "kind": PIPELINE_RUN.name,
             "metadata": {"name": name, "namespace": ns, "labels": pr_labels(pipeline),
                          "annotations": {"tekton.dev/git-revision": revision}},
             "spec": {"pipelineRef": {"name": pipeline},
@@ -105,12 +129,17 @@ def pipelinerun(ns: str, name: str, pipeline: str, revision: str) -> dict[str, A
                                      "resources": {"requests": {"storage": "1Gi"}}}}}]}}
 
 
+def owner_ref(pr: str, pr_uid: str) -> dict[str, Any]:
+    """The ownerReference a PipelineRun's child runs carry (the garbage collector deletes them with it)."""
+    return {"apiVersion": PIPELINE_RUN.api_version, "kind": PIPELINE_RUN.name, "name": pr, "uid": pr_uid,
+            "controller": True, "blockOwnerDeletion": True}
+
+
 def taskrun(ns: str, pr: str, pr_uid: str, pipeline: str, ptask: str, task: str, revision: str) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "TaskRun",
+    return {"apiVersion": TASK_RUN.api_version, "kind": TASK_RUN.name,
             "metadata": {"name": f"{pr}-{ptask}", "namespace": ns, "labels": tr_labels(pipeline, pr, ptask, task),
                          "annotations": {"pipeline.tekton.dev/release": "v0.59.0"},
-                         "ownerReferences": [{"apiVersion": API, "kind": "PipelineRun", "name": pr, "uid": pr_uid,
-                                              "controller": True, "blockOwnerDeletion": True}]},
+                         "ownerReferences": [owner_ref(pr, pr_uid)]},
             "spec": {"taskRef": {"kind": "Task", "name": task}, "params": [{"name": "revision", "value": revision}],
                      "serviceAccountName": "pipeline", "timeout": "1h0m0s",
                      "workspaces": [{"name": "source", "persistentVolumeClaim": {"claimName": f"pvc-{pr[-10:]}"}}]}}
@@ -235,12 +264,12 @@ def pr_reason(outcome: str, rng: random.Random) -> str:
 
 
 def child_ref(tr: str, ptask: str) -> dict[str, str]:
-    return {"apiVersion": API, "kind": "TaskRun", "name": tr, "pipelineTaskName": ptask}
+    return {"apiVersion": TASK_RUN.api_version, "kind": TASK_RUN.name, "name": tr, "pipelineTaskName": ptask}
 
 
 def pr_status(pipeline: str, start: float, now: float, children: list[dict[str, str]], reason: str | None,
-              name: str, n_done: int, n_total: int) -> dict[str, Any]:
-    st: dict[str, Any] = {"startTime": rfc3339(start), "pipelineSpec": PIPELINE_SPECS[pipeline],
+              name: str, n_done: int, n_total: int, custom: str | None = None) -> dict[str, Any]:
+    st: dict[str, Any] = {"startTime": rfc3339(start), "pipelineSpec": pipeline_spec(pipeline, custom),
                           "childReferences": children,
                           "provenance": {"featureFlags": {"enableAPIFields": "beta", "awaitSidecarReadiness": True}}}
     if reason is None:
@@ -258,9 +287,59 @@ def pr_status(pipeline: str, start: float, now: float, children: list[dict[str, 
     return st
 
 
-def finished_run(rng: random.Random, ns: str, name: str, start: float, max_tasks: int | None = None
+# ---------------- custom runs ----------------
+CR_MESSAGES = {
+    "Succeeded": {"wait": "Wait finished after {d}", "approval": "Approved by alice"},
+    "Failed": {"wait": "Wait failed: duration {d} is longer than the window", "approval": "Rejected by bob: not a release day"},
+    "CustomRunTimedOut": "CustomRun \"{name}\" failed to finish within \"1h0m0s\"",
+    "CustomRunCancelled": "CustomRun \"{name}\" was cancelled",
+}
+
+
+def customrun(ns: str, pr: str, pr_uid: str, pipeline: str, custom: str) -> dict[str, Any]:
+    """The CustomRun a PipelineRun creates for its custom pipeline task (no pod: another controller runs it)."""
+    ref, params = CUSTOM_TASKS[custom]
+    labels = {"app.kubernetes.io/managed-by": "tekton-pipelines", "tekton.dev/memberOf": "tasks",
+              "tekton.dev/pipeline": pipeline, "tekton.dev/pipelineRun": pr, "tekton.dev/pipelineTask": custom}
+    return {"apiVersion": CUSTOM_RUN.api_version, "kind": CUSTOM_RUN.name,
+            "metadata": {"name": f"{pr}-{custom}", "namespace": ns, "labels": labels,
+                         "annotations": {"pipeline.tekton.dev/release": "v0.59.0"}, "ownerReferences": [owner_ref(pr, pr_uid)]},
+            "spec": {"customRef": dict(ref), "params": params, "serviceAccountName": "pipeline", "timeout": "1h0m0s"}}
+
+
+def custom_child_ref(cr: str, ptask: str) -> dict[str, str]:
+    return {"apiVersion": CUSTOM_RUN.api_version, "kind": CUSTOM_RUN.name, "name": cr, "pipelineTaskName": ptask}
+
+
+def cr_status(name: str, custom: str, start: float, now: float, reason: str | None, generation: int = 1) -> dict[str, Any]:
+    """Status a custom-task controller writes: Running (reason None) or one of CUSTOM_OUTCOMES."""
+    st: dict[str, Any] = {"startTime": rfc3339(start), "observedGeneration": generation, "extraFields": {}}
+    if reason is None:
+        st["conditions"] = cond("Unknown", "Running", "", now)
+        return st
+    ok = reason == "Succeeded"
+    msg = CR_MESSAGES[reason]
+    text = (msg[custom] if isinstance(msg, dict) else msg).format(name=name, d=f"{max(0, int(now - start))}s")
+    st["conditions"] = cond("True" if ok else "False", reason, text, now)
+    st["completionTime"] = rfc3339(now)
+    if ok and custom == "approval":
+        st["results"] = [{"name": "approvedBy", "value": "alice"}]
+    return st
+
+
+def custom_outcome(pr_outcome: str, rng: random.Random) -> str:
+    """How a PipelineRun's custom task ends: cancelled with a cancelled PipelineRun, else drawn."""
+    if pr_outcome == "Cancelled":
+        return "CustomRunCancelled"
+    return rng.choices(CUSTOM_OUTCOMES, CUSTOM_WEIGHTS)[0]
+
+
+def finished_run(rng: random.Random, ns: str, name: str, start: float, max_tasks: int | None = None,
+                 custom: str | None = None, custom_rng: random.Random | None = None
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A finished PipelineRun and its TaskRuns, uid/creationTimestamp set (for bulk preload)."""
+    """A finished PipelineRun and its TaskRuns (and CustomRun with `custom`), uid/creationTimestamp set (for bulk
+    preload). The custom task's draws come from `custom_rng`, so the PipelineRuns and TaskRuns of a seed are the
+    same with or without it."""
     fits = [p for p, t in PIPELINES.items() if not max_tasks or len(t) >= max_tasks]
     pipeline = rng.choice(fits or tuple(PIPELINES))
     tasks = PIPELINES[pipeline][: max_tasks] if max_tasks else PIPELINES[pipeline]
@@ -286,10 +365,30 @@ def finished_run(rng: random.Random, ns: str, name: str, start: float, max_tasks
         children.append(child_ref(trn, ptask))
         t += dur + 1
     reason = pr_reason(outcome, rng)
-    pr["status"] = pr_status(pipeline, start, t, children, reason, name, len(trs) - (0 if reason in ("Succeeded", "Completed") else 1), len(tasks))
+    n_done, n_total = len(trs) - (0 if reason in ("Succeeded", "Completed") else 1), len(tasks)
+    runs: list[dict[str, Any]] = trs
+    if custom is not None:
+        crng = custom_rng or random.Random(f"{name}/{custom}")
+        cr = customrun(ns, name, pr_uid, pipeline, custom)
+        crn = cr["metadata"]["name"]
+        cr["metadata"].update(uid=new_uid(crng), generation=1, creationTimestamp=rfc3339(start + 1))
+        cr_reason = custom_outcome(outcome, crng)
+        cancelled = cr_reason == "CustomRunCancelled"
+        cr["status"] = cr_status(crn, custom, start + 1, start + 1 + crng.uniform(1, 60), cr_reason, 2 if cancelled else 1)
+        if cancelled:
+            cr["spec"]["status"] = "RunCancelled"
+            cr["metadata"]["generation"] = 2
+        runs = [cr, *trs]
+        children.insert(0, custom_child_ref(crn, custom))
+        n_total += 1
+        if cr_reason == "Succeeded":
+            n_done += 1
+        elif reason in ("Succeeded", "Completed"):
+            reason = "Failed"  # a failed custom task fails its PipelineRun
+    pr["status"] = pr_status(pipeline, start, t, children, reason, name, n_done, n_total, custom)
     if reason in ("Cancelled", "PipelineRunCancelled"):
         pr["spec"]["status"] = "Cancelled"
-    return pr, trs
+    return pr, runs
 
 
 # ---------------- logs ----------------
@@ -333,9 +432,10 @@ def run_events(obj: dict[str, Any]) -> list[dict[str, Any]]:
     c = next((c for c in st.get("conditions") or () if c.get("type") == "Succeeded"), None)
     evs = [event(md, kind, "Normal", "Started", "", start, 0)]
     if c is not None:
+        running = {TASK_RUN.name: "Not all Steps in the Task have finished executing", CUSTOM_RUN.name: "",
+                   PIPELINE_RUN.name: "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 1, Skipped: 0"}
         evs.append(event(md, kind, "Normal", "Running", c.get("message", "") if c.get("status") == "Unknown" else
-                         ("Not all Steps in the Task have finished executing" if kind == "TaskRun" else
-                          "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 1, Skipped: 0"), start, 1))
+                         running.get(kind, ""), start, 1))
         if c.get("status") in ("True", "False"):
             evs.append(event(md, kind, "Normal" if c["status"] == "True" else "Warning", c.get("reason", ""),
                              c.get("message", ""), st.get("completionTime") or c.get("lastTransitionTime"), 2))
@@ -348,7 +448,8 @@ def event(md: dict[str, Any], kind: str, typ: str, reason: str, message: str, ts
             "metadata": {"name": f"{name}.{zlib.crc32((str(md.get('uid')) + str(i) + reason).encode()):016x}",
                          "namespace": md.get("namespace", ""), "creationTimestamp": ts, "resourceVersion": md.get("resourceVersion", "")},
             "involvedObject": {"kind": kind, "namespace": md.get("namespace", ""), "name": name, "uid": md.get("uid", ""),
-                               "apiVersion": API, "resourceVersion": md.get("resourceVersion", "")},
+                               "apiVersion": BY_NAME[kind].api_version if kind in BY_NAME else PIPELINE_RUN.api_version,
+                               "resourceVersion": md.get("resourceVersion", "")},
             "reason": reason, "message": message, "type": typ, "count": 1,
             "source": {"component": f"{kind}"}, "firstTimestamp": ts, "lastTimestamp": ts,
             "reportingComponent": "tekton-pipelines-controller", "reportingInstance": ""}

@@ -19,7 +19,7 @@ from tekton_results_tui.sim import discovery
 from tekton_results_tui.sim.errors import ApiError, bad_request, expired, not_found
 from tekton_results_tui.sim.patch import apply_patch
 from tekton_results_tui.sim.selectors import field_match, parse_field_selector, parse_label_selector
-from tekton_results_tui.sim.store import GROUP, KINDS, VERSION, decode_continue, dumps, encode_continue
+from tekton_results_tui.sim.store import API_VERSION, GROUP, KINDS, SERVED, decode_continue, dumps, encode_continue
 from tekton_results_tui.sim.watch import StreamClosed, WatchStream
 
 if TYPE_CHECKING:
@@ -170,9 +170,10 @@ class Handler(BaseHTTPRequestHandler):
             if g is not None:
                 self._verb = "get"
                 return self._json(200, g)
-        if m == "GET" and parts == ["apis", GROUP, VERSION]:
+        tekton = len(parts) >= 3 and parts[:2] == ["apis", GROUP] and parts[2] in SERVED
+        if m == "GET" and tekton and len(parts) == 3:
             self._verb = "get"
-            return self._json(200, discovery.tekton_resources())
+            return self._json(200, discovery.tekton_resources(parts[2]))
         if m == "GET" and parts == ["apis", "authorization.k8s.io", "v1"]:
             self._verb = "get"
             return self._json(200, discovery.authz_resources())
@@ -180,8 +181,8 @@ class Handler(BaseHTTPRequestHandler):
             self._verb, self._resource = "create", "selfsubjectaccessreviews"
             self._gate(None)
             return self._ssar()
-        if parts[:3] == ["apis", GROUP, VERSION]:
-            return self._runs(parts[3:])
+        if tekton:
+            return self._runs(parts[2], parts[3:])
         if parts[:2] == ["api", "v1"]:
             return self._core(parts[2:])
         raise ApiError(404, "the server could not find the requested resource", "NotFound", {})
@@ -227,13 +228,13 @@ class Handler(BaseHTTPRequestHandler):
         self._json(201, out)
 
     # ---- tekton runs ----
-    def _runs(self, rest: list[str]) -> None:
+    def _runs(self, version: str, rest: list[str]) -> None:
         c = self.server.cluster
         store = c.store
         ns: str | None = None
         if rest[:1] == ["namespaces"] and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
-        if not rest or rest[0] not in KINDS or len(rest) > 3 or (len(rest) == 3 and rest[2] != "status"):
+        if not rest or rest[0] not in SERVED[version] or len(rest) > 3 or (len(rest) == 3 and rest[2] != "status"):
             raise ApiError(404, "the server could not find the requested resource", "NotFound", {})
         kind = rest[0]
         name = rest[1] if len(rest) >= 2 else None
@@ -254,8 +255,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._body_read = True
                 if not isinstance(body, dict):
                     raise bad_request("the body of the request must be a JSON object")
-                if body.get("kind") not in (None, KINDS[kind]) or body.get("apiVersion") not in (None, f"{GROUP}/{VERSION}"):
-                    raise bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the expected API version ({GROUP}/{VERSION})")
+                if body.get("kind") not in (None, KINDS[kind]) or body.get("apiVersion") not in (None, API_VERSION[kind]):
+                    raise bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the expected API version ({API_VERSION[kind]})")
                 md = body.setdefault("metadata", {})
                 if not isinstance(md, dict):
                     raise bad_request("metadata must be an object")
@@ -403,7 +404,7 @@ class Handler(BaseHTTPRequestHandler):
                 meta["remainingItemCount"] = remaining
         if self._wants_table():
             return self._json(200, discovery.table([e.obj() for e in entries], meta, c.clock()))
-        body = b"".join((b'{"apiVersion":"', f"{GROUP}/{VERSION}".encode(), b'","items":[', b",".join(e.data for e in entries),
+        body = b"".join((b'{"apiVersion":"', API_VERSION[kind].encode(), b'","items":[', b",".join(e.data for e in entries),
                          b'],"kind":"', KINDS[kind].encode(), b'List","metadata":', dumps(meta), b"}"))
         self._json(200, body)
 

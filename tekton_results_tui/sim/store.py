@@ -22,11 +22,27 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from tekton_results_tui.kinds import PIPELINE_RUN, RUN_KINDS
 from tekton_results_tui.sim.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
 
-GROUP = "tekton.dev"
-VERSION = "v1"
-KINDS = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}
+GROUP = PIPELINE_RUN.group  # every run kind is Tekton's
+VERSION = PIPELINE_RUN.version  # the group's preferred version
+KINDS = {k.plural: k.name for k in RUN_KINDS}  # resource -> kind
+API_VERSION = {k.plural: k.api_version for k in RUN_KINDS}  # resource -> the one apiVersion it is served and stored as
+
+
+def _served() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for k in RUN_KINDS:
+        assert k.group == GROUP, f"{k.name}: the simulated cluster serves one API group"
+        out[k.version] = (*out.get(k.version, ()), k.plural)
+    return out
+
+
+# version -> the resources served there, in registry order (v1 first: the group's preferred version).
+# Each kind is served at its watched version only: the simulated cluster converts nothing.
+SERVED: dict[str, tuple[str, ...]] = _served()
+POD_KINDS = frozenset(k.plural for k in RUN_KINDS if k.step_logs)  # runs that get a pod (podName in status)
 Key = tuple[str, str]  # (namespace, name)
 
 
@@ -110,7 +126,7 @@ class Store:
         self._hist_rvs: list[int] = []
         self.by_uid: dict[str, tuple[str, Key]] = {}
         self.children: dict[str, set[tuple[str, Key]]] = {}
-        self.pods: dict[Key, Key] = {}  # (ns, podName) -> TaskRun key
+        self.pods: dict[Key, tuple[str, Key]] = {}  # (ns, podName) -> (resource, key) of the run it belongs to
         self.namespaces: dict[str, str] = {}  # name -> creationTimestamp
         self.closed = False
 
@@ -134,9 +150,9 @@ class Store:
             i = bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:
                 del keys[i]
-            if kind == "taskruns" and obj is not None:
+            if kind in POD_KINDS and obj is not None:
                 pod = (obj.get("status") or {}).get("podName")
-                if isinstance(pod, str) and self.pods.get((key[0], pod)) == key:
+                if isinstance(pod, str) and self.pods.get((key[0], pod)) == (kind, key):
                     del self.pods[(key[0], pod)]
             return
         if old is None:
@@ -147,10 +163,10 @@ class Store:
         self.by_uid[new.uid] = (kind, key)
         for o in new.owners:
             self.children.setdefault(o, set()).add((kind, key))
-        if kind == "taskruns" and obj is not None:
+        if kind in POD_KINDS and obj is not None:
             pod = (obj.get("status") or {}).get("podName")
             if isinstance(pod, str) and pod:
-                self.pods[(key[0], pod)] = key
+                self.pods[(key[0], pod)] = (kind, key)
 
     def _commit(self, kind: str, key: Key, obj: dict[str, Any] | None, typ: str,
                 final: dict[str, Any] | None = None) -> Entry:
@@ -271,7 +287,7 @@ class Store:
             md.update(name=name, namespace=ns, uid=str(uuidlib.uuid4()), generation=1,
                       creationTimestamp=rfc3339(now))
             md.pop("deletionTimestamp", None)
-            out = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KINDS[kind], "metadata": md}
+            out = {"apiVersion": API_VERSION[kind], "kind": KINDS[kind], "metadata": md}
             for k, v in obj.items():
                 if k not in out:
                     out[k] = v
@@ -317,7 +333,7 @@ class Store:
                     else:
                         nmd.pop(k, None)
                 nmd["namespace"] = ns
-                new["apiVersion"], new["kind"] = f"{GROUP}/{VERSION}", KINDS[kind]
+                new["apiVersion"], new["kind"] = API_VERSION[kind], KINDS[kind]
                 if omd.get("deletionTimestamp"):
                     added = set(nmd.get("finalizers") or ()) - set(omd.get("finalizers") or ())
                     if added:
@@ -400,10 +416,10 @@ class Store:
                 self.by_uid[e.uid] = (kind, key)
                 for o in e.owners:
                     self.children.setdefault(o, set()).add((kind, key))
-                if kind == "taskruns":
+                if kind in POD_KINDS:
                     pod = (obj.get("status") or {}).get("podName")
                     if pod:
-                        self.pods[(key[0], pod)] = key
+                        self.pods[(key[0], pod)] = (kind, key)
                 self.history.append(Change(self.rv, "ADDED", kind, key, e, None))
                 self._hist_rvs.append(self.rv)
             over = len(self.history) - self.window

@@ -15,7 +15,7 @@ from typing import Any
 
 from tekton_results_tui.sim.errors import ApiError
 from tekton_results_tui.sim.faults import Faults
-from tekton_results_tui.sim.store import GROUP, KINDS, VERSION, Change, Entry, Store
+from tekton_results_tui.sim.store import API_VERSION, KINDS, Change, Entry, Store
 
 BATCH = 256
 Accept = Callable[[tuple[str, str], Entry], bool]
@@ -38,7 +38,7 @@ def error_line(err: ApiError) -> bytes:
 
 
 def bookmark_line(kind: str, rv: int) -> bytes:
-    obj = {"kind": KINDS[kind], "apiVersion": f"{GROUP}/{VERSION}",
+    obj = {"kind": KINDS[kind], "apiVersion": API_VERSION[kind],
            "metadata": {"resourceVersion": str(rv), "creationTimestamp": None}}
     return event_line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
 

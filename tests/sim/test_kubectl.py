@@ -20,7 +20,8 @@ KUBECTL = shutil.which("kubectl")
 def sim_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen, str]]:
     kc = str(tmp_path_factory.mktemp("sim") / "k.yaml")
     p = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "sim", "--kubeconfig-out", kc, "--rate", "20",
-                          "--max-runs", "6", "--step-interval", "0.01", "--preload", "5"],
+                          "--max-runs", "6", "--step-interval", "0.01", "--preload", "5",
+                          "--custom-runs-every", "2"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()  # type: ignore[union-attr]
     assert line.startswith("sim: serving Kubernetes API at http://127.0.0.1:"), line + (p.stderr.read() if p.poll() is not None else "")  # type: ignore[union-attr]
@@ -61,6 +62,21 @@ def test_kubectl_get_taskruns_yaml_and_short_name(sim_proc: tuple[subprocess.Pop
     assert all(i["kind"] == "TaskRun" and i["metadata"]["namespace"] == "ci" for i in doc["items"])
     r = kubectl(sim_proc[1], "get", "tr", "-n", "ci", "-o", "name")
     assert r.returncode == 0 and r.stdout.startswith("taskrun.tekton.dev/"), r.stderr
+
+
+def test_kubectl_get_customruns(sim_proc: tuple[subprocess.Popen, str]) -> None:
+    """CustomRun is found through discovery at tekton.dev/v1beta1 (no short name), with Tekton's columns."""
+    kc = sim_proc[1]
+    r = kubectl(kc, "get", "customruns", "-A")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "SUCCEEDED", "REASON", "STARTTIME", "COMPLETIONTIME"]
+    assert len(lines) >= 4  # preload runs 0, 2, 4 have one each
+    r = kubectl(kc, "get", "customruns.v1beta1.tekton.dev", "-A", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    items = json.loads(r.stdout)["items"]
+    assert items and {i["apiVersion"] for i in items} == {"tekton.dev/v1beta1"}
+    assert all(i["metadata"]["ownerReferences"][0]["kind"] == "PipelineRun" for i in items)
 
 
 def test_kubectl_annotate_and_delete(sim_proc: tuple[subprocess.Popen, str]) -> None:
