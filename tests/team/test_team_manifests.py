@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tekton_results_tui import cli
+from tekton_results_tui.kinds import RUN_KINDS
 from tekton_results_tui.settings import DB_ENV
 from tekton_results_tui.watcher.metrics import MetricsServer
 from tekton_results_tui.watcher.status import LIVE, WatcherStatus
@@ -168,7 +169,7 @@ def test_deployment_command_line_parses_as_headless_with_metrics(monkeypatch) ->
     assert db_env == [{"name": DB_ENV, "valueFrom": {"secretKeyRef": {"name": "tekton-results-tui-db", "key": "url"}}}]
     assert not any("postgresql://" in a for a in c["args"]), "no credentials in args"
     monkeypatch.setenv(DB_ENV, "postgresql://watcher:pw@pg:5432/results")
-    assert cli.settings_from_args(args).db_url == "postgresql://watcher:pw@pg:5432/results"
+    assert cli.settings_from_args(args).store.db_url == "postgresql://watcher:pw@pg:5432/results"
 
 
 def test_probes_hit_the_metrics_server_paths() -> None:
@@ -200,7 +201,7 @@ def test_pod_is_locked_down() -> None:
 
 # --- RBAC against the kubernetes client calls in the sources --------------------------
 
-TEKTON = [("tekton.dev", "pipelineruns"), ("tekton.dev", "taskruns")]
+TEKTON = [(k.group, k.plural) for k in RUN_KINDS]  # every run kind the program watches, stores and may delete
 # client method -> (resources, verb). A call missing here fails the test: add it, and the rule.
 CALLS: dict[str, tuple[list[tuple[str, str]], str]] = {
     "list_cluster_custom_object": (TEKTON, "list"),
@@ -305,6 +306,16 @@ def test_readonly_role_has_no_writes_and_keeps_the_reads() -> None:
     reads = {p for p in full if p[2] not in WRITE_VERBS or p[1] == "selfsubjectaccessreviews"}
     assert ro == reads
     assert ("tekton.dev", "pipelineruns", "patch") in full and ("tekton.dev", "taskruns", "delete") in full
+
+
+def test_every_registry_kind_is_in_both_roles() -> None:
+    """A kind added to kinds.py is watched and cleaned up: both roles must name it (read-only without writes)."""
+    full = granted(one("ClusterRole", "tekton-results-tui"))
+    ro = granted(one("ClusterRole", "tekton-results-tui-readonly"))
+    for k in RUN_KINDS:
+        assert {(k.group, k.plural, v) for v in ("get", "list", "watch", "patch", "delete")} <= full, k.name
+        assert {(k.group, k.plural, v) for v in ("get", "list", "watch")} <= ro, k.name
+        assert not {v for g, r, v in ro if (g, r) == (k.group, k.plural)} & WRITE_VERBS, k.name
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed: kustomize builds not checked")

@@ -17,6 +17,7 @@ import yaml
 
 service_mod = pytest.importorskip("tekton_results_tui.watcher.service", reason="the watcher service (issue 4) is not in the tree yet")
 
+from tekton_results_tui.kinds import RUN_KINDS  # noqa: E402
 from tekton_results_tui.settings import Settings  # noqa: E402
 from tekton_results_tui.sim.cluster import SimCluster  # noqa: E402
 from tekton_results_tui.store.db import open_database  # noqa: E402
@@ -24,7 +25,7 @@ from tekton_results_tui.store.history import History  # noqa: E402
 
 BASE = Path(__file__).resolve().parents[2] / "config" / "base"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
-RESOURCES = ("pipelineruns", "taskruns", "pipelineruns/status", "taskruns/status", "pods", "pods/log", "events",
+RESOURCES = (*(k.plural for k in RUN_KINDS), *(f"{k.plural}/status" for k in RUN_KINDS), "pods", "pods/log", "events",
              "namespaces", "selfsubjectaccessreviews")
 
 
@@ -51,7 +52,7 @@ def run_with_role(tmp_path: Path, role_file: str) -> tuple[SimCluster, set[tuple
                 sim.faults.forbid(verb, res)
     kubeconfig = sim.write_kubeconfig(str(tmp_path / "kubeconfig"))
     url = "sqlite:///" + str(tmp_path / "history.db")
-    settings = Settings(db_url=url, kubeconfig=kubeconfig, context="sim", cluster_name="sim")
+    settings = Settings.of(db_url=url, kubeconfig=kubeconfig, context="sim", cluster_name="sim")
     db = open_database(url)
     history = History(db)
     svc = service_mod.WatcherService(settings, history)
