@@ -159,6 +159,16 @@ class SimCluster:
     def compact(self, rv: int | None = None) -> None:
         self.store.compact(rv)
 
+    @property
+    def watch_window(self) -> int:
+        """How many of the latest changes (all kinds together) a watch or a continue token can start within."""
+        return self.store.window
+
+    def set_watch_window(self, changes: int) -> None:
+        """Shrink or grow the watch window at once: a watch from an rv older than the last `changes` changes
+        gets 200 and an ERROR event with a 410 Expired Status (a paged list's continue: HTTP 410)."""
+        self.store.set_window(changes)
+
     # ---------- logs and events ----------
     def set_pod_log(self, namespace: str, pod: str, container: str, text: str) -> None:
         self._logs[(namespace, pod, container)] = text

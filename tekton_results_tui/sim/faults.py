@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._drops: list[list[int]] = []  # [n_events, times]
+        self._drop_every: tuple[int, int] | None = None  # (n_events, jitter) for every stream until clear()
+        self._drop_rng = random.Random(0)
+        self.watches_dropped = 0  # streams cut by a drop fault (one-shot or every)
         self._stalls: list[list[float]] = []  # [seconds, times]
         self._gone = 0
         self._http: list[_HttpFault] = []
@@ -37,6 +41,15 @@ class Faults:
         """Close the next watch stream(s) abruptly (no terminating chunk) after n more events."""
         with self._lock:
             self._drops.append([int(n_events), int(times)])
+
+    def drop_every_watch_after(self, n_events: int, jitter: int = 0, seed: int = 0) -> None:
+        """Until clear(): cut every watch stream abruptly after n_events (± jitter, at least 1) events, as a
+        flaky load balancer in front of the API server does. One-shot drops armed with drop_watches_after go first."""
+        if n_events < 1 or jitter < 0:
+            raise ValueError("n_events must be >= 1 and jitter >= 0")
+        with self._lock:
+            self._drop_every = (int(n_events), int(jitter))
+            self._drop_rng = random.Random(seed)
 
     def stall_watches(self, seconds: float, times: int = 1) -> None:
         """The next watch stream(s) to get a chance send nothing, not even bookmarks, for `seconds`."""
@@ -62,6 +75,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._drops.clear()
+            self._drop_every = None
             self._stalls.clear()
             self._gone = 0
             self._http.clear()
@@ -71,12 +85,19 @@ class Faults:
     def claim_drop(self) -> int | None:
         with self._lock:
             if not self._drops:
-                return None
+                if self._drop_every is None:
+                    return None
+                n, jitter = self._drop_every
+                return max(1, n + (self._drop_rng.randint(-jitter, jitter) if jitter else 0))
             f = self._drops[0]
             f[1] -= 1
             if f[1] <= 0:
                 self._drops.pop(0)
             return f[0]
+
+    def note_dropped(self) -> None:
+        with self._lock:
+            self.watches_dropped += 1
 
     def claim_stall(self) -> float | None:
         with self._lock:

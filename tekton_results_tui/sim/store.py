@@ -195,6 +195,17 @@ class Store:
             self.cond.notify_all()
             return entry
 
+    def set_window(self, changes: int) -> None:
+        """Keep only the last `changes` changes for watches and continue tokens from now on (older: 410)."""
+        with self.cond:
+            self.window = max(1, int(changes))
+            over = len(self.history) - self.window
+            if over > 0:
+                self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
+                del self.history[:over]
+                del self._hist_rvs[:over]
+            self.cond.notify_all()
+
     def compact(self, rv: int | None = None) -> None:
         """Make every rv <= `rv` too old, and write the compaction key as the real compactor does (rv + 1)."""
         with self.cond:

@@ -94,6 +94,7 @@ class WatchStream:
                 buf += b"%x\r\n" % len(nxt) + nxt[: len(nxt) // 2]
             if buf:
                 self.write(buf)
+            self.faults.note_dropped()
             self.abort()
             raise StreamClosed()
         if self.drop_left is not None:
