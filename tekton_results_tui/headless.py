@@ -5,9 +5,7 @@ ts, level, msg, fields). Exit 0 after a clean stop (the pending batch flushed); 
 one line when it cannot start (no kubeconfig, bad context, unreachable API, missing
 permission, bad database URL, another watcher holding the lease).
 
-On PostgreSQL the replicas elect one writer (watcher/leader.py); every elected service
-shares one lease holder id per cluster, so a new leader takes the lease at once while
-a TUI still sees that a headless watcher owns this cluster's history.
+On PostgreSQL the replicas elect one writer (bootstrap.headless_runner, watcher/leader.py).
 """
 
 from __future__ import annotations
@@ -20,10 +18,11 @@ import threading
 import time
 from typing import Any
 
+from tekton_results_tui import exitcodes
+from tekton_results_tui.bootstrap import Stack, headless_runner, open_history
+from tekton_results_tui.errors import UserError
 from tekton_results_tui.settings import Settings
-
-EXIT_OK, EXIT_CANNOT_START = 0, 2
-SUMMARY_INTERVAL_S = 30.0
+from tekton_results_tui.store.db import redact
 
 
 class _Out:
@@ -58,10 +57,12 @@ class _LogHandler(logging.Handler):
         self.out.emit(record.levelname.lower(), record.getMessage(), logger=record.name)
 
 
-def run_headless(settings: Settings, summary_interval_s: float = SUMMARY_INTERVAL_S,
+def run_headless(settings: Settings, summary_interval_s: float | None = None,
                  stop_event: threading.Event | None = None, **service_kw: Any) -> int:
     """Run the watcher without a UI until a signal (or `stop_event`); returns the exit code."""
-    out = _Out(settings.log_format)
+    out = _Out(settings.watch.log_format)
+    if summary_interval_s is None:
+        summary_interval_s = settings.watch.summary_interval_s
     handler = _LogHandler(out)
     pkg_log = logging.getLogger("tekton_results_tui")
     pkg_log.addHandler(handler)
@@ -74,62 +75,36 @@ def run_headless(settings: Settings, summary_interval_s: float = SUMMARY_INTERVA
 
 def _fail(out: _Out, msg: str) -> int:
     out.emit("error", f"cannot start: {msg}")
-    return EXIT_CANNOT_START
+    return exitcodes.USAGE
 
 
 def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event, service_kw: dict[str, Any]) -> int:
-    from tekton_results_tui.store.db import StoreError, open_database, parse_db_url, redact
-    from tekton_results_tui.store.history import History
-    from tekton_results_tui.watcher.kube import KubeError, check_reachable
-    from tekton_results_tui.watcher.service import WatcherService
-
+    stack = Stack()
     try:
-        engine = parse_db_url(settings.db_url).engine
-        db = open_database(settings.db_url)
-    except StoreError as exc:
+        history = open_history(settings.store.db_url, read_only=False, stack=stack)
+    except UserError as exc:
         return _fail(out, str(exc))
     except Exception as exc:  # noqa: BLE001 - a driver error opening the DB is still one line
-        return _fail(out, f"cannot open database {redact(settings.db_url)}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-    history = History(db)
+        return _fail(out, f"cannot open database {redact(settings.store.db_url)}: "
+                     f"{str(exc).splitlines()[0] if str(exc) else exc!r}")
     metrics = None
     try:
-        first = WatcherService(settings, history, **service_kw)
         try:
-            target = first.target
-            cluster = first.cluster
-        except KubeError as exc:
-            return _fail(out, str(exc))
-        runner: Any
-        if engine == "postgresql":
-            from tekton_results_tui.watcher.leader import HaWatcher
-
-            try:
-                check_reachable(target)
-            except KubeError as exc:
-                return _fail(out, str(exc))
-            holder = f"headless-ha:{cluster}"
-
-            def make() -> WatcherService:
-                return WatcherService(settings, history, target=target, lease_holder=holder, **service_kw)
-
-            runner = HaWatcher(settings.db_url, cluster, make, identity=first.holder)
-        else:
-            runner = first
-        try:
+            runner, target, cluster = headless_runner(settings, history, **service_kw)
             runner.start()
-        except KubeError as exc:
+        except UserError as exc:
             return _fail(out, str(exc))
         out.emit("info", "watcher started", cluster=cluster, context=target.context, server=target.server,
-                 db=redact(settings.db_url), scope=", ".join(settings.namespaces) or "all namespaces")
-        if settings.label_selector:
-            out.emit("info", f"label selector {settings.label_selector!r}: relists do not mark runs gone (the history "
+                 db=redact(settings.store.db_url), scope=", ".join(settings.cluster.namespaces) or "all namespaces")
+        if settings.watch.label_selector:
+            out.emit("info", f"label selector {settings.watch.label_selector!r}: relists do not mark runs gone (the history "
                      "cannot tell which stored runs match); a DELETED event marks a run gone only once a GET "
                      "confirms it left the cluster (404)")
-        if settings.metrics_port is not None:
+        if settings.watch.metrics_port is not None:
             try:
                 from tekton_results_tui.watcher.metrics import MetricsServer
 
-                metrics = MetricsServer(settings.metrics_port, runner.status)
+                metrics = MetricsServer(settings.watch.metrics_port, runner.status)
                 metrics.start()
                 out.emit("info", "serving /metrics, /healthz, /readyz", port=metrics.port)
             except Exception as exc:  # noqa: BLE001 - metrics are an aid; the watcher goes on
@@ -150,14 +125,14 @@ def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event,
         runner.stop()
         st = runner.status()
         out.emit("info", "watcher stopped", **_summary_fields(st))
-        return EXIT_OK
+        return exitcodes.OK
     finally:
         if metrics is not None:
             try:
                 metrics.stop()
             except Exception:  # noqa: BLE001
                 pass
-        db.close()
+        stack.close()
 
 
 def _summary_fields(st: Any) -> dict[str, Any]:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tekton_results_tui.cli import add_cluster_options, settings_from_args
+from tekton_results_tui import exitcodes
+from tekton_results_tui.bootstrap import cluster_target
+from tekton_results_tui.commands.args import add_cluster_options, add_filter_words, add_store_options, settings_from_args
 from tekton_results_tui.commands.common import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    add_filter_words,
-    add_store_options,
     check_filter,
     opened_history,
     quiet_broken_pipe,
@@ -69,14 +67,12 @@ def confirm(question: str) -> bool:
 @quiet_broken_pipe
 def run(args: argparse.Namespace) -> int:
     from tekton_results_tui.watcher.cleanup import delete_runs, plan, plan_lines, select_by_filter, summarize
-    from tekton_results_tui.watcher.kube import load_target
 
     settings = settings_from_args(args)
     keep = _keep_rule(args)
-    flt = scoped_filter(args.filter, settings.namespaces)
+    flt = scoped_filter(args.filter, list(settings.cluster.namespaces))
     check_filter(flt)
-    target = load_target(settings.kubeconfig, settings.context)  # KubeError: one line
-    cluster = settings.cluster_name or (target.server.split("://", 1)[-1] if target.in_cluster else target.context)
+    target, cluster = cluster_target(settings)  # KubeError: one line
     with opened_history(args, read_only=False) as h:  # read only; a read-only history could not delete
         now = h.clock()
         p = plan(h, select_by_filter(h, flt), cluster, now, keep=keep)
@@ -86,16 +82,16 @@ def run(args: argparse.Namespace) -> int:
         n = len(p.deletable)
         if args.dry_run:
             print("(dry run: nothing was deleted)", file=sys.stderr)
-            return EXIT_OK
+            return exitcodes.OK
         if not n:
-            return EXIT_OK
+            return exitcodes.OK
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError(f"refusing to delete {n} run{'' if n == 1 else 's'} without a terminal to confirm on; "
                                  "pass --yes (or --dry-run to only see the plan)")
             if not confirm(f'Delete {p.summary().replace(" to delete", "")} from cluster "{cluster}"?'):
                 print("nothing deleted", file=sys.stderr)
-                return EXIT_OK
+                return exitcodes.OK
 
         def progress(done: int, total: int, o) -> None:  # noqa: ANN001 - cleanup.Outcome
             print(f"[{done}/{total}] {o.line()}")
@@ -103,4 +99,4 @@ def run(args: argparse.Namespace) -> int:
 
         outcomes = delete_runs(target, p, progress, history=h)
     print(summarize(outcomes))
-    return EXIT_OK if outcomes and all(o.ok for o in outcomes) else EXIT_PARTIAL
+    return exitcodes.OK if outcomes and all(o.ok for o in outcomes) else exitcodes.PARTIAL

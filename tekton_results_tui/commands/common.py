@@ -9,13 +9,12 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from tekton_results_tui.cli import add_db_option
+from tekton_results_tui import exitcodes
+from tekton_results_tui.bootstrap import history_at
 from tekton_results_tui.settings import default_db_url
-from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.db import DATABASE_ERRORS
 from tekton_results_tui.store.history import History
 from tekton_results_tui.store.query import parse_filter
-
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
 def db_url_of(args: argparse.Namespace) -> str:
@@ -29,11 +28,8 @@ def opened_history(args: argparse.Namespace, read_only: bool) -> Iterator[Histor
 
     A missing database or a bad URL raises StoreError, which cli.main prints as one line.
     """
-    db = open_database(db_url_of(args), read_only=read_only)
-    try:
-        yield History(db, read_only=read_only)
-    finally:
-        db.close()
+    with history_at(db_url_of(args), read_only=read_only) as h:
+        yield h
 
 
 def filter_text(words: list[str] | None) -> str:
@@ -64,37 +60,6 @@ def check_filter(text: str) -> None:
     parse_filter(text)
 
 
-def allow_negated_filters(p: argparse.ArgumentParser) -> None:
-    """Let `-status:failed` / `-build` through as FILTER words instead of "unrecognized arguments".
-
-    argparse reads every word starting with `-` as an option. Here a single-dash word is a
-    positional (a negated filter term) when it holds a `:`, `>` or `<` (`-ns:ci`, `-dur>5m`:
-    no flag value looks like that), or when it is longer than two characters and its first
-    two are not one of this parser's flags (so `-ojson`, `-nci` still work as kubectl users
-    type them). `--` before the filter works too, as in any command.
-    """
-    original = p._parse_optional  # argparse has no public hook for this
-
-    def parse_optional(arg_string: str):  # noqa: ANN202 - argparse's private return shape
-        if len(arg_string) > 2 and arg_string[0] == "-" and arg_string[1] != "-":
-            if any(c in arg_string for c in ":<>") or arg_string[:2] not in p._option_string_actions:
-                return None
-        return original(arg_string)
-
-    p._parse_optional = parse_optional  # type: ignore[method-assign]
-
-
-def add_filter_words(p: argparse.ArgumentParser, help_text: str) -> None:
-    """The FILTER positional of a filtering subcommand."""
-    p.add_argument("filter", nargs="*", metavar="FILTER", help=help_text)
-
-
-def add_store_options(p: argparse.ArgumentParser) -> None:
-    """`--db` and negated FILTER words (`-status:failed`): every filtering subcommand takes both."""
-    add_db_option(p, sub=True)
-    allow_negated_filters(p)
-
-
 def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """`... | head` closing the pipe early ends the command quietly, as kubectl does."""
 
@@ -108,6 +73,18 @@ def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[ar
                 os.dup2(devnull, sys.stdout.fileno())
             except (OSError, ValueError, AttributeError):
                 pass
-            return EXIT_OK
+            return exitcodes.OK
 
     return wrapper
+
+
+def database_error_message(exc: BaseException) -> str | None:
+    """One line for a database driver's error (a locked, corrupt or unreachable database), else None.
+
+    The store's own errors are UserErrors; the driver's errors that reach the CLI from inside a query
+    are the store's DATABASE_ERRORS.
+    """
+    if isinstance(exc, DATABASE_ERRORS):
+        text = str(exc).strip()
+        return f"database error: {text.splitlines()[0] if text else type(exc).__name__}"
+    return None

@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from tekton_results_tui.cli import add_db_option
-from tekton_results_tui.commands.common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, opened_history, quiet_broken_pipe
+from tekton_results_tui import exitcodes
+from tekton_results_tui.commands.args import add_db_option
+from tekton_results_tui.commands.common import opened_history, quiet_broken_pipe
 from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_file, read_runs
 from tekton_results_tui.commands.dumpfile import Problem
 from tekton_results_tui.commands.import_worker import ReaderProcess
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         from tekton_results_tui.errors import UsageError
 
         raise UsageError("stdin (-) can be read only once")
-    worst = EXIT_OK
+    worst = exitcodes.OK
     total = FileReport()
     with opened_history(args, read_only=False) as h:
         for path in args.files:
@@ -162,15 +163,15 @@ def run(args: argparse.Namespace) -> int:
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
                 print(f"tekton-results-tui: error: {label}: cannot read: {reason}", file=sys.stderr)
-                worst = EXIT_USAGE
+                worst = exitcodes.USAGE
                 continue
             for p in rep.skipped:
                 print(f"{label}: skipped {p.what}: {p.why}", file=sys.stderr)
             for w in dict.fromkeys(rep.warnings):
                 print(f"{label}: warning: {w}", file=sys.stderr)
             print(_summary(label, rep))
-            if rep.skipped and worst == EXIT_OK:
-                worst = EXIT_PARTIAL
+            if rep.skipped and worst == exitcodes.OK:
+                worst = exitcodes.PARTIAL
             total.runs += rep.runs
             total.new += rep.new
             total.updated += rep.updated

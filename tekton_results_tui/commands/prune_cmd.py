@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tekton_results_tui import exitcodes
+from tekton_results_tui.commands.args import add_filter_words, add_store_options
 from tekton_results_tui.commands.common import (
-    EXIT_OK,
-    add_filter_words,
-    add_store_options,
     check_filter,
     filter_text,
     opened_history,
@@ -54,4 +53,4 @@ def run(args: argparse.Namespace) -> int:
           f"{format_time(cutoff)}")
     if args.dry_run and n_results:
         print("(dry run: nothing was removed)", file=sys.stderr)
-    return EXIT_OK
+    return exitcodes.OK

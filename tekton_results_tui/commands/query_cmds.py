@@ -8,13 +8,10 @@ import time
 
 from typing import Any, Callable, Sequence
 
-from tekton_results_tui.cli import add_db_option
+from tekton_results_tui import exitcodes
 from tekton_results_tui.commands import output
+from tekton_results_tui.commands.args import add_db_option, add_filter_words, add_store_options
 from tekton_results_tui.commands.common import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    add_filter_words,
-    add_store_options,
     check_filter,
     opened_history,
     quiet_broken_pipe,
@@ -105,17 +102,17 @@ def _list(args: argparse.Namespace, h: History, flt: str, noun: str, fetch: Call
     if args.output == "name":
         sys.stdout.writelines(r.name + "\n" for r in rows)
         _more_hint(token)
-        return EXIT_OK
+        return exitcodes.OK
     if args.output not in output.TABLE_FORMATS:
         output.emit_document({noun: documents(rows), "next_page_token": token or ""}, args.output, sys.stdout)
-        return EXIT_OK
+        return exitcodes.OK
     if not rows:
         print(f"No {noun} found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
-        return EXIT_OK
+        return exitcodes.OK
     now = h.clock()
     output.render_table(*table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
     _more_hint(token)
-    return EXIT_OK
+    return exitcodes.OK
 
 
 @quiet_broken_pipe
@@ -189,7 +186,7 @@ def run_logs(args: argparse.Namespace) -> int:
             if not taskruns:
                 print(f"PipelineRun {run.parent}/{run.run_name} has no stored TaskRuns, so no logs",
                       file=sys.stderr)
-                return EXIT_PARTIAL
+                return exitcodes.PARTIAL
             printed, missing = 0, []
             for tr in taskruns:
                 n = _print_taskrun_logs(h, tr, args.step, header_prefix=f"taskrun {tr.run_name} ")
@@ -206,19 +203,19 @@ def run_logs(args: argparse.Namespace) -> int:
                 if args.step:
                     raise UsageError(f"no step {args.step!r} in the stored logs of PipelineRun "
                                      f"{run.parent}/{run.run_name}")
-                return EXIT_PARTIAL
-            return EXIT_OK
+                return exitcodes.PARTIAL
+            return exitcodes.OK
         n = _print_taskrun_logs(h, run, args.step, header_prefix="")
         if n < 0:
             print(f"no stored logs for TaskRun {run.parent}/{run.run_name} "
                   f"({_NO_LOGS_WHY})",
                   file=sys.stderr)
-            return EXIT_PARTIAL
+            return exitcodes.PARTIAL
         if n == 0 and args.step:
             steps = [s.step for s in h.step_logs(h.log_record_for(run.run_uid).id)]  # type: ignore[union-attr]
             raise UsageError(f"no step {args.step!r} in TaskRun {run.parent}/{run.run_name}; "
                              f"stored steps: {', '.join(steps) or 'none'}")
-    return EXIT_OK
+    return exitcodes.OK
 
 
 _NO_LOGS_WHY = "logs are stored by the watcher when a TaskRun finishes; imported runs have none"

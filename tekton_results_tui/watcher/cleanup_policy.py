@@ -115,8 +115,8 @@ class CleanupPolicy:
         self.settings, self.history, self.cluster = settings, history, cluster
         self.api_client_factory = api_client_factory
         self.tick_s, self.release_list_s, self.clock = tick_s, release_list_s, clock
-        self.selector = parse_selector(settings.delete_selector)
-        self.deadline_s = float(settings.store_deadline_s)
+        self.selector = parse_selector(settings.cleanup.delete_selector)
+        self.deadline_s = float(settings.cleanup.store_deadline_s)
         self._due: dict[str, float] = {}  # uid -> when it may be deleted (delete-after)
         self._mu = threading.Lock()
         self._fin_q: queue.Queue[dict] = queue.Queue(maxsize=10_000)
@@ -130,7 +130,7 @@ class CleanupPolicy:
 
     @property
     def enabled(self) -> bool:
-        return self.settings.delete_after_s is not None or self.settings.finalizers
+        return self.settings.cleanup.delete_after_s is not None or self.settings.cleanup.finalizers
 
     def _co(self) -> client.CustomObjectsApi:
         if self._api is None:
@@ -146,7 +146,7 @@ class CleanupPolicy:
 
     def _start_then_run(self) -> None:
         self._pending_stale = True
-        self._pending_seed = self.settings.delete_after_s is not None
+        self._pending_seed = self.settings.cleanup.delete_after_s is not None
         try:
             self._run()
         finally:
@@ -202,10 +202,10 @@ class CleanupPolicy:
                 if obj is not None:
                     self.handle_finalizer(obj, self.clock())
                 mono = time.monotonic()
-                if self.settings.delete_after_s is not None and mono >= next_tick:
+                if self.settings.cleanup.delete_after_s is not None and mono >= next_tick:
                     next_tick = mono + self.tick_s
                     self.tick(self.clock())
-                if self.settings.finalizers and mono >= next_release:
+                if self.settings.cleanup.finalizers and mono >= next_release:
                     next_release = mono + self.release_list_s
                     self.release_due(self.clock())
             except Exception as exc:  # noqa: BLE001 - the policy never stops the watcher
@@ -216,7 +216,7 @@ class CleanupPolicy:
 
     def on_stored(self, objs: Iterable[dict]) -> None:
         """Called after a batch of run objects is committed to the history (writer thread: no network)."""
-        after = self.settings.delete_after_s
+        after = self.settings.cleanup.delete_after_s
         for obj in objs:
             md = _md(obj)
             uid = md.get("uid")
@@ -228,7 +228,7 @@ class CleanupPolicy:
                     end = g.parse_time((obj.get("status") or {}).get("completionTime")) or int(self.clock())
                     with self._mu:
                         self._due.setdefault(uid, end + after)
-            if self.settings.finalizers:
+            if self.settings.cleanup.finalizers:
                 try:
                     self._fin_q.put_nowait(obj)
                 except queue.Full:  # the periodic release_due and the next event catch up
@@ -236,12 +236,12 @@ class CleanupPolicy:
 
     def seed(self) -> int:
         """Runs already stored final and still in the cluster (start-up): their due times."""
-        after = self.settings.delete_after_s
+        after = self.settings.cleanup.delete_after_s
         if after is None:
             return 0
         n = 0
         for kind in g.RUN_KINDS:
-            for uid in self.history.in_cluster_uids(kind, self.cluster, self.settings.namespaces or None):
+            for uid in self.history.in_cluster_uids(kind, self.cluster, self.settings.cluster.namespaces or None):
                 rec = self.history.get_record(uid=uid, cluster=self.cluster)
                 if rec is None or not rec.final or not rec.top_level:
                     continue
@@ -274,8 +274,8 @@ class CleanupPolicy:
                 continue
             targets.append(RecordTarget(rec.id))
             by_record[rec.id] = uid
-        p = plan(self.history, targets, self.cluster, now, require_logs=self.settings.capture_logs,
-                 require_events=self.settings.capture_events)
+        p = plan(self.history, targets, self.cluster, now, require_logs=self.settings.watch.capture_logs,
+                 require_events=self.settings.watch.capture_events)
         for item in p.items:
             if isinstance(item, Skipped):
                 uid = item.run.uid
@@ -378,14 +378,14 @@ class CleanupPolicy:
                     self.counts["released_at_deadline"] += 1
                     return "released (deadline)"
             return "kept"
-        if self.settings.finalizers and waited is None and not final and not md.get("deletionTimestamp"):
+        if self.settings.cleanup.finalizers and waited is None and not final and not md.get("deletionTimestamp"):
             return "added" if self.add_finalizer(obj) else "not added"
         return "nothing"
 
     def _list_ours(self) -> list[dict]:
         """Every run in scope carrying our finalizer (paged LIST; finalizers have no server-side selector)."""
         out: list[dict] = []
-        scopes: list[str | None] = list(self.settings.namespaces) or [None]
+        scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]
         co = self._co()
         for plural in KINDS:
             for ns in scopes:
@@ -423,7 +423,7 @@ class CleanupPolicy:
         belong to another watcher (a team's, on another database) and are left alone — without a LIST."""
         n = 0
         now = self.clock()
-        if not self.settings.finalizers:
+        if not self.settings.cleanup.finalizers:
             key = finalizer_mark_key(self.cluster)
             if self.history.get_value(key) != "on":
                 return 0

@@ -48,8 +48,6 @@ from tekton_results_tui.watcher.sync import (
 log = logging.getLogger(__name__)
 
 KINDS = ("pipelineruns", "taskruns")
-LEASE_TTL_S = 15.0
-LEASE_RENEW_S = 5.0
 
 
 class LeaseHeldError(KubeError):
@@ -68,17 +66,15 @@ class WatcherService:
     """Kubernetes -> store for one cluster. Thread-safe status; start/stop from any thread."""
 
     def __init__(self, settings: Settings, history: History, *, target: KubeTarget | None = None,
-                 read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0, batch_max: int = 500,
-                 batch_wait_s: float = 0.2, queue_size: int = 500, aux_workers: int = 4,
-                 backoff_cap_s: float = 30.0, lease_ttl_s: float = LEASE_TTL_S, lease_renew_s: float = LEASE_RENEW_S,
-                 lease_holder: str | None = None, page_size: int = 250, capture_retry_s: float = CAPTURE_RETRY_S) -> None:
-        self.capture_retry_s = capture_retry_s
+                 lease_holder: str | None = None) -> None:
+        w = settings.watch  # the tunables (timeouts, page and batch sizes, lease times): one default each there
+        self.capture_retry_s = w.capture_retry_s
         self.settings, self.history = settings, history
         self._target = target
-        self.read_timeout_s, self.connect_timeout_s = read_timeout_s, connect_timeout_s
-        self.batch_max, self.batch_wait_s, self.queue_size = batch_max, batch_wait_s, queue_size
-        self.aux_workers, self.backoff_cap_s, self.page_size = aux_workers, backoff_cap_s, page_size
-        self.lease_ttl_s, self.lease_renew_s = lease_ttl_s, lease_renew_s
+        self.read_timeout_s, self.connect_timeout_s = w.read_timeout_s, w.connect_timeout_s
+        self.batch_max, self.batch_wait_s, self.queue_size = w.batch_max, w.batch_wait_s, w.queue_size
+        self.aux_workers, self.backoff_cap_s, self.page_size = w.aux_workers, w.backoff_cap_s, w.page_size
+        self.lease_ttl_s, self.lease_renew_s = w.lease_ttl_s, w.lease_renew_s
         self.holder = lease_holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.counters = Counters()
         self._mu = threading.Lock()
@@ -89,12 +85,12 @@ class WatcherService:
         self._live: dict[str, bool] = {}
         self._writer: Writer | None = None
         self._aux: AuxPool | None = None
-        self._annotate = settings.annotate
+        self._annotate = settings.watch.annotate
         self._stop = threading.Event()
         self._lease_thread: threading.Thread | None = None
         self._lease_held = False
         self._listeners: list[Any] = []
-        self._cluster = settings.cluster_name or ""
+        self._cluster = settings.cluster.cluster_name or ""
         self._started = False
 
     # --- identity ---------------------------------------------------------------------
@@ -102,7 +98,7 @@ class WatcherService:
     @property
     def target(self) -> KubeTarget:
         if self._target is None:
-            self._target = load_target(self.settings.kubeconfig, self.settings.context)
+            self._target = load_target(self.settings.cluster.kubeconfig, self.settings.cluster.context)
             if not self._cluster:
                 self._cluster = self._cluster_for(self._target)
         return self._target
@@ -162,7 +158,7 @@ class WatcherService:
         check_reachable(target)
         self._probe(target)
         self._stop.clear()
-        s = self.settings
+        s = self.settings.watch
         q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
         need_aux = s.annotate or s.capture_logs or s.capture_events
         if need_aux:
@@ -170,15 +166,15 @@ class WatcherService:
                                 log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden,
                                 capture_retry_s=self.capture_retry_s)
         self._policy = None
-        if not s.read_only and not self.history.read_only:
+        if not self.settings.read_only and not self.history.read_only:
             from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy
 
-            self._policy = CleanupPolicy(s, self.history, target.new_api_client, cluster)
+            self._policy = CleanupPolicy(self.settings, self.history, target.new_api_client, cluster)
         self._writer = Writer(self.history, cluster, q, self.counters, self._aux, batch_max=self.batch_max,
                               batch_wait_s=self.batch_wait_s, annotate=lambda: self._annotate,
                               want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
                               on_committed=self._policy.on_stored if self._policy is not None else None)
-        scopes: list[str | None] = list(dict.fromkeys(s.namespaces)) or [None]  # one informer per scope
+        scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]  # one informer per scope
         for plural in KINDS:
             for ns in scopes:
                 inf = Informer(plural, ns, target, q, self.counters, self._informer_state,
@@ -220,12 +216,12 @@ class WatcherService:
         co = client.CustomObjectsApi(api)
         try:
             for plural in KINDS:
-                for ns in list(dict.fromkeys(self.settings.namespaces)) or [None]:
+                for ns in list(self.settings.cluster.namespaces) or [None]:
                     try:
                         kw: dict[str, Any] = {"limit": 1, "_preload_content": False,
                                               "_request_timeout": (self.connect_timeout_s, 10.0)}
-                        if self.settings.label_selector:  # a bad selector is a 400 here, said in one line
-                            kw["label_selector"] = self.settings.label_selector
+                        if self.settings.watch.label_selector:  # a bad selector is a 400 here, said in one line
+                            kw["label_selector"] = self.settings.watch.label_selector
                         if ns:
                             r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
                         else:
@@ -233,8 +229,8 @@ class WatcherService:
                         r.drain_conn()
                         r.release_conn()
                     except ApiException as exc:
-                        if exc.status == 400 and self.settings.label_selector:
-                            raise KubeError(f"--label-selector {self.settings.label_selector!r} is not valid: "
+                        if exc.status == 400 and self.settings.watch.label_selector:
+                            raise KubeError(f"--label-selector {self.settings.watch.label_selector!r} is not valid: "
                                             f"{api_message(exc)}") from None
                         if exc.status in (401, 403, 404):
                             msg = describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)
@@ -357,14 +353,14 @@ class WatcherService:
         t = self._target
         with self._mu:
             state, reason, last_error = self._state, self._reason, self._last_error
-        scope = "ns: " + ", ".join(self.settings.namespaces) if self.settings.namespaces else "all namespaces"
+        scope = "ns: " + ", ".join(self.settings.cluster.namespaces) if self.settings.cluster.namespaces else "all namespaces"
         w = self._writer
         backlog = (w.backlog if w is not None and self._started else 0)
         counts = self.counters.snapshot()
         if self._aux is not None:
             counts["aux_pending"] = self._aux.pending
         return WatcherStatus(
-            state=state, reason=reason, context=t.context if t else self.settings.context, cluster=self._cluster,
+            state=state, reason=reason, context=t.context if t else self.settings.cluster.context, cluster=self._cluster,
             server=t.server if t else None, scope=scope, connected=state == LIVE,
             last_event_time=self.counters.last_event_time, events_per_s=self.counters.rate(), backlog=backlog,
             counts=counts, last_error=last_error, annotate=self._annotate,

@@ -73,11 +73,8 @@ def mark_gone(history: History, *objs: dict) -> None:
 
 def settings(kubeconfig: str, **kw) -> Settings:
     """Watcher settings for the sim (no annotations, no log or event capture) with overrides."""
-    s = Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, annotate=False,
-                 capture_logs=False, capture_events=False)
-    for k, v in kw.items():
-        setattr(s, k, v)
-    return s
+    return Settings.of(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, annotate=False,
+                       capture_logs=False, capture_events=False, **kw)
 
 
 def writes(sim: SimCluster) -> list:

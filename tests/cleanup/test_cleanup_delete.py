@@ -31,9 +31,9 @@ def test_deleting_a_stored_finished_run_removes_it_and_its_children_and_keeps_th
     from tekton_results_tui.watcher.service import WatcherService
 
     pr, kids = make_run(sim, "build-1", tasks=3)
-    svc = WatcherService(Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
-                                  annotate=False, capture_logs=False, capture_events=False), history,
-                         read_timeout_s=5.0, backoff_cap_s=1.0)
+    svc = WatcherService(Settings.of(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
+                                     annotate=False, capture_logs=False, capture_events=False,
+                                     read_timeout_s=5.0, backoff_cap_s=1.0), history)
     svc.start()
     try:
         uids = [o["metadata"]["uid"] for o in (pr, *kids)]

@@ -44,10 +44,10 @@ def running_services():
 
 
 def start(kubeconfig, hooked, target, running_services, **kw):
-    s = settings(kubeconfig, **kw)
+    s = settings(kubeconfig, **kw).replace(read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.05)
     policy = CleanupPolicy(s, hooked, target.new_api_client, CLUSTER, tick_s=0.1, release_list_s=0.2)
     hooked.policy = policy
-    svc = WatcherService(s, hooked, read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.05)
+    svc = WatcherService(s, hooked)
     svc.start()
     running_services.append(svc)
     policy.start()

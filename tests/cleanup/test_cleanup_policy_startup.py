@@ -26,7 +26,7 @@ def test_a_watcher_on_another_database_leaves_a_team_watchers_finalizers_alone(s
     """A TUI on its own SQLite (no --finalizers, no mark in its history) must not strip them, nor LIST for them."""
     make_run(sim, "team", tasks=0, pr_status=running())
     _with_finalizer(sim, "team")
-    svc = WatcherService(settings(kubeconfig), history, read_timeout_s=5.0, backoff_cap_s=0.5)
+    svc = WatcherService(settings(kubeconfig, read_timeout_s=5.0, backoff_cap_s=0.5), history)
     svc.start()
     try:
         policy = svc._policy

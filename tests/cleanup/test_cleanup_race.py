@@ -49,9 +49,9 @@ def test_store_update_delete_race_never_deletes_an_unstored_final_state(sim, kub
 
     sim.store.delete = checked_delete  # instrumentation of the server, not a stand-in: the real delete runs
 
-    svc = WatcherService(Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
-                                  annotate=False, capture_logs=False, capture_events=False), history,
-                         read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.02)
+    svc = WatcherService(Settings.of(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
+                                     annotate=False, capture_logs=False, capture_events=False,
+                                     read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.02), history)
     svc.start()
     rng = random.Random(1234)
     runs: dict[str, list[str]] = {}  # live PipelineRun name -> child names

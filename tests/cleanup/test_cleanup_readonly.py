@@ -33,7 +33,7 @@ async def test_read_only_drives_every_key_and_palette_command_without_any_write(
     ro_db = open_database(db_url, read_only=True)
     ro = History(ro_db, read_only=True)
     seq0 = ro.current_seq()
-    settings = Settings(db_url=db_url, kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, read_only=True)
+    settings = Settings.of(db_url=db_url, kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER, read_only=True)
     service = CleanupService(settings, ro)  # never started: it could delete if anything let it
     sim.clear_requests()
     app = CleanupApp(ro, service=service, settings=settings, read_only=True, live=False)

@@ -21,9 +21,9 @@ SIZE = (120, 36)
 
 @pytest.fixture
 def service(kubeconfig, history):
-    svc = CleanupService(Settings(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
-                                  annotate=False, capture_logs=False, capture_events=False), history,
-                         read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.05)
+    svc = CleanupService(Settings.of(db_url="unused", kubeconfig=kubeconfig, context="sim", cluster_name=CLUSTER,
+                                     annotate=False, capture_logs=False, capture_events=False,
+                                     read_timeout_s=5.0, backoff_cap_s=0.5, batch_wait_s=0.05), history)
     svc.start()
     yield svc
     svc.stop(5.0)

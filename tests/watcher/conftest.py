@@ -18,18 +18,16 @@ from simkit import db_path, history, kubeconfig, sim  # noqa: F401 - fixtures
 def make_service(kubeconfig: str, history: History) -> Iterator[Callable[..., WatcherService]]:
     """make_service(settings overrides..., service kwargs...) -> a started-on-demand service, stopped afterwards."""
     made: list[WatcherService] = []
-    setting_names = set(Settings.__dataclass_fields__)
+    setting_names = Settings.names()
 
     def make(**kw: Any) -> WatcherService:
-        s = Settings(db_url="unused", kubeconfig=kubeconfig)
+        s = Settings.of(db_url="unused", kubeconfig=kubeconfig, read_timeout_s=5.0, backoff_cap_s=2.0)
         svc_kw = {}
         for k, v in kw.items():
             if k in setting_names:
-                setattr(s, k, v)
+                s = s.replace(**{k: v})
             else:
                 svc_kw[k] = v
-        svc_kw.setdefault("read_timeout_s", 5.0)
-        svc_kw.setdefault("backoff_cap_s", 2.0)
         svc = WatcherService(s, svc_kw.pop("history", history), **svc_kw)
         made.append(svc)
         return svc

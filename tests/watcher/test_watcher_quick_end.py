@@ -68,8 +68,9 @@ def proxy_kubeconfig(sim, kubeconfig, tmp_path: Path):
 
 
 def test_empty_watches_closed_at_once_back_off(sim, proxy_kubeconfig, history):
-    s = Settings(db_url="unused", kubeconfig=proxy_kubeconfig, capture_logs=False, capture_events=False, annotate=False)
-    svc = WatcherService(s, history, read_timeout_s=5.0, backoff_cap_s=2.0)
+    s = Settings.of(db_url="unused", kubeconfig=proxy_kubeconfig, capture_logs=False, capture_events=False,
+                    annotate=False, read_timeout_s=5.0, backoff_cap_s=2.0)
+    svc = WatcherService(s, history)
     svc.start()
     try:
         inf = next(i for i in svc._informers if i.plural == "pipelineruns")

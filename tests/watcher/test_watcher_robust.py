@@ -26,14 +26,15 @@ def pg_history(pg_url):
 
 
 def _service(kubeconfig: str, history: History, made: list, **kw) -> WatcherService:
-    s = Settings(db_url="unused", kubeconfig=kubeconfig, capture_logs=False, capture_events=False, annotate=False)
+    s = Settings.of(db_url="unused", kubeconfig=kubeconfig, capture_logs=False, capture_events=False, annotate=False,
+                    read_timeout_s=5.0, backoff_cap_s=1.0)
     svc_kw = {}
     for k, v in kw.items():
-        if k in Settings.__dataclass_fields__:
-            setattr(s, k, v)
+        if k in Settings.names():
+            s = s.replace(**{k: v})
         else:
             svc_kw[k] = v
-    svc = WatcherService(s, history, read_timeout_s=5.0, backoff_cap_s=1.0, **svc_kw)
+    svc = WatcherService(s, history, **svc_kw)
     made.append(svc)
     return svc
 

@@ -25,7 +25,7 @@ def test_a_bad_delete_selector_is_one_usage_line(tmp_path, capsys):
 
 def test_repeated_namespaces_are_one_scope(sim, make_service):
     args = build_parser().parse_args(["-n", "ci", "-n", "dev", "-n", "ci"])
-    assert settings_from_args(args).namespaces == ["ci", "dev"]
+    assert settings_from_args(args).cluster.namespaces == ("ci", "dev")
     svc = make_service(namespaces=["ci", "ci"], capture_logs=False, capture_events=False, annotate=False)
     svc.start()
     assert sorted(i.name for i in svc._informers) == ["pipelineruns@ci", "taskruns@ci"]
