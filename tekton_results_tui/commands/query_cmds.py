@@ -95,7 +95,7 @@ def _filter_of(args: argparse.Namespace) -> str:
 
 
 def _list(args: argparse.Namespace, h: History, flt: str, noun: str, fetch: Callable[[str | None, int], Page],
-          documents: Callable[[Sequence[Any]], list[dict]],
+          documents: Callable[[Sequence[Any], History], list[dict]],
           table: Callable[..., tuple[list[str], list[list[Any]]]]) -> int:
     """One page (or all) of rows printed as -o asks: names, a document under `noun`, or a table."""
     rows, token = _pages(_fetch_guarded(fetch), args.limit, args.page_token)
@@ -104,13 +104,13 @@ def _list(args: argparse.Namespace, h: History, flt: str, noun: str, fetch: Call
         _more_hint(token)
         return exitcodes.OK
     if args.output not in output.TABLE_FORMATS:
-        output.emit_document({noun: documents(rows), "next_page_token": token or ""}, args.output, sys.stdout)
+        output.emit_document({noun: documents(rows, h), "next_page_token": token or ""}, args.output, sys.stdout)
         return exitcodes.OK
     if not rows:
         print(f"No {noun} found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
         return exitcodes.OK
     now = h.clock()
-    output.render_table(*table(rows, now, many_clusters(), wide=args.output == "wide"), sys.stdout)
+    output.render_table(*table(rows, now, many_clusters(h), wide=args.output == "wide"), sys.stdout)
     _more_hint(token)
     return exitcodes.OK
 

@@ -12,28 +12,19 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import peewee as pw
-
 from tekton_results_tui.commands import output
 from tekton_results_tui.store.grouping import format_time
-from tekton_results_tui.store.history import RecordRow, ResultRow, loads_json
-from tekton_results_tui.store.models import Record, Result
+from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
 
-def result_documents(rows: Sequence[ResultRow]) -> list[dict]:
+def result_documents(rows: Sequence[ResultRow], history: History) -> list[dict]:
     ids = [r.id for r in rows]
-    details: dict[int, tuple] = {}
-    counts: dict[int, int] = {}
-    if ids:
-        for rid, ann, sann, warn in Result.select(Result.id, Result.annotations, Result.summary_annotations,
-                                                  Result.warnings).where(Result.id << ids).tuples():
-            details[rid] = (loads_json(ann, {}), loads_json(sann, {}), loads_json(warn, []))
-        for rid, n in (Record.select(Record.result, pw.fn.COUNT(Record.id)).where(Record.result << ids)
-                       .group_by(Record.result).tuples()):
-            counts[rid] = int(n)
+    details = history.result_details_of(ids)
+    counts = history.record_counts(ids)
     out = []
     for r in rows:
-        ann, sann, warn = details.get(r.id, ({}, {}, []))
+        d = details.get(r.id, {})
+        ann, sann, warn = d.get("annotations", {}), d.get("summary_annotations", {}), d.get("warnings", [])
         out.append({
             "name": r.name,
             "uid": r.uid,
@@ -63,12 +54,8 @@ def result_documents(rows: Sequence[ResultRow]) -> list[dict]:
     return out
 
 
-def record_documents(rows: Sequence[RecordRow]) -> list[dict]:
-    ids = [r.id for r in rows]
-    data: dict[int, Any] = {}
-    if ids:
-        for rid, raw in Record.select(Record.id, Record.data).where(Record.id << ids).tuples():
-            data[rid] = loads_json(raw, None)
+def record_documents(rows: Sequence[RecordRow], history: History) -> list[dict]:
+    data = history.record_objects([r.id for r in rows])
     out = []
     for r in rows:
         out.append({
@@ -120,14 +107,9 @@ def status_word(status: str | None, end: int | None, start: int | None, reason: 
 # --- tables ----------------------------------------------------------------------------
 
 
-def many_clusters() -> bool:
-    """Whether the bound history holds Results of more than one cluster (two index range probes,
-    not a scan: cheap on a history of millions)."""
-    first = Result.select(Result.cluster).limit(1).scalar()
-    if first is None:
-        return False
-    other = Result.select(Result.id).where((Result.cluster < first) | (Result.cluster > first)).limit(1)
-    return other.exists()
+def many_clusters(history: History) -> bool:
+    """Whether the history holds Results of more than one cluster (cheap on a history of millions)."""
+    return history.many_clusters()
 
 
 def _framed(headers: list[str], cells: list[list[Any]], rows: Sequence[ResultRow] | Sequence[RecordRow],

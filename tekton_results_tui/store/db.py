@@ -28,6 +28,12 @@ class StoreError(UserError):
     """A problem with the database a person can act on (bad URL, newer schema, unreachable)."""
 
 
+# What a lost, locked or restarting database raises: callers outside the store retry on these without
+# importing peewee. DATABASE_ERRORS adds statement failures (a constraint, a value the engine refuses).
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (pw.OperationalError, pw.InterfaceError)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (pw.DatabaseError, pw.InterfaceError)
+
+
 @dataclass(frozen=True)
 class DbUrl:
     engine: str  # sqlite | postgresql

@@ -107,7 +107,7 @@ class Record(BaseModel):
     data = JsonTextField()
     rv = pw.BigIntegerField(default=0)  # resourceVersion of the stored object
     # index columns
-    kind = pw.CharField(max_length=32)  # PipelineRun | TaskRun | Log | EventList
+    kind = pw.CharField(max_length=32)  # a run kind of kinds.RUN_KINDS (PipelineRun, TaskRun, CustomRun), Log or EventList
     run_name = pw.CharField(max_length=253)
     run_uid = pw.CharField(max_length=64)  # for Log/EventList: the run they belong to
     status = pw.CharField(max_length=16, default="UNKNOWN")

@@ -20,6 +20,7 @@ from typing import Callable
 
 import peewee as pw
 
+from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.models import Label, Record, Result
@@ -41,11 +42,8 @@ STATUS_WORDS = {
     "timeout": g.TIMEOUT, "timedout": g.TIMEOUT, "timed-out": g.TIMEOUT,
     "running": g.UNKNOWN, "unknown": g.UNKNOWN, "pending": g.UNKNOWN,
 }
-KIND_WORDS = {
-    "pipelinerun": "PipelineRun", "pipelineruns": "PipelineRun", "pr": "PipelineRun",
-    "taskrun": "TaskRun", "taskruns": "TaskRun", "tr": "TaskRun",
-    "log": "Log", "logs": "Log", "eventlist": "EventList", "events": "EventList",
-}
+KIND_WORDS = kinds.ALIASES  # `kind:` words -> the kind stored in Record.kind
+_KIND_CHOICES = [k.aliases[0] for k in (*kinds.RUN_KINDS, *kinds.DOCUMENT_KINDS)]
 _DUR_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DUR_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _CMP_RE = re.compile(r"^(dur|duration)(>=|<=|>|<|=)(.+)$")
@@ -172,7 +170,7 @@ def _validate(t: Term, now: float) -> None:
     elif t.key == "kind":
         for v in t.value.split(","):
             if v.lower() not in KIND_WORDS:
-                raise FilterError(t.raw, f'bad kind "{v}" in "{t.raw}" — expected pipelinerun, taskrun, log or eventlist')
+                raise FilterError(t.raw, f'bad kind "{v}" in "{t.raw}" — expected {", ".join(_KIND_CHOICES[:-1])} or {_KIND_CHOICES[-1]}')
     elif t.key in ("since", "before"):
         try:
             parse_when(t.value, now)

@@ -20,7 +20,6 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
-from tekton_results_tui.store.models import Result
 from tekton_results_tui.store.query import Filter
 
 try:  # the detail-pane engineer's shared formatting; a local fallback until it lands
@@ -56,14 +55,10 @@ except ImportError:  # pragma: no cover - only before formatting.py exists
 PAGE_SIZE = 50
 
 
-def cluster_sample() -> set[str]:
+def cluster_sample(history: History) -> set[str]:
     """Up to two cluster names of the stored Results: two index probes, not a scan."""
     try:
-        first = Result.select(Result.cluster).limit(1).scalar()
-        if first is None:
-            return set()
-        other = Result.select(Result.cluster).where((Result.cluster < first) | (Result.cluster > first)).limit(1).scalar()
-        return {first} | ({other} if other is not None else set())
+        return history.cluster_sample()
     except Exception:  # noqa: BLE001 - only a display hint: never break the tree over it
         return set()
 
@@ -205,7 +200,7 @@ class ResultsTree(Tree[NodeData]):
         self.load_more_node = None
         self.empty_node = None
         page = self.history.list_results(flt, limit=PAGE_SIZE)
-        self._clusters = cluster_sample()
+        self._clusters = cluster_sample(self.history)
         self.show_cluster = len(self._clusters) > 1
         self.name_w = NAME_MIN  # a new listing sizes its name column afresh
         self._append_rows(page.items, page.next_token)
@@ -320,11 +315,7 @@ class ResultsTree(Tree[NodeData]):
         if not candidates:
             return 0
         if self.filter is not None and not self.filter.empty:
-            from tekton_results_tui.store.models import Result
-
-            ids = [r.id for r in candidates]
-            w = self.filter.for_results()
-            matching = {i for (i,) in Result.select(Result.id).where((Result.id << ids) & w).tuples()}
+            matching = self.history.result_ids_matching([r.id for r in candidates], self.filter)
             candidates = [r for r in candidates if r.id in matching]
         if not candidates:
             return 0

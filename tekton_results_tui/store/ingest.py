@@ -1,0 +1,385 @@
+"""The write pipeline behind `History.apply`: classify a batch of changes, then write it in one
+transaction with blind conditional upserts.
+
+`collect` turns the changes into a `Collected` batch (runs coalesced per uid, newest
+resourceVersion wins; objects that are not runs become `Skipped` with a reason). `write` then
+runs, inside the caller's transaction, in this order: the top-level runs' Result summaries
+(which create those Results), the other Results a batch needs (a child may arrive before its
+parent), warnings, the run Records and their labels, Log and EventList Records, and gone marks
+last (so a deletion in the same batch as an update wins). Every row written carries the batch's
+sequence number; an upsert changes a row only when it brings a newer resourceVersion, so
+applying a batch twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import peewee as pw
+
+from tekton_results_tui import kinds
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.changes import (
+    ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
+)
+from tekton_results_tui.store.documents import event_list_document, events_version, log_document
+from tekton_results_tui.store.models import Label, Record, Result, StepLog
+from tekton_results_tui.store.sql import bulk_insert, chunks, dumps, rowcount, select_in
+
+RUN_KIND_NAMES = list(kinds.RUN_KIND_NAMES)
+DOCUMENT_TYPES = {d.name: d.record_type for d in kinds.DOCUMENT_KINDS}
+MAX_WARNINGS = 50  # kept per Result, newest last
+
+
+@dataclass
+class Collected:
+    """A batch classified and coalesced, ready to write."""
+
+    runs: dict[str, tuple[g.RunInfo, str]] = field(default_factory=dict)  # uid -> newest (info, JSON text)
+    gones: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # uid -> (at, before_rv)
+    logs: list[tuple[g.RunInfo, list[StepLogData]]] = field(default_factory=list)
+    events: list[tuple[g.RunInfo, list[dict]]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """Where and when one write transaction writes: every row it touches is stamped with these."""
+
+    db: pw.Database
+    cluster: str
+    seq: int
+    now: int
+    result_ids: dict[str, int] = field(default_factory=dict)  # Result name -> id, once ensured
+
+
+def collect(changes: Iterable[Change], now: int) -> Collected:
+    """Classify every change (each object is dropped once classified: a generator of changes is
+    held one object at a time)."""
+    c = Collected()
+    for ch in changes:
+        if isinstance(ch, (ClassifiedRun, RunUpsert)):
+            if isinstance(ch, ClassifiedRun):
+                info = ch.info
+            else:
+                try:
+                    info = g.classify(ch.obj)
+                except g.GroupingError as exc:
+                    c.skipped.append(Skipped(describe_object(ch.obj), str(exc)))
+                    continue
+            if info.warnings:
+                c.warnings.extend(info.warnings)
+            prev = c.runs.get(info.uid)
+            if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
+                c.runs[info.uid] = (info, ch.raw if ch.raw is not None else dumps(ch.obj))  # type: ignore[union-attr]
+        elif isinstance(ch, Gone):
+            c.gones[ch.uid] = (ch.at if ch.at is not None else now, ch.before_rv)
+        elif isinstance(ch, Logs):
+            try:
+                c.logs.append((g.classify(ch.run), ch.steps))
+            except g.GroupingError as exc:
+                c.skipped.append(Skipped("logs of " + describe_object(ch.run), str(exc)))
+        elif isinstance(ch, Events):
+            try:
+                c.events.append((g.classify(ch.run), ch.items))
+            except g.GroupingError as exc:
+                c.skipped.append(Skipped("events of " + describe_object(ch.run), str(exc)))
+        else:
+            raise TypeError(f"not a change: {ch!r}")
+    return c
+
+
+def write(b: Batch, c: Collected, report: bool = False) -> tuple[int, dict[str, str]]:
+    """Write a collected batch inside the caller's transaction; (rows changed, outcomes if `report`)."""
+    infos = [i for i, _ in c.runs.values()] + [i for i, _ in c.logs] + [i for i, _ in c.events]
+    tops = [i for i, _ in c.runs.values() if i.top_level]
+    changed = update_summaries(b, tops)  # creates those Results too
+    changed += ensure_results(b, infos, {i.result_name for i in tops})
+    changed += add_warnings(b, infos)
+    outcomes = run_outcomes(b, c.runs) if report else {}
+    changed += upsert_runs(b, list(c.runs.values()))
+    for info, steps in c.logs:
+        changed += upsert_logs(b, info, steps)
+    for info, items in c.events:
+        changed += upsert_events(b, info, items)
+    if c.gones:
+        changed += mark_gone(b, c.gones)
+    return changed, outcomes
+
+
+@functools.lru_cache(maxsize=65_536)
+def result_uid(cluster: str, name: str) -> str:
+    """A Result's stable uid (both the create and the summary upsert of a batch need it)."""
+    return g.derived_uid(cluster + "/" + name, "result")
+
+
+def run_outcomes(b: Batch, runs: dict[str, tuple[g.RunInfo, str]]) -> dict[str, str]:
+    """Per run uid: "new", "updated" or "unchanged" against what is stored before the write."""
+    stored = dict(select_in(b.db, Record, (Record.uid, Record.rv), Record.uid, b.cluster, list(runs)))
+    out = {}
+    for uid, (info, _) in runs.items():
+        rv = stored.get(uid)
+        out[uid] = "new" if rv is None else ("updated" if rv < info.rv else "unchanged")
+    return out
+
+
+def ensure_results(b: Batch, infos: list[g.RunInfo], upserted: set[str]) -> int:
+    """Create missing Results and fill `b.result_ids`; returns rows created.
+
+    `upserted`: Results the summary upsert of this batch has written already (not inserted again).
+    """
+    wanted: dict[str, g.RunInfo] = {}
+    for i in infos:
+        if i.result_name not in wanted:
+            wanted[i.result_name] = i
+    rows = [(b.cluster, i.namespace, name, result_uid(b.cluster, name), "UNKNOWN", i.created or b.now, b.now, b.now, b.seq)
+            for name, i in wanted.items() if name not in upserted]
+    fields = [Result.cluster, Result.parent, Result.name, Result.uid, Result.summary_status,
+              Result.sort_time, Result.create_time, Result.update_time, Result.seq]
+    changed = bulk_insert(b.db, lambda r: Result.insert_many(r, fields=fields).on_conflict_ignore(), rows)
+    b.result_ids = dict(select_in(b.db, Result, (Result.name, Result.id), Result.name, b.cluster, list(wanted)))
+    return changed
+
+
+_SUMMARY_FIELDS = [
+    Result.cluster, Result.parent, Result.name, Result.uid, Result.annotations, Result.summary_record,
+    Result.summary_type, Result.summary_status, Result.summary_reason, Result.summary_start,
+    Result.summary_end, Result.summary_duration, Result.summary_annotations, Result.summary_rv,
+    Result.display_name, Result.pipeline, Result.in_cluster, Result.sort_time, Result.create_time,
+    Result.update_time, Result.seq,
+]
+
+
+def update_summaries(b: Batch, tops: list[g.RunInfo]) -> int:
+    """Upsert the Results of top-level runs with their summary (newer summary_rv wins)."""
+    if not tops:
+        return 0
+    newest: dict[str, g.RunInfo] = {}  # one row per Result: PostgreSQL refuses to upsert a row twice in one statement
+    for i in tops:
+        cur = newest.get(i.result_name)
+        if cur is None or i.rv > cur.rv:
+            newest[i.result_name] = i
+    rows = [(
+        b.cluster, i.namespace, i.result_name, result_uid(b.cluster, i.result_name),
+        dumps(i.result_annotations), i.record_name, i.record_type, i.status, i.reason, i.start, i.end,
+        i.duration, dumps(i.summary_annotations), i.rv, i.name, i.pipeline, True,
+        i.created or b.now, b.now, b.now, b.seq,
+    ) for i in newest.values()]
+    EX = pw.EXCLUDED
+    update = {
+        Result.annotations: EX.annotations, Result.summary_record: EX.summary_record,
+        Result.summary_type: EX.summary_type, Result.summary_status: EX.summary_status,
+        Result.summary_reason: EX.summary_reason, Result.summary_start: EX.summary_start,
+        Result.summary_end: EX.summary_end, Result.summary_duration: EX.summary_duration,
+        Result.summary_annotations: EX.summary_annotations, Result.summary_rv: EX.summary_rv,
+        Result.display_name: EX.display_name, Result.pipeline: EX.pipeline, Result.sort_time: EX.sort_time,
+        Result.update_time: EX.update_time, Result.seq: EX.seq,
+        # a newer top-level object is alive, so its Result is in the cluster again
+        Result.in_cluster: EX.in_cluster, Result.gone_at: None,
+    }
+    return bulk_insert(b.db, lambda r: Result.insert_many(r, fields=_SUMMARY_FIELDS).on_conflict(
+        conflict_target=[Result.cluster, Result.name], update=update,
+        where=(Result.summary_rv < EX.summary_rv)), rows)
+
+
+def add_warnings(b: Batch, infos: list[g.RunInfo]) -> int:
+    """Malformed user annotations are kept as warnings on the Result (rare path: read-modify-write)."""
+    by_result: dict[str, list[str]] = {}
+    for i in infos:
+        if i.warnings:
+            by_result.setdefault(i.result_name, []).extend(i.warnings)
+    changed = 0
+    for name, ws in by_result.items():
+        row = Result.get_or_none((Result.cluster == b.cluster) & (Result.name == name))
+        if row is None:
+            continue
+        cur = json.loads(row.warnings or "[]")
+        merged = cur + [w for w in dict.fromkeys(ws) if w not in cur]
+        if merged != cur:
+            Result.update(warnings=dumps(merged[-MAX_WARNINGS:]), seq=b.seq, update_time=b.now).where(
+                Result.id == row.id).execute()
+            changed += 1
+    return changed
+
+
+_RUN_FIELDS = [
+    Record.result, Record.cluster, Record.parent, Record.name, Record.uid, Record.type, Record.data,
+    Record.rv, Record.kind, Record.run_name, Record.run_uid, Record.status, Record.reason, Record.start,
+    Record.end, Record.duration, Record.pipeline, Record.pipeline_task, Record.task, Record.top_level,
+    Record.in_cluster, Record.final, Record.create_time, Record.update_time, Record.seq,
+]
+
+
+def upsert_runs(b: Batch, runs: list[tuple[g.RunInfo, str]]) -> int:
+    """Upsert run Records (newer resourceVersion wins) and add the changed runs' labels."""
+    if not runs:
+        return 0
+    EX = pw.EXCLUDED
+    keep = {"cluster", "uid", "create_time"}  # identity
+    update = {f: getattr(EX, f.column_name) for f in _RUN_FIELDS if f.name not in keep}
+    # a strictly newer resourceVersion proves the object is alive: a false "gone" heals (a DELETED
+    # event's Gone is applied after the upserts of its batch, so a real deletion still wins)
+    update[Record.deleted_at] = None
+    ids = b.result_ids
+    rows = [
+        (ids[i.result_name], b.cluster, i.namespace, i.record_name, i.uid, i.record_type, raw, i.rv, i.kind, i.name,
+         i.uid, i.status, i.reason, i.start, i.end, i.duration, i.pipeline, i.pipeline_task, i.task,
+         i.top_level, True, i.final, i.created or b.now, b.now, b.seq)
+        for i, raw in runs
+    ]
+    changed = bulk_insert(b.db, lambda r: Record.insert_many(r, fields=_RUN_FIELDS).on_conflict(
+        conflict_target=[Record.cluster, Record.uid], update=update, where=(Record.rv < EX.rv)), rows)
+    if changed == len(rows):  # every run was new or newer (a bulk import): no need to ask which
+        add_labels(b, [i for i, _ in runs])
+    elif changed:
+        # The rows this batch changed carry its seq (writers are serialized, so seq is ours alone):
+        # cheaper than RETURNING through peewee, and it works with executemany.
+        by_uid = {i.uid: i for i, _ in runs}
+        returned = Record.select(Record.uid).where(
+            (Record.seq == b.seq) & (Record.cluster == b.cluster) & (Record.kind << RUN_KIND_NAMES)).tuples()
+        add_labels(b, [by_uid[u] for (u,) in returned if u in by_uid])
+    return changed
+
+
+def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:
+    """Add the changed runs' labels to their Results' label sets (insert-or-ignore; see models.Label).
+
+    Deduplicated per Result first (a PipelineRun's TaskRuns repeat its labels: ~50 pairs per
+    Result become ~17 rows), and written in Result order so new Results' rows append to the
+    primary key. A plain dict per Result holds each key's first value; only the few keys seen
+    with a second value (tekton.dev/task across TaskRuns) go to a set — measured ~3x cheaper
+    than a set of (key, value) tuples for every label of every run.
+    """
+    per: dict[int, tuple[dict[str, str], set[tuple[str, str]]]] = {}
+    for i in infos:
+        rid = b.result_ids[i.result_name]
+        got = per.get(rid)
+        if got is None:
+            per[rid] = (dict(i.labels), set())
+            continue
+        first, more = got
+        for k, v in i.labels.items():
+            cur = first.setdefault(k, v)
+            if cur is not v and cur != v:
+                more.add((k, v))
+    rows = []
+    too_long = False
+    for rid in sorted(per):
+        first, more = per[rid]
+        rows.extend([(rid, k, v) for k, v in first.items()])
+        if first and (max(map(len, first)) > 317 or max(map(len, first.values())) > 255):
+            too_long = True
+        if more:
+            rows.extend([(rid, k, v) for k, v in more])
+            too_long = too_long or any(len(k) > 317 or len(v) > 255 for k, v in more)
+    if too_long:  # longer than Kubernetes allows (and than the columns): rare
+        rows = list(dict.fromkeys((rid, k[:317], v[:255]) for rid, k, v in rows))
+    fields = [Label.result, Label.key, Label.value]
+    bulk_insert(b.db, lambda r: Label.insert_many(r, fields=fields).on_conflict_ignore(), rows)
+
+
+def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int, where: pw.Expression) -> tuple[int, int]:
+    """Upsert a run's Log/EventList Record (its id derives from the run's uid); (record id, rows changed)."""
+    uid = g.derived_uid(info.uid, kind)
+    EX = pw.EXCLUDED
+    q = Record.insert(
+        result=b.result_ids[info.result_name], cluster=b.cluster, parent=info.namespace,
+        name=g.record_name(info.result_name, uid), uid=uid, type=DOCUMENT_TYPES[kind],
+        data=data, rv=rv, kind=kind, run_name=info.name, run_uid=info.uid, status="", reason=None,
+        start=info.start, end=info.end, duration=None, pipeline=info.pipeline,
+        pipeline_task=info.pipeline_task, task=info.task, top_level=False, in_cluster=True, final=info.final,
+        create_time=info.created or b.now, update_time=b.now, seq=b.seq,
+    ).on_conflict(
+        conflict_target=[Record.cluster, Record.uid],
+        update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
+                Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
+        where=where,
+    ).returning(Record.id)
+    got = list(q.tuples().execute())
+    if got:
+        rid, changed = got[0][0], 1
+    else:
+        rid = Record.select(Record.id).where((Record.cluster == b.cluster) & (Record.uid == uid)).scalar()
+        changed = 0
+    # logs/events that arrive after their run left the cluster are gone with it
+    run = Record.select(Record.in_cluster, Record.deleted_at).where(
+        (Record.cluster == b.cluster) & (Record.uid == info.uid)).first()
+    if run is not None and not run.in_cluster:
+        changed += Record.update(in_cluster=False, deleted_at=run.deleted_at, seq=b.seq, update_time=b.now).where(
+            (Record.id == rid) & (Record.in_cluster == True)).execute()  # noqa: E712
+    return rid, changed
+
+
+def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
+    """A TaskRun's Log Record and its step logs (compressed, one row per step container)."""
+    rid, changed = upsert_document(b, info, kinds.LOG.name, dumps(log_document(info, steps)), info.rv,
+                                   where=(Record.data != pw.EXCLUDED.data))
+    rows = [(rid, s.step, s.container, pos, zlib.compress(s.text, 6), len(s.text), s.truncated, s.state)
+            for pos, s in enumerate(steps)]
+    EX = pw.EXCLUDED
+    for chunk in chunks(rows, 100):
+        cur = StepLog.insert_many(chunk, fields=[StepLog.record, StepLog.step, StepLog.container, StepLog.position,
+                                                 StepLog.data, StepLog.size, StepLog.truncated, StepLog.state]
+                                  ).on_conflict(
+            conflict_target=[StepLog.record, StepLog.step],
+            update={StepLog.data: EX.data, StepLog.size: EX.size, StepLog.truncated: EX.truncated,
+                    StepLog.state: EX.state, StepLog.container: EX.container, StepLog.position: EX.position},
+            where=((StepLog.data != EX.data) | (StepLog.state != EX.state) | (StepLog.truncated != EX.truncated)),
+        ).as_rowcount().execute()
+        n = rowcount(cur)
+        if n and not changed:
+            # logs changed under an unchanged Log record: still a change readers must see
+            Record.update(seq=b.seq, update_time=b.now).where(Record.id == rid).execute()
+            changed = 1
+        changed += n
+    return changed
+
+
+def upsert_events(b: Batch, info: g.RunInfo, items: list[dict]) -> int:
+    """A run's EventList Record: a newer list (or the same version with other contents) replaces it."""
+    EX = pw.EXCLUDED
+    _, changed = upsert_document(
+        b, info, kinds.EVENT_LIST.name, dumps(event_list_document(items)), events_version(items),
+        where=((Record.rv < EX.rv) | ((Record.rv == EX.rv) & (Record.data != EX.data))),
+    )
+    return changed
+
+
+def mark_gone(b: Batch, gones: dict[str, tuple[int, int | None]]) -> int:
+    """Mark runs (and their Log/EventList) out of the cluster; a Result when none of its top-level runs is left."""
+    changed = 0
+    groups: dict[tuple[int, int | None], list[str]] = {}
+    for uid, key in gones.items():
+        groups.setdefault(key, []).append(uid)
+    stamp = {"seq": b.seq, "update_time": b.now}
+    for (at, before_rv), uids in groups.items():
+        for chunk in chunks(uids):
+            runs = (Record.cluster == b.cluster) & (Record.in_cluster == True) & (Record.uid << list(chunk))  # noqa: E712
+            if before_rv is not None:
+                runs = runs & (Record.rv < before_rv)
+            got = list(Record.update(in_cluster=False, deleted_at=at, **stamp)
+                       .where(runs).returning(Record.id, Record.result, Record.top_level, Record.uid)
+                       .tuples().execute())
+            if not got:
+                continue
+            changed += len(got)
+            # the runs' Log/EventList records (their ids derive from the run's uid) go with them
+            docs = [g.derived_uid(x, d.name) for (_, _, _, x) in got for d in kinds.DOCUMENT_KINDS]
+            changed += Record.update(in_cluster=False, deleted_at=at, **stamp).where(
+                (Record.cluster == b.cluster) & (Record.in_cluster == True) & (Record.uid << docs)  # noqa: E712
+            ).execute()
+            tops = sorted({res for _, res, top, _ in got if top})
+            if tops:
+                # a Result is gone when none of its top-level runs is left in the cluster
+                # (trigger event-id grouping can put several top-level runs in one Result)
+                alive = Record.select(Record.id).where(
+                    (Record.result == Result.id) & (Record.top_level == True) & (Record.in_cluster == True))  # noqa: E712
+                changed += Result.update(in_cluster=False, gone_at=at, **stamp).where(
+                    (Result.id << tops) & (Result.in_cluster == True) & ~pw.fn.EXISTS(alive)  # noqa: E712
+                ).execute()
+    return changed
