@@ -1,11 +1,12 @@
 """The Textual app: header, filter bar, Results tree | detail pane, Footer.
 
-It reads through the store API and acts through the watcher service; it never writes
-rows itself. Live updates come from the store's change sequence (see live.py), so a
+It reads through the store API and reaches the cluster only through `ClusterActions`
+(tui/cluster.py); it never writes rows itself. Live updates come from the store's change sequence (see live.py), so a
 watcher in this process and a headless one in another look the same.
 
 Read-only has three layers: `check_action` hides mutating actions (no Footer key),
-each mutating action refuses again, and the store opened read-only raises on writes.
+each mutating action refuses again, and the store opened read-only raises on writes;
+the read-only app also gets the null cluster, which has no way to delete at all.
 """
 
 from __future__ import annotations
@@ -13,61 +14,32 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Footer, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
+from tekton_results_tui import kinds
 from tekton_results_tui.settings import Settings
-from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.store.history import History
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.cleanup_actions import CLEANUP_ACTIONS, CLEANUP_BINDINGS, CleanupActions
+from tekton_results_tui.tui.cluster import ClusterActions, NoCluster, WatcherCalls, WatcherCluster
 from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
+from tekton_results_tui.tui.widgets.detail import DetailPane
 from tekton_results_tui.tui.widgets.filter_bar import FilterBar
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
-
-try:  # the detail-pane engineer's widget; a placeholder until it lands
-    from tekton_results_tui.tui.widgets.detail import DetailPane
-except ImportError:  # pragma: no cover - only before detail.py exists
-
-    class DetailPane(Static):  # type: ignore[no-redef]
-        """Placeholder with DetailPane's contract: shows the selected name only."""
-
-        def __init__(self, history: History, service: Any = None, clock: Callable[[], float] = time.time,
-                     id: str | None = "detail") -> None:
-            super().__init__("", id=id)
-            self.history = history
-            self.current_name: str | None = None
-            self.tab = "summary"
-
-        def show_result(self, row: ResultRow | None) -> None:
-            self.current_name = row.name if row else None
-            self._show()
-
-        def show_record(self, row: RecordRow | None) -> None:
-            self.current_name = row.name if row else None
-            self._show()
-
-        def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:
-            pass
-
-        def switch_tab(self, tab: str) -> None:
-            self.tab = tab
-            self._show()
-
-        def _show(self) -> None:
-            self.update(Text(f"[{self.tab}] {self.current_name or ''}"))
-
 
 POLL_S = 0.5  # change-feed poll interval
 HEADER_S = 1.0  # header refresh interval
@@ -98,16 +70,26 @@ class ResultsApp(CleanupActions, App[int]):
         *CLEANUP_BINDINGS,  # space mark, ctrl+d delete (Textual merges BINDINGS only from DOMNode classes)
     ]
 
-    def __init__(self, history: History, service: Any = None, settings: Settings | None = None,
+    def __init__(self, history: History, service: WatcherCalls | None = None, settings: Settings | None = None,
                  clock: Callable[[], float] = time.time, read_only: bool = False,
-                 watcher_note: WatcherStatus | None = None, live: bool = True) -> None:
+                 watcher_note: WatcherStatus | None = None, live: bool = True, *,
+                 cluster: ClusterActions | None = None) -> None:
+        """`cluster` is how the app reaches the cluster; without it, a watcher `service` of this process
+        is adapted (WatcherCluster), else the null cluster shows `watcher_note` (why the watcher is off).
+        A read-only app always gets the null cluster."""
         super().__init__()
         self.history = history
-        self.service = service
         self.settings = settings or Settings()
         self.clock = clock
         self.read_only = read_only or history.read_only
-        self.watcher_note = watcher_note  # the status to show when there is no service (why it is off)
+        if self.read_only or (cluster is None and service is None):
+            self.cluster: ClusterActions = NoCluster(watcher_note or WatcherStatus(
+                state=OFF, reason="read-only" if self.read_only else "no watcher"))
+        elif cluster is not None:
+            self.cluster = cluster
+        else:
+            assert service is not None
+            self.cluster = WatcherCluster(service, self.settings.cluster.namespaces)
         self.live_enabled = live
         self.feed = ChangeFeed(history)
         self.panes = "both"
@@ -129,7 +111,7 @@ class ResultsApp(CleanupActions, App[int]):
         with Horizontal(id="main"):
             yield ResultsTree(self.history, clock=self.clock)
             with Vertical(id="detail-box"):
-                yield DetailPane(self.history, service=self.service, clock=self.clock, id="detail")
+                yield DetailPane(self.history, pod_logs=self.cluster.pod_logs, clock=self.clock, id="detail")
         yield Footer()
 
     @property
@@ -137,12 +119,12 @@ class ResultsApp(CleanupActions, App[int]):
         return self.query_one(ResultsTree)
 
     @property
-    def detail(self) -> Any:
-        return self.query_one("#detail")
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
 
-    def _detail_or_none(self) -> Any:
+    def _detail_or_none(self) -> DetailPane | None:
         """The detail pane, or None while the app is being torn down (late messages still arrive)."""
-        found = self.query("#detail")
+        found = self.query(DetailPane)
         return found.first() if found else None
 
     @property
@@ -218,14 +200,7 @@ class ResultsApp(CleanupActions, App[int]):
     # --- header ------------------------------------------------------------------------------
 
     def watcher_status(self) -> WatcherStatus:
-        if self.service is not None:
-            try:
-                return self.service.status()
-            except Exception as exc:  # noqa: BLE001
-                return WatcherStatus(state=OFF, reason=f"status unavailable: {exc}")
-        if self.watcher_note is not None:
-            return self.watcher_note
-        return WatcherStatus(state=OFF, reason="read-only" if self.read_only else "no watcher")
+        return self.cluster.status()
 
     def history_size(self) -> tuple[int, int]:
         """(results, records), recounted only after changes."""
@@ -239,9 +214,7 @@ class ResultsApp(CleanupActions, App[int]):
         if not headers:  # the interval can fire once more while the app is torn down
             return
         self.history_size()
-        st = self.watcher_status()
-        follower = self.service is None and st.owner is not None
-        headers.first().show(st, self._hist_size, self.read_only, follower)
+        headers.first().show(self.watcher_status(), self._hist_size, self.read_only, self.cluster.following)
 
     # --- filter ----------------------------------------------------------------------------------
 
@@ -297,20 +270,26 @@ class ResultsApp(CleanupActions, App[int]):
             return self.cleanup_check_action(action)
         if action in MUTATING_ACTIONS and self.read_only:
             return False  # hidden from the Footer and not run
-        if action == "clear_marks" and not (self.tree.marked or self.marked_records):
+        if action == "clear_marks" and not self.tree.has_marks:
             return None  # shown dimmed: nothing marked
         return True
 
+    def notify_plain(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+                     timeout: float | None = None) -> None:
+        """A notification whose text is shown as it is: never markup, controls as visible escapes."""
+        self.notify(visible(message, keep_newlines=True), title=visible(title), severity=severity,
+                    timeout=timeout, markup=False)
+
     def _refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
-            self.notify(f"read-only: {what} is not available", severity="warning")
+            self.notify_plain(f"read-only: {what} is not available", severity="warning")
             return True
         return False
 
     def action_clear_marks(self) -> None:
         if self._refuse_if_read_only("marking runs"):
             return
-        self.clear_cleanup_marks()  # Results and run Records (the cleanup mixin keeps both)
+        self.tree.clear_marks()
         self.refresh_bindings()
 
     def action_help(self) -> None:
@@ -383,12 +362,12 @@ class ResultsApp(CleanupActions, App[int]):
         if isinstance(data, ResultItem):
             name = data.row.display_name or data.row.name
         elif isinstance(data, RecordItem):
-            name = data.row.run_name if data.row.kind in ("PipelineRun", "TaskRun") else data.row.name
+            name = data.row.run_name if kinds.is_run(data.row.kind) else data.row.name
         else:
-            self.notify("nothing selected to copy", severity="warning")
+            self.notify_plain("nothing selected to copy", severity="warning")
             return
-        self.copy_to_clipboard(name)
-        self.notify(Text(f"copied {name}").plain)
+        self.copy_to_clipboard(visible(name))  # the clipboard gets what the user saw, never raw controls
+        self.notify_plain(f"copied {name}")
 
     # --- palette callbacks ------------------------------------------------------------------------------
 

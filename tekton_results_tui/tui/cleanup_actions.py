@@ -1,28 +1,29 @@
 """The TUI's cleanup keys: `space` marks runs, `ctrl+d` deletes the highlighted or marked runs,
 and a palette command deletes every stored, finished run matching the filter.
 
-A mixin for ResultsApp (which owns `tree`, `history`, `service`, `settings`, `read_only`,
-`filter`, `clock`). Textual merges BINDINGS only from DOMNode classes in the MRO, so the
-app lists CLEANUP_BINDINGS in its own BINDINGS. Nothing here deletes: plans come from
-cleanup_plan (store reads only), deletes go through `service.delete_runs(plan, progress_cb)`
-and the tui never imports kubernetes. Three layers keep read-only safe: `check_action`
-hides the keys (and RBAC that forbids delete hides them too), each action refuses, and the
-deletion path raises on a read-only plan or history.
+A mixin for ResultsApp (which owns `tree`, `history`, `cluster`, `read_only`, `filter`,
+`clock`). Textual merges BINDINGS only from DOMNode classes in the MRO, so the app lists
+CLEANUP_BINDINGS in its own BINDINGS. Marks live in the tree. Nothing here deletes: plans
+come from cleanup_plan (store reads only), deletes go through the cluster's `RunDeleter`,
+which exists only when a watcher in this process can write (never in read-only mode), and
+the tui never imports kubernetes. Three layers keep read-only safe: `check_action` hides the
+keys (and RBAC that forbids delete hides them too), each action refuses, and there is no
+deleter to call.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
-from tekton_results_tui.store.grouping import RUN_KINDS
+from tekton_results_tui.tui.cluster import DeleteOutcome, RunDeleter, deletable_kinds_text
 from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog, DeleteProgress
-from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem
+from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.watcher.cleanup_plan import (
     CleanupPlan,
     RecordTarget,
@@ -31,6 +32,17 @@ from tekton_results_tui.watcher.cleanup_plan import (
     plan,
     select_by_filter,
 )
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from tekton_results_tui.store.history import History
+    from tekton_results_tui.store.query import Filter
+    from tekton_results_tui.tui.cluster import ClusterActions
+
+    _AppBase = App[int]
+else:
+    _AppBase = object
 
 CLEANUP_BINDINGS = [
     Binding("space", "mark", "Mark", id="app.mark", tooltip="mark/unmark the run for ctrl+d"),
@@ -43,7 +55,7 @@ PROGRESS_ABOVE = 1  # bulk deletes (more runs than this) show a progress screen
 DETAIL_LINES = 8
 
 
-def summarize_outcomes(outcomes: list[Any], planned: int) -> tuple[str, list[str], bool]:
+def summarize_outcomes(outcomes: Sequence[DeleteOutcome], planned: int) -> tuple[str, list[str], bool]:
     """(one-line summary, lines for the runs not deleted, all deleted?) for the notification."""
     deleted = sum(1 for o in outcomes if o.ok)
     failed = [o for o in outcomes if not o.ok]
@@ -56,13 +68,20 @@ def summarize_outcomes(outcomes: list[Any], planned: int) -> tuple[str, list[str
     return summary, details, not failed and len(outcomes) == planned
 
 
-class CleanupActions:
+class CleanupActions(_AppBase):
     """Mark / delete / delete-matching for the Results app."""
 
-    marked_records: set[int]
+    # what the app provides
+    history: History
+    cluster: ClusterActions
+    read_only: bool
+    filter: Filter
+    clock: Callable[[], float]
+    tree: ResultsTree
+
     _can_delete: bool | None = None  # None: not known yet (access review pending)
     _can_delete_at: float = 0.0
-    last_outcomes: list[Any]
+    last_outcomes: list[DeleteOutcome]
     last_plan: CleanupPlan | None = None
     last_progress: DeleteProgress | None = None
 
@@ -70,59 +89,56 @@ class CleanupActions:
 
     def cleanup_init(self) -> None:
         """Call from the app's __init__."""
-        self.marked_records = set()
         self.last_outcomes = []
         self._can_delete = None
 
+    @property
+    def deleter(self) -> RunDeleter | None:
+        """The way to delete runs: none in read-only mode or without a watcher in this process."""
+        if self.read_only:
+            return None
+        return self.cluster.deleter
+
     def cleanup_mount(self) -> None:
         """Call from the app's on_mount: ask the cluster (in a thread) whether deleting is allowed."""
-        if not self.read_only and self.service is not None and hasattr(self.service, "delete_runs"):
-            self.run_worker(self._review_access, name="cleanup-rbac", group="cleanup-rbac", exclusive=True,  # type: ignore[attr-defined]
+        if self.deleter is not None:
+            self.run_worker(self._review_access, name="cleanup-rbac", group="cleanup-rbac", exclusive=True,
                             thread=True)
 
     def _review_access(self) -> None:
-        allowed = self.can_delete_now()
+        deleter = self.deleter
+        allowed = deleter.can_delete() if deleter is not None else False
         self._can_delete, self._can_delete_at = allowed, time.monotonic()
-        self.call_from_thread(self.refresh_bindings)  # type: ignore[attr-defined]
-
-    def can_delete_now(self) -> bool:
-        """SelfSubjectAccessReview through the service: delete PipelineRuns and TaskRuns in the scope."""
-        svc = self.service
-        scopes = list(getattr(self.settings, "namespaces", None) or []) or [None]
-        try:
-            return all(svc.can_i("delete", res, ns) for res in ("pipelineruns.tekton.dev", "taskruns.tekton.dev")
-                       for ns in scopes)
-        except Exception:  # noqa: BLE001 - unknown means no
-            return False
+        self.call_from_thread(self.refresh_bindings)
 
     def cleanup_check_action(self, action: str) -> bool:
         """For the app's check_action: False hides the key from the Footer and stops it running."""
-        if self.read_only or getattr(self.history, "read_only", False):
+        if self.read_only:
             return False
         if self._can_delete is False:  # the cluster said no
             return False
         if action == "mark":
             return True
-        return self.service is not None and hasattr(self.service, "delete_runs") and self._can_delete is True
+        return self.deleter is not None and self._can_delete is True
 
     def cleanup_refuse(self, what: str) -> bool:
         """Second layer: every action refuses again (a call that bypasses check_action)."""
-        if self.read_only or getattr(self.history, "read_only", False):
-            self.notify(f"read-only: {what} is not available", severity="warning")  # type: ignore[attr-defined]
+        if self.read_only:
+            self.notify_plain(f"read-only: {what} is not available", severity="warning")
             return True
         if not self.cleanup_check_action("delete" if what != "marking runs" else "mark"):
-            self.notify(f"{what} is not available: " + self._why_not(), severity="warning")  # type: ignore[attr-defined]
+            self.notify_plain(f"{what} is not available: " + self._why_not(), severity="warning")
             return True
         return False
 
     def _why_not(self) -> str:
-        if self.service is None or not hasattr(self.service, "delete_runs"):
+        if self.deleter is None:
             return "no watcher connected to the cluster"
         if self._can_delete is False:
-            return "the cluster does not allow deleting pipelineruns/taskruns.tekton.dev here"
+            return f"the cluster does not allow deleting {deletable_kinds_text()} here"
         return "checking permissions"
 
-    # --- marks ---------------------------------------------------------------------------
+    # --- marks (kept by the tree) ----------------------------------------------------------
 
     def action_mark(self) -> None:
         """space: mark/unmark the highlighted Result or run Record."""
@@ -131,21 +147,12 @@ class CleanupActions:
         node = self.tree.cursor_node
         if node is None:
             return
-        data = node.data
-        if isinstance(data, RecordItem) and data.row.kind in RUN_KINDS:
-            rid = data.row.id
-            self.marked_records.symmetric_difference_update({rid})
-            label = self.tree.record_label_for(data.row)
-            if rid in self.marked_records:
-                label = Text("▶ ", style="bold magenta") + label
-            node.set_label(label)
-        else:
-            self.tree.toggle_mark(node)
-        self.refresh_bindings()  # type: ignore[attr-defined]
+        self.tree.toggle_mark(node)
+        self.refresh_bindings()
 
     def marked_targets(self) -> list[Target]:
         out: list[Target] = [ResultTarget(i) for i in sorted(self.tree.marked)]
-        out += [RecordTarget(i) for i in sorted(self.marked_records)]
+        out += [RecordTarget(i) for i in sorted(self.tree.marked_records)]
         return out
 
     def cursor_targets(self) -> list[Target]:
@@ -157,19 +164,7 @@ class CleanupActions:
             return [RecordTarget(data.row.id)]
         return []
 
-    def clear_cleanup_marks(self) -> None:
-        self.tree.marked.clear()
-        for rid in list(self.marked_records):
-            n = self.tree.record_nodes.get(rid)
-            if n is not None and isinstance(n.data, RecordItem):
-                n.set_label(self.tree.record_label_for(n.data.row))
-        self.marked_records.clear()
-        self.tree.relabel_all()
-
     # --- delete --------------------------------------------------------------------------
-
-    def _cluster(self) -> str:
-        return str(getattr(self.service, "cluster", "") or getattr(self.settings, "cluster_name", "") or "")
 
     def action_delete(self) -> None:
         """ctrl+d: the marked runs, else the highlighted one — plan, then the dialog."""
@@ -177,7 +172,7 @@ class CleanupActions:
             return
         targets = self.marked_targets() or self.cursor_targets()
         if not targets:
-            self.notify("nothing selected to delete", severity="warning")  # type: ignore[attr-defined]
+            self.notify_plain("nothing selected to delete", severity="warning")
             return
         self._plan_then_confirm(lambda: targets)
 
@@ -188,61 +183,66 @@ class CleanupActions:
         flt = self.filter
         self._plan_then_confirm(lambda: select_by_filter(self.history, flt))
 
-    def cleanup_commands(self) -> list[tuple[str, Any, str]]:
+    def cleanup_commands(self) -> list[tuple[str, Callable[[], None], str]]:
         """Palette entries (title, callback, help) — none where the keys are not offered."""
         if not self.cleanup_check_action("delete_matching"):
             return []
         return [(DELETE_MATCHING_TITLE, self.action_delete_matching, "delete from the cluster; the history stays")]
 
     def make_plan(self, targets: list[Target]) -> CleanupPlan:
-        return plan(self.history, targets, self._cluster(), self.clock(), read_only=self.read_only)
+        return plan(self.history, targets, self.cluster.name, self.clock(), read_only=self.read_only)
 
-    def _plan_then_confirm(self, targets_fn: Any) -> None:
+    def _plan_then_confirm(self, targets_fn: Callable[[], list[Target]]) -> None:
         def work() -> None:
             p = self.make_plan(targets_fn())
             if not get_current_worker().is_cancelled:
-                self.call_from_thread(self._confirm, p)  # type: ignore[attr-defined]
+                self.call_from_thread(self._confirm, p)
 
-        self.run_worker(work, name="cleanup-plan", group="cleanup-plan", exclusive=True, thread=True)  # type: ignore[attr-defined]
+        self.run_worker(work, name="cleanup-plan", group="cleanup-plan", exclusive=True, thread=True)
 
     def _confirm(self, p: CleanupPlan) -> None:
         self.last_plan = p
-        self.push_screen(DeleteDialog(p, self.clock()), self._confirmed)  # type: ignore[attr-defined]
+        self.push_screen(DeleteDialog(p, self.clock()), self._confirmed)
 
     def _confirmed(self, p: CleanupPlan | None) -> None:
         if p is None or not p.deletable:
             return
         if self.cleanup_refuse("deleting runs"):
             return
+        deleter = self.deleter
+        if deleter is None:
+            return
         progress = DeleteProgress(len(p.deletable)) if len(p.deletable) > PROGRESS_ABOVE else None
         self.last_progress = progress
         if progress is not None:
-            self.push_screen(progress)  # type: ignore[attr-defined]
+            self.push_screen(progress)
 
         def work() -> None:
-            def cb(done: int, total: int, outcome: Any) -> None:
+            def cb(done: int, total: int, outcome: DeleteOutcome) -> None:
                 if progress is not None:
-                    self.call_from_thread(progress.advance, done, outcome.line())  # type: ignore[attr-defined]
+                    self.call_from_thread(progress.advance, done, outcome.line())
 
             stop = (lambda: progress.stop_requested) if progress is not None else None
+            outcomes: Sequence[DeleteOutcome] | Exception
             try:
-                outcomes = self.service.delete_runs(p, cb, should_stop=stop) if stop else self.service.delete_runs(p, cb)
+                outcomes = deleter.delete_runs(p, cb, should_stop=stop)
             except Exception as exc:  # noqa: BLE001 - reported, never a crash
                 outcomes = exc
-            self.call_from_thread(self._deleted, p, outcomes, progress)  # type: ignore[attr-defined]
+            self.call_from_thread(self._deleted, p, outcomes, progress)
 
-        self.run_worker(work, name="cleanup-delete", group="cleanup-delete", exclusive=False, thread=True)  # type: ignore[attr-defined]
+        self.run_worker(work, name="cleanup-delete", group="cleanup-delete", exclusive=False, thread=True)
 
-    def _deleted(self, p: CleanupPlan, outcomes: Any, progress: DeleteProgress | None) -> None:
+    def _deleted(self, p: CleanupPlan, outcomes: Sequence[DeleteOutcome] | Exception,
+                 progress: DeleteProgress | None) -> None:
         if progress is not None and progress.is_attached:
             progress.dismiss()
         if isinstance(outcomes, Exception):
-            self.notify(f"delete failed: {str(outcomes).splitlines()[0] if str(outcomes) else type(outcomes).__name__}",  # type: ignore[attr-defined]
-                        severity="error", timeout=10)
+            why = str(outcomes).splitlines()[0] if str(outcomes) else type(outcomes).__name__
+            self.notify_plain(f"delete failed: {why}", severity="error", timeout=10)
             return
         self.last_outcomes = list(outcomes)
         summary, details, ok = summarize_outcomes(self.last_outcomes, len(p.deletable))
-        self.notify(summary + (("\n" + "\n".join(details)) if details else ""),  # type: ignore[attr-defined]
-                    title="Cleanup", severity="information" if ok else "warning", timeout=8 if ok else 15)
-        self.clear_cleanup_marks()
-        self.refresh_bindings()  # type: ignore[attr-defined]
+        self.notify_plain(summary + (("\n" + "\n".join(details)) if details else ""),
+                          title="Cleanup", severity="information" if ok else "warning", timeout=8 if ok else 15)
+        self.tree.clear_marks()
+        self.refresh_bindings()

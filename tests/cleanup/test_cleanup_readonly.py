@@ -57,7 +57,7 @@ async def test_read_only_drives_every_key_and_palette_command_without_any_write(
             while len(app.screen_stack) > 1:
                 app.pop_screen()
                 await pilot.pause()
-            assert not app.tree.marked and not app.marked_records
+            assert not app.tree.marked and not app.tree.marked_records
             # the palette: every command it lists, and the cleanup one by name
             titles = [t for t, _, _ in app.cleanup_commands()]
             assert titles == []

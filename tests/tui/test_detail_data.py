@@ -16,6 +16,7 @@ from textual.widgets import Footer
 from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import Events, History, Logs, RunUpsert, StepLogData
+from tekton_results_tui.tui.cluster import PodLogReader
 from tekton_results_tui.tui.widgets.detail import DetailPane
 
 T0 = 1_780_000_000
@@ -153,14 +154,14 @@ class HostApp(App):
 
     CSS = "DetailPane { height: 1fr; }"
 
-    def __init__(self, history: History, service: Any = None, clock: Any = lambda: float(T0)) -> None:
+    def __init__(self, history: History, pod_logs: PodLogReader | None = None, clock: Any = lambda: float(T0)) -> None:
         super().__init__()
         self.history = history
-        self.service = service
+        self.pod_logs = pod_logs
         self.clock = clock
 
     def compose(self) -> ComposeResult:
-        yield DetailPane(self.history, service=self.service, clock=self.clock, id="detail")
+        yield DetailPane(self.history, pod_logs=self.pod_logs, clock=self.clock, id="detail")
         yield Footer()
 
     @property

@@ -1,4 +1,4 @@
-"""Live step logs while a TaskRun runs: polled through a service object over real HTTP (the simulated
+"""Live step logs while a TaskRun runs: polled through a PodLogReader over real HTTP (the simulated
 cluster and the real kubernetes client), sanitised, stopped when the run finishes and its logs are stored."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sim_mod = pytest.importorskip("tekton_results_tui.sim")
 
 
 class PodLogs:
-    """What the TUI needs of the watcher service for logs: `read_pod_log`, here with the real client."""
+    """A PodLogReader (what the TUI needs of the cluster for live logs), here with the real client."""
 
     def __init__(self, kubeconfig: str) -> None:
         from kubernetes import client, config
@@ -44,7 +44,7 @@ async def test_live_log_follows_the_pod_then_stored_log_replaces_it(sqlite_url: 
     running["status"]["podName"] = "deploy-pod-1"
     history.apply([RunUpsert(running)])
     sim.set_pod_log("ci", "deploy-pod-1", "step-deploy", "starting\x1b]0;title\x07\n\x1b[33mwaiting\x1b[0m\n")
-    app = HostApp(history, service=PodLogs(sim.kubeconfig))
+    app = HostApp(history, pod_logs=PodLogs(sim.kubeconfig))
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane
         pane.show_record(record_of(history, running))
@@ -73,7 +73,7 @@ async def test_live_log_follows_the_pod_then_stored_log_replaces_it(sqlite_url: 
 async def test_running_taskrun_without_a_watcher_says_so(sqlite_url: str) -> None:
     history = open_history(sqlite_url)
     data = fill(history)
-    app = HostApp(history, service=None)
+    app = HostApp(history, pod_logs=None)
     async with app.run_test(size=SIZE) as pilot:
         app.pane.show_record(record_of(history, data.live_tr))
         app.pane.switch_tab("logs")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.tui.cluster import PodLogReader
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target
 from tekton_results_tui.tui.widgets.events_view import EventsView
 from tekton_results_tui.tui.widgets.log_view import LogView
@@ -35,18 +35,19 @@ class DetailPane(Vertical):
     DetailPane DetailTab { height: 1fr; }
     """
 
-    def __init__(self, history: History, service: Any = None, clock: Callable[[], float] = time.time,
+    def __init__(self, history: History, pod_logs: PodLogReader | None = None,
+                 clock: Callable[[], float] = time.time,
                  *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        """`pod_logs` reads a running step's log from its pod (None: no watcher here, stored logs only)."""
         super().__init__(name=name, id=id, classes=classes)
         self.history = history
-        self.service = service
         self.clock = clock
         self.target: Target | None = None
         self.views: dict[str, DetailTab] = {
-            "summary": SummaryView(history, service, clock, id="detail-summary"),
-            "yaml": YamlView(history, service, clock, id="detail-yaml"),
-            "logs": LogView(history, service, clock, id="detail-logs"),
-            "events": EventsView(history, service, clock, id="detail-events"),
+            "summary": SummaryView(history, clock, id="detail-summary"),
+            "yaml": YamlView(history, clock, id="detail-yaml"),
+            "logs": LogView(history, clock, pod_logs=pod_logs, id="detail-logs"),
+            "events": EventsView(history, clock, id="detail-events"),
         }
 
     def compose(self) -> ComposeResult:

@@ -16,6 +16,7 @@ from typing import Any
 from textual.containers import Vertical
 from textual.worker import NoActiveWorker, get_current_worker
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
 
@@ -27,7 +28,7 @@ class Target:
     id: int
     result_id: int
     name: str  # run name (what "copy name" copies)
-    record_kind: str | None = None  # PipelineRun | TaskRun | Log | EventList
+    record_kind: str | None = None  # a run kind or a document kind (Log, EventList); None for a Result
 
     @classmethod
     def of_result(cls, row: ResultRow) -> Target:
@@ -48,18 +49,23 @@ class Resolved:
     records: list[RecordRow] = field(default_factory=list)  # all records of the Result
 
     def run_record(self) -> RecordRow | None:
-        """The run this node is about (a Log/EventList record -> its run)."""
+        """The run this node is about (a document such as a Log or an EventList -> its run)."""
         rec = self.record
-        if rec is not None and rec.kind in ("Log", "EventList"):
+        if rec is not None and not kinds.is_run(rec.kind):
             return next((r for r in self.records if r.uid == rec.run_uid), None)
         return rec
 
     def task_runs(self) -> list[RecordRow]:
-        """TaskRuns this node covers: itself, or the children of a PipelineRun/Result."""
+        """Runs with step logs this node covers: itself, or the children of a PipelineRun/Result."""
         run = self.run_record()
-        if run is not None and run.kind == "TaskRun":
+        if run is not None and has_step_logs(run):
             return [run]
-        return [r for r in self.records if r.kind == "TaskRun"]
+        return [r for r in self.records if has_step_logs(r)]
+
+
+def has_step_logs(rec: RecordRow) -> bool:
+    kind = kinds.run_kind(rec.kind)
+    return kind is not None and kind.step_logs
 
 
 def resolve(history: History, target: Target) -> Resolved:
@@ -68,7 +74,7 @@ def resolve(history: History, target: Target) -> Resolved:
     if target.kind == "record":
         record = next((r for r in records if r.id == target.id), None) or history.get_record(id=target.id)
     else:
-        record = next((r for r in records if r.top_level and r.kind in ("PipelineRun", "TaskRun")), None)
+        record = next((r for r in records if r.top_level and kinds.is_run(r.kind)), None)
     return Resolved(target, result, record, records)
 
 
@@ -89,11 +95,9 @@ class DetailTab(Vertical):
 
     TAB = "tab"
 
-    def __init__(self, history: History, service: Any = None, clock: Callable[[], float] = time.time,
-                 **kw: Any) -> None:
+    def __init__(self, history: History, clock: Callable[[], float] = time.time, **kw: Any) -> None:
         super().__init__(**kw)
         self.history = history
-        self.service = service
         self.clock = clock
         self.loaded: Target | None = None
         self.deps: set[int] = set()  # record ids the shown content came from

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
 from tekton_results_tui.tui.formatting import fmt_age
 from tekton_results_tui.tui.text_safety import safe_plain
@@ -63,12 +64,14 @@ class EventsView(DetailTab):
     def build(self, target: Target) -> Any:
         res = resolve(self.history, target)
         rec = res.record
-        lists = [r for r in res.records if r.kind == "EventList"]
-        if rec is not None and rec.kind == "EventList":
+        lists = [r for r in res.records if r.kind == kinds.EVENT_LIST.name]
+        run_kind = kinds.run_kind(rec.kind) if rec is not None else None
+        if rec is not None and rec.kind == kinds.EVENT_LIST.name:
             lists = [rec]
-        elif rec is not None and rec.kind in ("TaskRun", "Log"):
-            run_uid = rec.uid if rec.kind == "TaskRun" else rec.run_uid
-            lists = [r for r in lists if r.run_uid == run_uid]
+        elif rec is not None and run_kind is not None and run_kind.parent is not None:
+            lists = [r for r in lists if r.run_uid == rec.uid]  # a child run: its own events
+        elif rec is not None and run_kind is None:
+            lists = [r for r in lists if r.run_uid == rec.run_uid]  # another document (a Log): its run's events
         items: list[dict] = []
         for r in lists:
             check_cancelled()

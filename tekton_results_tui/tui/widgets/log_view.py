@@ -3,13 +3,14 @@
 Log text is untrusted: it goes through `text_safety` (only SGR colour survives) and
 is shown in a line-virtualized view, never one big Static. States are said in words
 (pod gone, not started, truncated at N). Live logs are polled every ~2 s through the
-watcher service (`service.read_pod_log(ns, pod, container)`); the TUI itself never
-talks to Kubernetes.
+cluster's `PodLogReader` (the watcher's); the TUI itself never talks to Kubernetes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Select, Static
 
-from tekton_results_tui.store.history import RecordRow, StepLogInfo
+from tekton_results_tui.store.history import History, RecordRow, StepLogInfo
+from tekton_results_tui.tui.cluster import PodLogReader
 from tekton_results_tui.tui.formatting import fmt_bytes
 from tekton_results_tui.tui.text_safety import ansi_lines, safe_plain
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
@@ -100,8 +102,10 @@ class LogView(DetailTab):
     LogView #log-note { width: 1fr; padding: 1 1 0 1; }
     """
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, history: History, clock: Callable[[], float] = time.time, *,
+                 pod_logs: PodLogReader | None = None, **kw: Any) -> None:
+        super().__init__(history, clock, **kw)
+        self.pod_logs = pod_logs  # None: no watcher in this process, no live logs
         self.lines_view = LogLines(id="log-lines")
         self.selected: tuple[str, str] | None = None
         self.choices: list[StepChoice] = []
@@ -168,7 +172,7 @@ class LogView(DetailTab):
         running = not tr.final and tr.in_cluster
         if (info is None or info.state != "stored") and running:
             pod = self._pod_name(tr)
-            if self.service is not None and getattr(self.service, "read_pod_log", None) and pod:
+            if self.pod_logs is not None and pod:
                 live = (tr.parent, pod, chosen.container)
                 note = Text.assemble(("● live", "yellow"), f" from pod {safe_plain(pod)}", (" · every 2 s", "dim"))
             elif info is None:
@@ -269,10 +273,13 @@ class LogView(DetailTab):
 
     async def _poll(self, token: object, source: tuple[str, str, str]) -> None:
         ns, pod, container = source
+        reader = self.pod_logs
+        if reader is None:
+            return
         first = True
         while self._live_token is token:
             try:
-                data = await asyncio.to_thread(self.service.read_pod_log, ns, pod, container)
+                data = await asyncio.to_thread(reader.read_pod_log, ns, pod, container)
                 lines, plain, widths = await asyncio.to_thread(text_to_lines, data or b"")
                 error = None
             except Exception as exc:  # noqa: BLE001 - a state to show, not a crash

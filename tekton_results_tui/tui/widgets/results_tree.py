@@ -19,38 +19,11 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
-
-try:  # the detail-pane engineer's shared formatting; a local fallback until it lands
-    from tekton_results_tui.tui.formatting import fmt_age, fmt_duration, status_icon
-except ImportError:  # pragma: no cover - only before formatting.py exists
-    _ICONS = {"SUCCESS": ("✓", "green"), "FAILURE": ("✗", "red"), "TIMEOUT": ("⧗", "red"),
-              "CANCELLED": ("⊘", "yellow"), "UNKNOWN": ("●", "cyan")}
-
-    def status_icon(status: str | None, in_cluster: bool = True) -> Text:  # type: ignore[misc]
-        ch, style = _ICONS.get(status or "UNKNOWN", ("?", "magenta"))
-        return Text(ch, style=style if in_cluster else f"dim {style}")
-
-    def fmt_duration(s: float | None) -> str:  # type: ignore[misc]
-        if s is None:
-            return "-"
-        s = int(s)
-        if s < 60:
-            return f"{s}s"
-        if s < 3600:
-            return f"{s // 60}m{s % 60:02d}s"
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-
-    def fmt_age(epoch: float | None, now: float) -> str:  # type: ignore[misc]
-        if epoch is None:
-            return "-"
-        d = max(0, int(now - epoch))
-        for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
-            if d >= n:
-                return f"{d // n}{unit}"
-        return f"{d}s"
-
+from tekton_results_tui.textsafe import visible
+from tekton_results_tui.tui.formatting import fmt_age, fmt_duration, status_icon
 
 PAGE_SIZE = 50
 
@@ -109,20 +82,27 @@ def _col(text: str, width: int, right: bool = False, cut: bool = True) -> str:
     return pad + text if right else text + pad
 
 
+def result_name(row: ResultRow) -> str:
+    """The name shown for a Result: its top-level run's name, controls written as visible escapes."""
+    return visible(row.display_name or row.name.rsplit("/", 1)[-1])
+
+
+MARK = "▶ "
+
+
 def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster: bool = False,
                  name_w: int = NAME_W) -> Text:
     """status icon, [cluster,] run name, namespace, pipeline, duration, age, and "gone" when out of
     the cluster, in fixed-width columns. The cluster is shown when the history holds several."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    t.append("▶ " if marked else "  ", style="bold magenta")
+    t.append(MARK if marked else "  ", style="bold magenta")
     t.append_text(status_icon(row.status, row.in_cluster))
     t.append(" ")
     if show_cluster:
-        t.append(_col(row.cluster or "-", CLUSTER_W) + " ", style="magenta")
-    name = row.display_name or row.name.rsplit("/", 1)[-1]
-    t.append(_col(name, name_w, cut=False), style="bold" if row.in_cluster else "")
-    t.append(" " + _col(row.parent, NS_W), style="cyan")
-    t.append(" " + _col(row.pipeline or "", PIPELINE_W), style="blue")
+        t.append(_col(visible(row.cluster or "-"), CLUSTER_W) + " ", style="magenta")
+    t.append(_col(result_name(row), name_w, cut=False), style="bold" if row.in_cluster else "")
+    t.append(" " + _col(visible(row.parent), NS_W), style="cyan")
+    t.append(" " + _col(visible(row.pipeline or ""), PIPELINE_W), style="blue")
     dur = row.duration
     if dur is None and row.start is not None and row.end is None:
         dur = int(now - row.start)  # running: time so far
@@ -133,21 +113,34 @@ def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster:
     return t
 
 
-KIND_TAGS = {"PipelineRun": "PipelineRun", "TaskRun": "TaskRun", "Log": "Log", "EventList": "Events"}
+# Child lines of a PipelineRun name its task; kinds other than the usual child (TaskRun) carry their tag.
+_USUAL_CHILD = {parent: kinds.children_of(parent)[0].name
+                for parent in {k.parent for k in kinds.RUN_KINDS if k.parent}}
+_DOCUMENT_ICONS = {kinds.LOG.name: "≡ "}  # other documents (events): "⚑ "
+_DOCUMENT_TAGS = {d.name: d.tag for d in kinds.DOCUMENT_KINDS}
 
 
-def record_label(rec: RecordRow, now: float, run_w: int = RUN_W) -> Text:
-    """A child line: status icon, kind, task (or run name), duration; "gone" when out of the cluster."""
+def record_label(rec: RecordRow, now: float, run_w: int = RUN_W, marked: bool = False) -> Text:
+    """A child line: status icon, kind or task, run name, duration; "gone" when out of the cluster."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    if rec.kind in ("PipelineRun", "TaskRun"):
+    if marked:
+        t.append(MARK, style="bold magenta")
+    kind = kinds.run_kind(rec.kind)
+    if kind is not None:
         t.append_text(status_icon(rec.status, rec.in_cluster))
         t.append(" ")
-        if rec.kind == "TaskRun":
-            t.append(_col(rec.pipeline_task or rec.task or rec.run_name, TASK_W), style="bold" if rec.in_cluster else "")
-            t.append(" " + _col(rec.run_name, run_w, cut=False), style="dim")
+        run_name = visible(rec.run_name)
+        if kind.parent is None:  # the Result's own run
+            t.append(_col(kind.name, TASK_W), style="blue")
+            t.append(" " + _col(run_name, run_w, cut=False), style="bold" if rec.in_cluster else "")
         else:
-            t.append(_col("PipelineRun", TASK_W), style="blue")
-            t.append(" " + _col(rec.run_name, run_w, cut=False), style="bold" if rec.in_cluster else "")
+            task = visible(rec.pipeline_task or rec.task or rec.run_name)
+            if kind.name != _USUAL_CHILD.get(kind.parent):
+                t.append(_col(task, TASK_W - len(kind.tag) - 1), style="bold" if rec.in_cluster else "")
+                t.append(" " + kind.tag, style="magenta")
+            else:
+                t.append(_col(task, TASK_W), style="bold" if rec.in_cluster else "")
+            t.append(" " + _col(run_name, run_w, cut=False), style="dim")
         dur = rec.duration
         if dur is None and rec.start is not None and rec.end is None:
             dur = int(now - rec.start)
@@ -155,9 +148,9 @@ def record_label(rec: RecordRow, now: float, run_w: int = RUN_W) -> Text:
         if not rec.in_cluster:
             t.append("  gone", style="dim italic")
     else:
-        t.append("≡ " if rec.kind == "Log" else "⚑ ", style="yellow")
-        t.append(KIND_TAGS.get(rec.kind, rec.kind), style="yellow")
-        t.append(f"  {rec.run_name}", style="dim")
+        t.append(_DOCUMENT_ICONS.get(rec.kind, "⚑ "), style="yellow")
+        t.append(_DOCUMENT_TAGS.get(rec.kind) or visible(rec.kind), style="yellow")
+        t.append(f"  {visible(rec.run_name)}", style="dim")
     return t
 
 
@@ -187,7 +180,9 @@ class ResultsTree(Tree[NodeData]):
         self.record_nodes: dict[int, TreeNode[NodeData]] = {}  # record id -> node (expanded Results only)
         self.load_more_node: TreeNode[NodeData] | None = None
         self.empty_node: TreeNode[NodeData] | None = None  # "nothing here" line of an empty page
-        self.marked: set[int] = set()  # result ids marked for a later cleanup action
+        # Marks (for ctrl+d) live here and only here: labels are built from them, so a live relabel keeps them.
+        self.marked: set[int] = set()  # marked Results (ids)
+        self.marked_records: set[int] = set()  # marked run Records (ids)
 
     # --- paging ---------------------------------------------------------------------
 
@@ -230,7 +225,7 @@ class ResultsTree(Tree[NodeData]):
         now = self.clock()
         first = None
         rows = list(rows)
-        widest = max((cell_len(r.display_name or r.name.rsplit("/", 1)[-1]) for r in rows), default=0)
+        widest = max((cell_len(result_name(r)) for r in rows), default=0)
         if min(NAME_MAX, widest) > self.name_w:  # size the column before adding: one relabel at most
             self.name_w = min(NAME_MAX, widest)
             if self.result_nodes:
@@ -363,13 +358,13 @@ class ResultsTree(Tree[NodeData]):
         raise IndexError(pos)
 
     def _insert_record(self, parent: TreeNode[NodeData], rec: RecordRow, now: float) -> None:
-        """Put a new child in run order: the PipelineRun, TaskRuns, Logs, EventLists."""
-        rank = {"PipelineRun": 0, "TaskRun": 1, "Log": 2, "EventList": 3}
-        key = rank.get(rec.kind, 4)
+        """Put a new child in the registry's order: the PipelineRun, its child runs, then documents."""
+        last = max(kinds.RANK.values()) + 1
+        key = kinds.RANK.get(rec.kind, last)
         before = None
         for child in parent.children:
             d = child.data
-            if isinstance(d, RecordItem) and rank.get(d.row.kind, 4) > key:
+            if isinstance(d, RecordItem) and kinds.RANK.get(d.row.kind, last) > key:
                 before = child
                 break
         label = self.record_label_for(rec, now)
@@ -381,15 +376,32 @@ class ResultsTree(Tree[NodeData]):
 
     # --- marks and refresh ----------------------------------------------------------------
 
-    def toggle_mark(self, node: TreeNode[NodeData]) -> int | None:
-        """Mark/unmark the Result of `node` (for the cleanup issue). Returns its id."""
+    @property
+    def has_marks(self) -> bool:
+        return bool(self.marked or self.marked_records)
+
+    def toggle_mark(self, node: TreeNode[NodeData]) -> None:
+        """Mark/unmark a run Record line, or else the Result `node` belongs to."""
+        data = node.data
+        if isinstance(data, RecordItem) and kinds.is_run(data.row.kind):
+            self.marked_records.symmetric_difference_update({data.row.id})
+            node.set_label(self.record_label_for(data.row))
+            return
         res = self.result_node_of(node)
         if res is None or not isinstance(res.data, ResultItem):
-            return None
+            return
         rid = res.data.row.id
         self.marked.symmetric_difference_update({rid})
         res.set_label(self._result_label(res.data.row, self.clock(), rid in self.marked))
-        return rid
+
+    def clear_marks(self) -> None:
+        records = [self.record_nodes[i] for i in self.marked_records if i in self.record_nodes]
+        self.marked.clear()
+        self.marked_records.clear()
+        for n in records:
+            if isinstance(n.data, RecordItem):
+                n.set_label(self.record_label_for(n.data.row))
+        self.relabel_all()
 
     def result_node_of(self, node: TreeNode[NodeData] | None) -> TreeNode[NodeData] | None:
         while node is not None and not isinstance(node.data, ResultItem):
@@ -418,8 +430,7 @@ class ResultsTree(Tree[NodeData]):
                 node.set_label(self._result_label(node.data.row, now, rid in self.marked))
 
     def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
-        name = row.display_name or row.name.rsplit("/", 1)[-1]
-        want = min(NAME_MAX, cell_len(name))
+        want = min(NAME_MAX, cell_len(result_name(row)))
         if want > self.name_w:  # a longer name arrived: widen the column for every line (labels only)
             self.name_w = want
             if not self._relabel_scheduled:
@@ -432,7 +443,8 @@ class ResultsTree(Tree[NodeData]):
         self.relabel_all()
 
     def record_label_for(self, rec: RecordRow, now: float | None = None) -> Text:
-        return record_label(rec, self.clock() if now is None else now, run_w=self.run_w)
+        return record_label(rec, self.clock() if now is None else now, run_w=self.run_w,
+                            marked=rec.id in self.marked_records)
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width or self.size.width

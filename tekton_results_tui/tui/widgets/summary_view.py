@@ -1,4 +1,4 @@
-"""The Summary tab: status, times, params, results, child TaskRuns with step states, cluster state.
+"""The Summary tab: status, times, params, results, child runs with step states, cluster state.
 
 Built from the stored JSON in the tab's worker as rich `Text`/`Table` objects (never
 markup strings), so `build [linux]`, `step [/x]` and unicode render as they are.
@@ -16,8 +16,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
-from tekton_results_tui.store.history import RecordRow
+from tekton_results_tui.store.history import History, RecordRow
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
 from tekton_results_tui.tui.text_safety import safe_plain
 from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
@@ -114,13 +116,30 @@ def _steps_table(obj: dict) -> Table | None:
     return t
 
 
-def _children_table(res: Resolved, history: Any) -> Table | None:
-    trs = [r for r in res.records if r.kind == "TaskRun"]
+def _child_runs(res: Resolved, parent: str) -> list[RecordRow]:
+    """The Result's runs of kinds a `parent` run owns, in the registry's order (TaskRuns, CustomRuns)."""
+    child_kinds = {k.name: k.rank for k in kinds.children_of(parent)}
+    children = [r for r in res.records if r.kind in child_kinds]
+    return sorted(children, key=lambda r: child_kinds[r.kind])  # stable: store order within a kind
+
+
+def children_title(children: list[RecordRow]) -> str:
+    """"TaskRuns", or "TaskRuns and CustomRuns" when there are several kinds."""
+    names = [k.name + "s" for k in kinds.RUN_KINDS if any(r.kind == k.name for r in children)]
+    return " and ".join(names)
+
+
+def _children_table(res: Resolved, history: History, parent: str) -> tuple[str, Table] | None:
+    trs = _child_runs(res, parent)
     if not trs:
         return None
+    title = children_title(trs)
+    mixed = len({r.kind for r in trs}) > 1
+    run_col = "RUN" if mixed else trs[0].kind.upper()
     t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
-    for col in ("", "TASK", "TASKRUN", "DURATION", "STEPS (exit code)"):
+    for col in ("", "TASK", run_col, "DURATION", "STEPS (exit code)"):
         t.add_column(col, no_wrap=col not in ("STEPS (exit code)",), overflow="fold")
+    usual = kinds.children_of(parent)[0].name
     for tr in trs:
         check_cancelled()
         obj = history.record_object(tr.id) or {}
@@ -135,12 +154,15 @@ def _children_table(res: Resolved, history: Any) -> Table | None:
                 parts.append(Text.assemble(_t(s.get("name")), " ",
                                            ("running", "yellow") if s.get("running") else ("not started", "dim")))
         steps = Text(", ").join(parts) if parts else Text("-", style="dim")
-        t.add_row(status_icon(tr.status, tr.in_cluster), _t(tr.pipeline_task or tr.task),
-                  _t(tr.run_name), fmt_duration(tr.duration), steps)
-    return t
+        task = _t(tr.pipeline_task or tr.task)
+        kind = kinds.run_kind(tr.kind)
+        if kind is not None and tr.kind != usual:  # a CustomRun among TaskRuns: say so
+            task.append(" " + kind.tag, style="magenta")
+        t.add_row(status_icon(tr.status, tr.in_cluster), task, _t(tr.run_name), fmt_duration(tr.duration), steps)
+    return title, t
 
 
-def build_summary(history: Any, target: Target) -> RenderableType | LoadError:
+def build_summary(history: History, target: Target) -> RenderableType | LoadError:
     res = resolve(history, target)
     result = res.result
     if result is None and res.record is None:
@@ -155,9 +177,9 @@ def build_summary(history: Any, target: Target) -> RenderableType | LoadError:
         if run is None:
             parts.append(Text("The top-level run of this Result is not stored yet (its children arrived first).",
                               style="italic"))
-    if rec is not None and rec.kind in ("Log", "EventList"):
-        parts.append(Text.assemble((rec.kind, "bold"), " of ", safe_plain(rec.run_name)))
-        if rec.kind == "Log":
+    if rec is not None and not kinds.is_run(rec.kind):  # a document about a run: its Log, its EventList
+        parts.append(Text.assemble((visible(rec.kind), "bold"), " of ", visible(rec.run_name)))
+        if rec.kind == kinds.LOG.name:
             t = _kv_table()
             for s in history.step_logs(rec.id):
                 state = s.state if s.state != "stored" else f"{fmt_bytes(s.size)}" + (
@@ -180,7 +202,8 @@ def build_summary(history: Any, target: Target) -> RenderableType | LoadError:
         info.add_row("Namespace", _t(run.parent))
         if run.pipeline:
             info.add_row("Pipeline", _t(run.pipeline))
-        if run.kind == "TaskRun":
+        run_kind = kinds.run_kind(run.kind)
+        if run_kind is not None and run_kind.parent is not None:  # a child run: what it runs
             info.add_row("Task", _t(run.task))
             if run.pipeline_task:
                 info.add_row("Pipeline task", _t(run.pipeline_task))
@@ -197,14 +220,16 @@ def build_summary(history: Any, target: Target) -> RenderableType | LoadError:
         for title, table in (("Params", _params(obj)), ("Results", _results(obj))):
             if table is not None:
                 parts += [_section(title), table]
-        if run.kind == "TaskRun":
+        if run_kind is not None and run_kind.step_logs:
             steps = _steps_table(obj)
             if steps is not None:
                 parts += [_section("Steps"), steps]
-    if (run is None or run.kind == "PipelineRun") and result is not None:
-        children = _children_table(res, history)
+    parents = [k.name for k in kinds.RUN_KINDS if kinds.children_of(k.name)]
+    if result is not None and (run is None or run.kind in parents):
+        children = _children_table(res, history, run.kind if run is not None else parents[0])
         if children is not None:
-            parts += [_section("TaskRuns"), children]
+            title, table = children
+            parts += [_section(title), table]
     return Group(*parts)
 
 
