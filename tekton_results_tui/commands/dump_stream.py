@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Iterable, Iterator
 
-from tekton_results_tui.commands.dumpfile import RUN_KINDS, Problem, describe, read_dump
+from tekton_results_tui.commands.dumpfile import NOT_A_RUN, RUN_KINDS, Problem, describe, read_dump
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.history import ClassifiedRun
 
@@ -84,7 +84,7 @@ def _walk(obj: Any, where: str, raw: str | None = None) -> Iterator[Found | Prob
             yield from _walk(item, f"item {i} of {where}")
         return
     if kind not in RUN_KINDS:
-        yield Problem(describe(obj), f"kind {kind!r} is not PipelineRun or TaskRun ({where})")
+        yield Problem(describe(obj), f"kind {kind!r} {NOT_A_RUN} ({where})")
         return
     # a one-line slice of the dump is the object's JSON already; an indented one is re-serialized compact
     yield obj, (raw if raw is not None and "\n" not in raw else None)

@@ -1,4 +1,4 @@
-"""Read `kubectl get pipelineruns,taskruns -o yaml|json` dumps into run objects.
+"""Read `kubectl get pipelineruns,taskruns,customruns -o yaml|json` dumps into run objects.
 
 A dump is a List (kind `List` or `*List`), a single object, multi-document YAML, or
 JSON. One bad part never stops the rest: YAML documents are split on `---` lines and
@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.history import describe_object
 
 try:  # libyaml is several times faster on big dumps
@@ -38,7 +39,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return _STR_TAG if tag == _TIMESTAMP_TAG else tag
 
 
-RUN_KINDS = ("PipelineRun", "TaskRun")
+RUN_KINDS = kinds.RUN_KIND_NAMES  # the kinds a dump's objects are stored as; anything else is named and skipped
+NOT_A_RUN = "is not " + " or ".join(kinds.RUN_KIND_NAMES)
 _DOC_SEP = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$", re.MULTILINE)
 
 
@@ -93,7 +95,7 @@ def _walk(obj: Any, where: str, out_items: list[DumpItem], problems: list[Proble
             _walk(item, f"item {i} of {where}", out_items, problems)
         return
     if kind not in RUN_KINDS:
-        problems.append(Problem(describe(obj), f"kind {kind!r} is not PipelineRun or TaskRun ({where})"))
+        problems.append(Problem(describe(obj), f"kind {kind!r} {NOT_A_RUN} ({where})"))
         return
     out_items.append(DumpItem(obj, where))
 

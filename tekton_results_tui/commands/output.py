@@ -10,6 +10,7 @@ from typing import Any, Sequence, TextIO
 import yaml
 
 from tekton_results_tui.kubefmt import human_duration  # noqa: F401 - part of this module's API
+from tekton_results_tui.textsafe import visible
 
 # name: one Result/Record name per line, for scripts; wide: the table with CLUSTER and the full names
 OUTPUT_FORMATS = ("table", "wide", "json", "yaml", "name")
@@ -77,6 +78,16 @@ def terminal_safe(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESCAPES.sub(lambda m: m.group(0) if _SGR.fullmatch(m.group(0)) else "", text)
     return _OTHER_CONTROLS.sub("", text)
+
+
+_SGR_SPLIT = re.compile(r"(\x1b\[[0-9;:]*m)")
+
+
+def log_text_for_terminal(text: str) -> str:
+    """A log body for a terminal: `terminal_safe` (only SGR kept, CR as a newline), tabs expanded, and
+    what is left that could still mislead (bidi overrides, zero-width characters) shown as escapes."""
+    parts = _SGR_SPLIT.split(terminal_safe(text).expandtabs(8))
+    return "".join(p if i % 2 else visible(p, keep_newlines=True) for i, p in enumerate(parts))
 
 
 def stdout_is_tty() -> bool:

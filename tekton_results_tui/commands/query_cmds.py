@@ -8,7 +8,7 @@ import time
 
 from typing import Any, Callable, Sequence
 
-from tekton_results_tui import exitcodes
+from tekton_results_tui import exitcodes, kinds
 from tekton_results_tui.commands import output
 from tekton_results_tui.commands.args import add_db_option, add_filter_words, add_store_options
 from tekton_results_tui.commands.common import (
@@ -19,6 +19,7 @@ from tekton_results_tui.commands.common import (
 )
 from tekton_results_tui.commands.shapes import many_clusters, record_documents, record_table, result_documents, result_table
 from tekton_results_tui.errors import UsageError
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.store.history import RECORD_ORDERS, RESULT_ORDERS, History, Page, RecordRow
 
 FILTER_HELP = ("filter words, all must match: status:failed ns:ci pipeline:build task:x kind:taskrun label:k=v "
@@ -145,31 +146,37 @@ def _more_hint(token: str | None) -> None:
 # --- logs ----------------------------------------------------------------------------------
 
 
+def _run_of(h: History, rec: RecordRow | None) -> RecordRow | None:
+    """The run a Record is about: itself for a run, its run for a Log/EventList document."""
+    if rec is not None and not kinds.is_run(rec.kind):
+        return h.get_record(uid=rec.run_uid)
+    return rec
+
+
 def _resolve_run(h: History, name: str, namespace: str | None) -> RecordRow | None:
     """A run Record from a run name (newest), a Record or Result name, or a uid."""
     if "/records/" in name:
-        rec = h.get_record(name=name)
-        if rec is not None and rec.kind not in ("PipelineRun", "TaskRun"):
-            rec = h.get_record(uid=rec.run_uid)  # a Log/EventList record: its run
-        return rec
+        return _run_of(h, h.get_record(name=name))
     if "/results/" in name:
         res = h.get_result(name=name)
         if res is None:
             return None
-        runs = [r for r in h.records_of(res.id) if r.kind in ("PipelineRun", "TaskRun")]
+        runs = [r for r in h.records_of(res.id) if kinds.is_run(r.kind)]
         tops = [r for r in runs if r.top_level] or runs
         return tops[0] if tops else None
     found = h.find_runs(name, namespace=namespace, limit=50)
     if found:
         namespaces = {r.parent for r in found}
         if len(namespaces) > 1 and not namespace:
-            print(f"note: runs named {name!r} exist in namespaces {', '.join(sorted(namespaces))}; "
-                  f"showing the newest, in {found[0].parent} (use -n NS)", file=sys.stderr)
+            print(visible(f"note: runs named {name!r} exist in namespaces {', '.join(sorted(namespaces))}; "
+                          f"showing the newest, in {found[0].parent} (use -n NS)"), file=sys.stderr)
         return found[0]
-    rec = h.get_record(uid=name)
-    if rec is not None and rec.kind not in ("PipelineRun", "TaskRun"):
-        rec = h.get_record(uid=rec.run_uid)
-    return rec
+    return _run_of(h, h.get_record(uid=name))
+
+
+def _say(text: str) -> None:
+    """A note on stderr; names in it come from data, so they are shown, never obeyed."""
+    print(visible(text), file=sys.stderr)
 
 
 @quiet_broken_pipe
@@ -180,41 +187,43 @@ def run_logs(args: argparse.Namespace) -> int:
         if run is None:
             where = f" in namespace {namespace}" if namespace else ""
             raise UsageError(f"no stored run, Record or Result named {args.name!r}{where}")
-        if run.kind == "PipelineRun":
-            res_id = run.result_id
-            taskruns = [r for r in h.records_of(res_id) if r.kind == "TaskRun"]
-            if not taskruns:
-                print(f"PipelineRun {run.parent}/{run.run_name} has no stored TaskRuns, so no logs",
-                      file=sys.stderr)
-                return exitcodes.PARTIAL
-            printed, missing = 0, []
-            for tr in taskruns:
-                n = _print_taskrun_logs(h, tr, args.step, header_prefix=f"taskrun {tr.run_name} ")
-                if n < 0:
-                    missing.append(tr.run_name)
-                printed += max(n, 0)
-            if missing and len(missing) == len(taskruns):
-                print(f"no stored logs for PipelineRun {run.parent}/{run.run_name}: none of its {len(taskruns)} "
-                      f"TaskRuns has logs stored ({_NO_LOGS_WHY})", file=sys.stderr)
-            elif missing:
-                print(f"no stored logs for {len(missing)} of {len(taskruns)} TaskRuns of PipelineRun "
-                      f"{run.parent}/{run.run_name}: {', '.join(missing)}", file=sys.stderr)
-            if printed == 0:
-                if args.step:
-                    raise UsageError(f"no step {args.step!r} in the stored logs of PipelineRun "
-                                     f"{run.parent}/{run.run_name}")
-                return exitcodes.PARTIAL
-            return exitcodes.OK
-        n = _print_taskrun_logs(h, run, args.step, header_prefix="")
-        if n < 0:
-            print(f"no stored logs for TaskRun {run.parent}/{run.run_name} "
-                  f"({_NO_LOGS_WHY})",
-                  file=sys.stderr)
+        kind = kinds.run_kind(run.kind)
+        what = f"{run.kind} {run.parent}/{run.run_name}"
+        if kind is not None and kind.step_logs:
+            return _one_run_logs(h, run, what, args.step)
+        # a run without logs of its own (a PipelineRun): the logs of its children that have them
+        logged = {k.name for k in kinds.children_of(run.kind) if k.step_logs}
+        children = [r for r in h.records_of(run.result_id) if r.kind in logged] if logged else []
+        if not children:
+            noun = " or ".join(sorted(logged)) + "s" if logged else "step logs"
+            _say(f"{what} has no stored {noun}, so no logs" if logged else f"{what} has no step logs")
             return exitcodes.PARTIAL
-        if n == 0 and args.step:
-            steps = [s.step for s in h.step_logs(h.log_record_for(run.run_uid).id)]  # type: ignore[union-attr]
-            raise UsageError(f"no step {args.step!r} in TaskRun {run.parent}/{run.run_name}; "
-                             f"stored steps: {', '.join(steps) or 'none'}")
+        printed, missing = 0, []
+        for child in children:
+            n = _print_taskrun_logs(h, child, args.step, header_prefix=f"{child.kind.lower()} {child.run_name} ")
+            if n < 0:
+                missing.append(child.run_name)
+            printed += max(n, 0)
+        if missing and len(missing) == len(children):
+            _say(f"no stored logs for {what}: none of its {len(children)} runs has logs stored ({_NO_LOGS_WHY})")
+        elif missing:
+            _say(f"no stored logs for {len(missing)} of {len(children)} runs of {what}: {', '.join(missing)}")
+        if printed == 0:
+            if args.step:
+                raise UsageError(f"no step {args.step!r} in the stored logs of {what}")
+            return exitcodes.PARTIAL
+        return exitcodes.OK
+
+
+def _one_run_logs(h: History, run: RecordRow, what: str, step: str | None) -> int:
+    n = _print_taskrun_logs(h, run, step, header_prefix="")
+    if n < 0:
+        _say(f"no stored logs for {what} ({_NO_LOGS_WHY})")
+        return exitcodes.PARTIAL
+    if n == 0 and step:
+        log = h.log_record_for(run.run_uid, cluster=run.cluster)
+        steps = [s.step for s in h.step_logs(log.id)] if log is not None else []
+        raise UsageError(f"no step {step!r} in {what}; stored steps: {', '.join(steps) or 'none'}")
     return exitcodes.OK
 
 
@@ -224,7 +233,11 @@ _STATE_NOTES = {"pod-gone": "the pod was gone before its log was read", "not-sta
 
 
 def _print_taskrun_logs(h: History, run: RecordRow, step: str | None, header_prefix: str) -> int:
-    """Print one TaskRun's step logs; returns steps printed, or -1 when it has no stored logs."""
+    """Print one run's step logs; returns steps printed, or -1 when it has no stored logs.
+
+    Headers carry names from data, shown never obeyed; on a terminal a log body keeps only its SGR
+    colour; into a pipe or a file it goes out as stored, bytes and all.
+    """
     log = h.log_record_for(run.run_uid, cluster=run.cluster)
     if log is None:
         return -1
@@ -238,10 +251,10 @@ def _print_taskrun_logs(h: History, run: RecordRow, step: str | None, header_pre
         if step and s.step != step:
             continue
         if not step or header_prefix:
-            out.write(f"==> {header_prefix}step {s.step} <==\n")
+            out.write(visible(f"==> {header_prefix}step {s.step} <==") + "\n")
         text = h.step_log_text(s.id)
         if tty:
-            out.write(output.terminal_safe(text.decode("utf-8", errors="replace")))
+            out.write(output.log_text_for_terminal(text.decode("utf-8", errors="replace")))
         else:
             out.flush()  # the text goes out as stored, bytes and all
             out.buffer.write(text)
