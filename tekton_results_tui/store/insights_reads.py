@@ -1,0 +1,408 @@
+"""The SQL reads statistics, flaky detection and ETAs need (insights/ turns them into answers).
+
+Grouped counts and percentile ranks are computed by the database, never by fetching every run:
+a window query (`ROW_NUMBER() OVER (PARTITION BY key ORDER BY value)` with `COUNT(*) OVER (...)`)
+returns, per group, only the rows at the ranks a percentile needs. The same SQL runs on SQLite
+(which has no percentile_cont) and PostgreSQL; insights/percentiles.py interpolates between them.
+
+The rank rule (shared with insights/percentiles.py): for a group of n sorted values and an integer
+percent p, the 0-based ranks `lo = (n-1)*p/100` (integer division) and `lo+1` are fetched, so the
+interpolation `v[lo] + (v[lo+1]-v[lo]) * frac((n-1)*p/100)` is percentile_cont's exactly.
+
+Statuses, durations, starts and creations are index columns. Three keys are not (yet): a Result's
+source repository and revision and a TaskRun's retry count come from the stored object when no
+label carries them, parsed per row by the database's JSON functions (SQLite json1, PostgreSQL
+jsonb) — never by Python. Writer-kept columns would make them free; until then they cost a JSON
+read per run in the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import peewee as pw
+
+from tekton_results_tui import kinds
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.db import is_sqlite
+from tekton_results_tui.store.models import Label, Record, Result
+from tekton_results_tui.store.query import Filter
+
+GROUP_KEYS = ("pipeline", "task", "namespace", "repository", "cluster", "day", "week")
+NONE_KEY = "(none)"
+PERCENTS = (50, 95)  # the percentiles statistics show
+
+REPOSITORY_LABEL = "pipelinesascode.tekton.dev/repository"
+REPOSITORY_PARAMS = ("repo-url", "git-url")  # in order of preference
+REVISION_LABEL = "pipelinesascode.tekton.dev/sha"  # Pipelines-as-Code sets it as a label and an annotation
+REVISION_PARAMS = ("revision", "git-revision", "commit")
+
+PASSED = (g.SUCCESS,)
+FAILED = (g.FAILURE, g.TIMEOUT)  # a cancel is a person's decision, not an outcome of the code
+FINISHED = (g.SUCCESS, g.FAILURE, g.TIMEOUT, g.CANCELLED)
+_TASKRUN = kinds.TASK_RUN.name
+_MONDAY_OFFSET = 3 * 86400  # 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday 00:00 UTC
+
+
+@dataclass
+class GroupCounts:
+    """What one group's rows add up to (counts by status, the newest start and its status)."""
+
+    key: Any
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    timeout: int = 0
+    running: int = 0
+    max_duration: int | None = None
+    last_start: int | None = None
+    last_status: str | None = None
+
+
+@dataclass
+class RankedValues:
+    """Per group: n values and the values at the 0-based ranks percentiles need (rank -> value)."""
+
+    n: int
+    at: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class EvidenceRow:
+    """One finished run as flaky detection sees it (ids and keys, no object)."""
+
+    id: int
+    key: Any  # its statistics group (None when out of the filtered scope)
+    in_scope: bool
+    identity: tuple  # what makes two runs "the same pipeline" (or the same pipeline task)
+    revision: str | None
+    status: str
+    retries: int  # failed attempts before this one (TaskRuns: len(status.retriesStatus))
+    name: str
+
+
+@dataclass
+class StatsReads:
+    """Everything statistics read for one grouping, before any arithmetic."""
+
+    by: str
+    counts: list[GroupCounts]
+    durations: dict[Any, RankedValues]
+    queues: dict[Any, RankedValues]
+    task_p95: dict[tuple[Any, str], RankedValues] = field(default_factory=dict)  # (pipeline key, task) -> ranks
+    task_failed: dict[tuple[Any, str], int] = field(default_factory=dict)
+
+
+# --- key expressions -------------------------------------------------------------------------------
+
+
+def _json_param(db: pw.Database, result_id: pw.Node, names: Sequence[str]) -> pw.Node:
+    """A correlated subquery: the first of `names` among the params of the Result's top-level run."""
+    order = " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(names))
+    in_list = ", ".join(f"'{n}'" for n in names)
+    if is_sqlite(db):
+        head = ("(SELECT json_extract(p.value, '$.value') FROM record AS r2, json_each(r2.data, '$.spec.params') AS p "
+                "WHERE r2.result_id = ")
+        tail = (f" AND r2.top_level = 1 AND p.type = 'object' AND json_extract(p.value, '$.name') IN ({in_list}) "
+                f"ORDER BY CASE json_extract(p.value, '$.name') {order} END LIMIT 1)")
+    else:
+        head = ("(SELECT p->>'value' FROM record AS r2 CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "
+                "jsonb_typeof(r2.data->'spec'->'params') = 'array' THEN r2.data->'spec'->'params' ELSE '[]'::jsonb END) "
+                "AS p WHERE r2.result_id = ")
+        tail = (f" AND r2.top_level AND jsonb_typeof(p) = 'object' AND p->>'name' IN ({in_list}) "
+                f"ORDER BY CASE p->>'name' {order} END LIMIT 1)")
+    return pw.NodeList((pw.SQL(head), result_id, pw.SQL(tail)), glue="")
+
+
+def _json_annotation(db: pw.Database, result_id: pw.Node, key: str) -> pw.Node:
+    """A correlated subquery: an annotation of the Result's top-level run."""
+    if is_sqlite(db):
+        return pw.NodeList((
+            pw.SQL("(SELECT json_extract(r3.data, ?) FROM record AS r3 WHERE r3.result_id = ",
+                   ['$.metadata.annotations."' + key.replace('"', "") + '"']),
+            result_id, pw.SQL(" AND r3.top_level = 1 LIMIT 1)")), glue="")
+    return pw.NodeList((
+        pw.SQL("(SELECT r3.data->'metadata'->'annotations'->>%s FROM record AS r3 WHERE r3.result_id = ", [key]),
+        result_id, pw.SQL(" AND r3.top_level LIMIT 1)")), glue="")
+
+
+def _label(result_id: pw.Node, key: str) -> pw.Node:
+    return (Label.select(pw.fn.MIN(Label.value)).where((Label.result == result_id) & (Label.key == key)))
+
+
+def repository_expr(db: pw.Database, result_id: pw.Node) -> pw.Node:
+    """The Pipelines-as-Code repository label, else the `repo-url`/`git-url` param of the top-level run."""
+    return pw.fn.COALESCE(_label(result_id, REPOSITORY_LABEL), _json_param(db, result_id, REPOSITORY_PARAMS))
+
+
+def revision_expr(db: pw.Database, result_id: pw.Node, revision_key: str | None = None) -> pw.Node:
+    """The source revision a Result's top-level run built.
+
+    Default: the Pipelines-as-Code `sha` label (indexed), else the `revision`/`git-revision`/`commit`
+    param, else the `sha` annotation. A user-named key is looked up as a label, a param and an annotation.
+    """
+    if revision_key:
+        return pw.fn.COALESCE(_label(result_id, revision_key), _json_param(db, result_id, (revision_key,)),
+                              _json_annotation(db, result_id, revision_key))
+    return pw.fn.COALESCE(_label(result_id, REVISION_LABEL), _json_param(db, result_id, REVISION_PARAMS),
+                          _json_annotation(db, result_id, REVISION_LABEL))
+
+
+def _retries_expr(db: pw.Database) -> pw.Node:
+    """Failed attempts recorded in a TaskRun's status.retriesStatus."""
+    if is_sqlite(db):
+        return pw.fn.COALESCE(pw.fn.json_array_length(Record.data, "$.status.retriesStatus"), 0)
+    path = pw.SQL("->'status'->'retriesStatus'")
+    return pw.NodeList((pw.SQL("(CASE WHEN jsonb_typeof("), Record.data, path, pw.SQL(") = 'array' THEN jsonb_array_length("),
+                        Record.data, path, pw.SQL(") ELSE 0 END)")), glue="")
+
+
+def _key_expr(db: pw.Database, by: str, tasks: bool) -> pw.Node:
+    """The group key of a top-level run (Result row) or, with `tasks`, of a TaskRun (Record row)."""
+    if by == "pipeline":
+        return pw.fn.COALESCE(Record.pipeline if tasks else Result.pipeline, NONE_KEY)
+    if by == "task":
+        return pw.fn.COALESCE(Record.task, Record.pipeline_task, NONE_KEY)
+    if by == "namespace":
+        return Record.parent if tasks else Result.parent
+    if by == "cluster":
+        return Record.cluster if tasks else Result.cluster
+    created = Record.create_time if tasks else Result.sort_time
+    if by == "day":
+        return created / 86400
+    if by == "week":
+        return (created + _MONDAY_OFFSET) / (7 * 86400)
+    if by == "repository":
+        return pw.fn.COALESCE(repository_expr(db, Record.result if tasks else Result.id), NONE_KEY)
+    raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
+
+
+def week_start(week_index: int) -> int:
+    """Epoch seconds of the Monday 00:00 UTC that starts a `week` key."""
+    return week_index * 7 * 86400 - _MONDAY_OFFSET
+
+
+# --- the scoped rows ---------------------------------------------------------------------------------
+
+
+def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
+    """One row per run in scope: k (group), s (status), d (duration), q (queue), st (start), id.
+
+    `--by task` looks at TaskRuns with the filter applied to them (`status:failed` = failed TaskRuns);
+    every other key looks at top-level runs (a Result's summary) with the filter applied to Results.
+    """
+    tasks = by == "task"
+    key = _key_expr(db, by, tasks).alias("k")
+    if tasks:
+        queue = pw.Case(None, ((Record.start >= Record.create_time, Record.start - Record.create_time),), None)
+        q = Record.select(key, Record.status.alias("s"), Record.duration.alias("d"), queue.alias("q"),
+                          Record.start.alias("st"), Record.id.alias("id")).where(Record.kind == _TASKRUN)
+        w = f.for_records()
+    else:
+        queue = pw.Case(None, ((Result.summary_start >= Result.sort_time, Result.summary_start - Result.sort_time),), None)
+        q = Result.select(key, Result.summary_status.alias("s"), Result.summary_duration.alias("d"), queue.alias("q"),
+                          Result.summary_start.alias("st"), Result.id.alias("id")).where(Result.summary_record.is_null(False))
+        w = f.for_results()
+    return q.where(w) if w is not None else q
+
+
+def _run(db: pw.Database, sql: str, params: Sequence[Any]) -> list[tuple]:
+    return list(db.execute_sql(sql, list(params)).fetchall())
+
+
+def _counts(db: pw.Database, base: pw.Select) -> list[GroupCounts]:
+    sql, params = base.sql()
+    sums = ", ".join(f"SUM(CASE WHEN s = '{s}' THEN 1 ELSE 0 END)"
+                     for s in (g.SUCCESS, g.FAILURE, g.CANCELLED, g.TIMEOUT, g.UNKNOWN))
+    rows = _run(db, f"SELECT k, COUNT(*), {sums}, MAX(d) FROM ({sql}) AS b GROUP BY k", params)
+    last = {k: (st, s) for k, st, s in _run(
+        db, f"SELECT k, st, s FROM (SELECT k, st, s, ROW_NUMBER() OVER (PARTITION BY k ORDER BY st DESC, id DESC) AS rn "
+            f"FROM ({sql}) AS b WHERE st IS NOT NULL) AS r WHERE rn = 1", params)}
+    out = []
+    for k, total, ok, failed, cancelled, timeout, running, mx in rows:
+        st, s = last.get(k, (None, None))
+        out.append(GroupCounts(k, int(total), int(ok or 0), int(failed or 0), int(cancelled or 0), int(timeout or 0),
+                               int(running or 0), int(mx) if mx is not None else None,
+                               int(st) if st is not None else None, s))
+    return out
+
+
+def ranks_needed(n_expr: str, percents: Iterable[int]) -> str:
+    """SQL: is `rn` (1-based) one of the ranks the percentiles of a group of `n_expr` values need?"""
+    conds = []
+    for p in percents:
+        lo = f"({n_expr} - 1) * {int(p)} / 100"
+        conds += [f"rn - 1 = {lo}", f"rn - 1 = {lo} + 1"]
+    conds.append(f"rn = {n_expr}")  # the maximum
+    return " OR ".join(conds)
+
+
+def ranked(db: pw.Database, query: pw.Select, keys: Sequence[str], value: str,
+           percents: Sequence[int] = PERCENTS) -> dict[Any, RankedValues]:
+    """Per group of `keys` (columns of `query`): n, and the `value`s at the ranks percentiles need.
+
+    The database sorts and ranks; only a handful of rows per group come back.
+    """
+    sql, params = query.sql()
+    part = ", ".join(keys)
+    rows = _run(db, f"SELECT {part}, n, rn, v FROM (SELECT {part}, {value} AS v, "
+                    f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY {value}) AS rn, "
+                    f"COUNT(*) OVER (PARTITION BY {part}) AS n FROM ({sql}) AS b WHERE {value} IS NOT NULL) AS r "
+                    f"WHERE {ranks_needed('n', percents)}", params)
+    out: dict[Any, RankedValues] = {}
+    nk = len(keys)
+    for row in rows:
+        k = row[0] if nk == 1 else tuple(row[:nk])
+        n, rn, v = row[nk:]
+        rv = out.setdefault(k, RankedValues(int(n)))
+        rv.at[int(rn) - 1] = int(v)
+    return out
+
+
+def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
+    """TaskRuns of the top-level runs in scope: k (their pipeline's key), t (pipeline task), d, s."""
+    t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
+    q = (Record.select(pw.fn.COALESCE(Result.pipeline, NONE_KEY).alias("k"), t.alias("t"),
+                       Record.duration.alias("d"), Record.status.alias("s"))
+         .join(Result, on=(Record.result == Result.id))
+         .where((Record.kind == _TASKRUN) & Result.summary_record.is_null(False)))
+    w = f.for_results()
+    return q.where(w) if w is not None else q
+
+
+def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
+    """Counts, duration and queue ranks per group of `by` over the runs `f` selects."""
+    if by not in GROUP_KEYS:
+        raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
+    base = _base(db, by, f)
+    finished = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
+    out = StatsReads(by, _counts(db, base), ranked(db, base, ["k"], finished), ranked(db, base, ["k"], "q"))
+    if by == "pipeline":
+        tq = _pipeline_tasks(db, f)
+        out.task_p95 = ranked(db, tq, ["k", "t"], finished, (95,))
+        sql, params = tq.sql()
+        out.task_failed = {(k, t): int(n) for k, t, n in _run(
+            db, f"SELECT k, t, COUNT(*) FROM ({sql}) AS b WHERE s IN ('FAILURE', 'TIMEOUT') GROUP BY k, t", params)}
+    return out
+
+
+# --- flaky evidence --------------------------------------------------------------------------------
+
+
+def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
+                   revision_key: str | None = None) -> list[EvidenceRow]:
+    """Finished runs (since `since`) that carry a revision, each marked in or out of the filtered scope.
+
+    The evidence is every finished run of the window, not only the filtered ones: `status:failed`
+    must still see the passing rerun that makes a failure flaky. For `--by task` the rows are
+    TaskRuns (with their retry counts), identified by pipeline task; otherwise top-level runs,
+    identified by (cluster, namespace, pipeline).
+    """
+    tasks = by == "task"
+    key = _key_expr(db, by, tasks)
+    if tasks:
+        w = f.for_records()
+        scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
+        rev = revision_expr(db, Record.result, revision_key)
+        q = (Record.select(Record.id, key, scope, Record.cluster, Record.parent, Record.pipeline,
+                           pw.fn.COALESCE(Record.pipeline_task, Record.task), rev, Record.status, _retries_expr(db),
+                           Record.run_name)
+             .where((Record.kind == _TASKRUN) & (Record.status << list(FINISHED))))
+        if since is not None:
+            q = q.where(Record.create_time >= since)
+    else:
+        w = f.for_results()
+        scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
+        rev = revision_expr(db, Result.id, revision_key)
+        q = (Result.select(Result.id, key, scope, Result.cluster, Result.parent, Result.pipeline, pw.SQL("NULL"), rev,
+                           Result.summary_status, pw.SQL("0"), Result.display_name)
+             .where(Result.summary_record.is_null(False) & (Result.summary_status << list(FINISHED))))
+        if since is not None:
+            q = q.where(Result.sort_time >= since)
+    out = []
+    for rid, k, in_scope, cluster, ns, pipeline, ptask, revision, status, retries, name in q.tuples().iterator():
+        if revision is None and not retries:
+            continue  # nothing to compare and nothing retried: cannot be judged
+        ident = (cluster, ns, pipeline, ptask) if tasks else (cluster, ns, pipeline)
+        out.append(EvidenceRow(int(rid), k if in_scope else None, bool(in_scope), ident,
+                               None if revision is None else str(revision), status, int(retries or 0), name or ""))
+    return out
+
+
+# --- one run -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SiblingRun:
+    """Another finished run of the same pipeline (or pipeline task) on the same revision."""
+
+    record_id: int
+    result_id: int
+    name: str
+    status: str
+    start: int | None
+
+
+def run_revision(db: pw.Database, result_id: int, revision_key: str | None = None) -> str | None:
+    """The revision of one Result's top-level run (None when none is recorded)."""
+    v = Result.select(revision_expr(db, Result.id, revision_key)).where(Result.id == result_id).scalar()
+    return None if v is None else str(v)
+
+
+def _siblings(db: pw.Database, result_id: int, revision_key: str | None, kind_cond: pw.Expression,
+              limit: int) -> list[SiblingRun]:
+    me = Result.get_or_none(Result.id == result_id)
+    if me is None or me.pipeline is None:
+        return []
+    rev = run_revision(db, result_id, revision_key)
+    if rev is None:
+        return []
+    q = (Record.select(Record.id, Record.result, Record.run_name, Record.status, Record.start)
+         .join(Result, on=(Record.result == Result.id))
+         .where((Result.cluster == me.cluster) & (Result.parent == me.parent) & (Result.pipeline == me.pipeline)
+                & (Result.id != result_id) & (Record.status << list(FINISHED)) & kind_cond
+                & (revision_expr(db, Result.id, revision_key) == rev))
+         .order_by(Record.start.desc(nulls="LAST"), Record.id.desc()).limit(limit))
+    return [SiblingRun(int(i), int(r), n, s, st) for i, r, n, s, st in q.tuples()]
+
+
+def same_revision_runs(db: pw.Database, result_id: int, revision_key: str | None = None,
+                       limit: int = 50) -> list[SiblingRun]:
+    """Other finished top-level runs of this Result's pipeline (same cluster and namespace) on its revision."""
+    return _siblings(db, result_id, revision_key,
+                     (Record.top_level == True) & (Record.kind << list(kinds.RUN_KIND_NAMES)), limit)  # noqa: E712
+
+
+def same_revision_taskruns(db: pw.Database, result_id: int, pipeline_task: str, revision_key: str | None = None,
+                           limit: int = 50) -> list[SiblingRun]:
+    """Finished TaskRuns of the same pipeline task in other runs of this Result's pipeline on its revision."""
+    return _siblings(db, result_id, revision_key,
+                     (Record.kind == _TASKRUN) & (Record.pipeline_task == pipeline_task), limit)
+
+
+def recent_durations(db: pw.Database, cluster: str, namespace: str, pipeline: str, before: int | None = None,
+                     limit: int = 20) -> tuple[list[int], dict[str, list[int]]]:
+    """Durations of the pipeline's `limit` newest successful runs, and of their TaskRuns per pipeline task.
+
+    Newest by start, optionally only runs that started before `before` (an ETA judges by the past).
+    """
+    q = (Result.select(Result.id, Result.summary_duration)
+         .where((Result.cluster == cluster) & (Result.parent == namespace) & (Result.pipeline == pipeline)
+                & (Result.summary_status == g.SUCCESS) & Result.summary_duration.is_null(False)
+                & (Result.summary_type << list(kinds.PIPELINE_RUN.record_types))))
+    if before is not None:
+        q = q.where(Result.summary_start < before)
+    rows = list(q.order_by(Result.summary_start.desc(), Result.id.desc()).limit(limit).tuples())
+    per_task: dict[str, list[int]] = {}
+    ids = [i for i, _ in rows]
+    if ids:
+        tq = (Record.select(pw.fn.COALESCE(Record.pipeline_task, Record.task), Record.duration)
+              .where((Record.result << ids) & (Record.kind == _TASKRUN) & (Record.status == g.SUCCESS)
+                     & Record.duration.is_null(False)))
+        for t, d in tq.tuples():
+            if t is not None:
+                per_task.setdefault(t, []).append(int(d))
+    return [int(d) for _, d in rows], per_task
+
