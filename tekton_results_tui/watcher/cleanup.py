@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
+from tekton_results_tui import kinds
+from tekton_results_tui.watcher import kube_errors as ke
 from tekton_results_tui.watcher.cleanup_plan import (  # noqa: F401 - the planning API, re-exported
     GONE,
+    ChildRef,
     CleanupPlan,
     Deletable,
     KeepRule,
@@ -33,11 +35,12 @@ from tekton_results_tui.watcher.cleanup_plan import (  # noqa: F401 - the planni
     Target,
     plan,
     plan_lines,
+    run_children_text,
     run_line,
     select_by_filter,
     targets_for_ids,
 )
-from tekton_results_tui.watcher.kube import GROUP, VERSION, KubeTarget, api_message, describe
+from tekton_results_tui.watcher.kube import KubeTarget
 
 log = logging.getLogger(__name__)
 
@@ -68,46 +71,44 @@ class Outcome:
 ProgressFn = Callable[[int, int, Outcome], None]  # (done, total, latest outcome)
 
 
-def _outcome(run: RunRef, exc: BaseException) -> Outcome:
-    res = f"{run.plural}.{GROUP}"
-    if isinstance(exc, ApiException):
-        if exc.status == 409:
-            return Outcome(run, CONFLICT, "changed since it was stored — not deleted")
-        if exc.status == 404:
-            return Outcome(run, ALREADY_GONE, "already gone")
-        if exc.status == 403:
-            return Outcome(run, FORBIDDEN, f"not allowed: cannot delete {res} in namespace {run.namespace}")
-        if exc.status == 401:
-            return Outcome(run, FAILED, f"not authorized: the cluster rejected the credentials ({api_message(exc)})")
-    return Outcome(run, FAILED, "not deleted: " + describe(exc, "delete", res, run.namespace))
+def _outcome(run: RunRef, err: ke.KubeError) -> Outcome:
+    if isinstance(err, ke.Conflict):
+        return Outcome(run, CONFLICT, "changed since it was stored — not deleted")
+    if isinstance(err, ke.NotFound):
+        return Outcome(run, ALREADY_GONE, "already gone")
+    if isinstance(err, ke.Forbidden):
+        return Outcome(run, FORBIDDEN, f"not allowed: cannot delete {run.run_kind.resource} in namespace {run.namespace}")
+    if isinstance(err, ke.Unauthorized):
+        return Outcome(run, FAILED, f"not authorized: the cluster rejected the credentials ({err.detail})")
+    return Outcome(run, FAILED, f"not deleted: {err}")
 
 
 def children_changed(co: client.CustomObjectsApi, run: RunRef) -> Outcome | None:
     """Background propagation deletes a PipelineRun's children with it, and a delete precondition covers only
     the PipelineRun: so each child's live resourceVersion must still be the stored one (gone is fine)."""
-    for name, uid, rv in run.child_versions:
+    for child in run.child_refs:
+        k = kinds.BY_NAME[child.kind]
         try:
-            live = co.get_namespaced_custom_object(GROUP, VERSION, run.namespace, "taskruns", name,
-                                                   _request_timeout=REQUEST_TIMEOUT)
-        except ApiException as exc:
-            if exc.status == 404:
-                continue
-            return Outcome(run, FAILED, f"not deleted: reading child TaskRun {name}: "
-                           + describe(exc, "get", f"taskruns.{GROUP}", run.namespace))
-        except Exception as exc:  # noqa: BLE001 - unreachable etc.: not deleted, in words
-            return Outcome(run, FAILED, "not deleted: " + describe(exc, "get", f"taskruns.{GROUP}", run.namespace))
+            with ke.api_call("get", k.resource, run.namespace):
+                live = co.get_namespaced_custom_object(k.group, k.version, run.namespace, k.plural, child.name,
+                                                       _request_timeout=REQUEST_TIMEOUT)
+        except ke.NotFound:
+            continue
+        except Exception as exc:  # noqa: BLE001 - forbidden, unreachable etc.: not deleted, in words
+            return Outcome(run, FAILED, f"not deleted: reading child {child.kind} {child.name}: "
+                           + ke.describe(exc, "get", k.resource, run.namespace))
         md = live.get("metadata") or {} if isinstance(live, dict) else {}
-        if md.get("uid") != uid:
-            continue  # the stored child is gone; another TaskRun reuses its name (not owned by this run)
-        if str(md.get("resourceVersion")) != str(rv):
-            return Outcome(run, CONFLICT, f"child TaskRun {name} changed since it was stored — not deleted")
+        if md.get("uid") != child.uid:
+            continue  # the stored child is gone; another run reuses its name (not owned by this run)
+        if str(md.get("resourceVersion")) != str(child.rv):
+            return Outcome(run, CONFLICT, f"child {child.kind} {child.name} changed since it was stored — not deleted")
     return None
 
 
 def delete_one(co: client.CustomObjectsApi, run: RunRef) -> Outcome:
     """DELETE one run: preconditions on uid and the stored resourceVersion, background propagation; for a
-    PipelineRun only while each child TaskRun is still at its stored resourceVersion."""
-    if run.child_versions:
+    PipelineRun only while each child is still at its stored resourceVersion."""
+    if run.child_refs:
         changed = children_changed(co, run)
         if changed is not None:
             return changed
@@ -115,12 +116,16 @@ def delete_one(co: client.CustomObjectsApi, run: RunRef) -> Outcome:
         preconditions=client.V1Preconditions(uid=run.uid, resource_version=str(run.rv)),
         propagation_policy="Background",
     )
+    k = run.run_kind
     try:
-        co.delete_namespaced_custom_object(GROUP, VERSION, run.namespace, run.plural, run.name, body=body,
-                                           _request_timeout=REQUEST_TIMEOUT)
-    except Exception as exc:  # noqa: BLE001 - every failure is an outcome in words
-        return _outcome(run, exc)
-    extra = f" with {len(run.children)} TaskRun{'' if len(run.children) == 1 else 's'}" if run.children else ""
+        with ke.api_call("delete", k.resource, run.namespace):
+            co.delete_namespaced_custom_object(k.group, k.version, run.namespace, k.plural, run.name, body=body,
+                                               _request_timeout=REQUEST_TIMEOUT)
+    except ke.KubeError as err:  # every failure is an outcome in words
+        return _outcome(run, err)
+    except Exception as exc:  # noqa: BLE001 - whatever else the client raises: not deleted, said so
+        return Outcome(run, FAILED, "not deleted: " + ke.describe(exc, "delete", k.resource, run.namespace))
+    extra = f" with {run_children_text(run)}" if run.child_refs else ""
     return Outcome(run, DELETED, "deleted" + extra)
 
 

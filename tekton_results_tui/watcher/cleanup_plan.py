@@ -8,10 +8,11 @@ A run is deletable only when:
 - it is still in the cluster (as far as the store knows) and stored for this cluster;
 - its stored copy is final (the delete carries that resourceVersion as a precondition, so a
   newer live version makes the delete fail with 409 instead of losing the newer state);
-- a TaskRun owned by a PipelineRun: that PipelineRun is finished (or gone);
-- a PipelineRun: every child TaskRun — from its stored `status.childReferences` AND from
-  the store's TaskRun records of its Result — is stored final (or already gone), because
-  background propagation deletes them with it (tektoncd/results#332);
+- a TaskRun or CustomRun owned by a PipelineRun: that PipelineRun is finished (or gone);
+- a PipelineRun: every child (TaskRun, CustomRun) — from its stored `status.childReferences`
+  AND from the store's records of its Result — is stored final (or already gone), because
+  background propagation deletes them with it (tektoncd/results#332); just before the delete
+  the executor also asks the cluster for its children (cleanup.py);
 - with `require_logs` / `require_events` (the policy): the Log / EventList records exist;
 - no `--keep N` / `--keep-since D` rule keeps it (either rule keeping it is enough,
   tektoncd/cli#1990), counted per pipeline among the selected runs.
@@ -23,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
 
-PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 GONE = "already gone from the cluster"
 RUNNING = "running"
 PAGE = 500
@@ -93,7 +94,7 @@ class KeepRule:
 def _group_key(r: RecordRow) -> tuple[str, str]:
     if r.pipeline:
         return (r.parent, "pipeline:" + r.pipeline)
-    if r.kind == "TaskRun" and r.task:
+    if r.task:
         return (r.parent, "task:" + r.task)
     return (r.parent, "(none)")
 
@@ -124,12 +125,22 @@ def _kept(rows: Sequence[RecordRow], rule: KeepRule, now: float) -> dict[str, st
 
 
 @dataclass(frozen=True)
+class ChildRef:
+    """A stored child of a PipelineRun that a delete takes with it."""
+
+    kind: str  # TaskRun | CustomRun
+    name: str
+    uid: str
+    rv: int  # its stored resourceVersion: it must still be the live one when its PipelineRun is deleted
+
+
+@dataclass(frozen=True)
 class RunRef:
     """A stored run as the plan and the executor need it."""
 
     record_id: int
     result_id: int
-    kind: str  # PipelineRun | TaskRun
+    kind: str  # a kinds.RUN_KINDS name
     namespace: str
     name: str
     uid: str
@@ -138,12 +149,20 @@ class RunRef:
     status: str
     pipeline: str | None = None
     end: int | None = None
-    children: tuple[str, ...] = ()  # child TaskRuns still in the cluster that go with it
-    child_versions: tuple[tuple[str, str, int], ...] = ()  # (name, uid, stored rv) of those children
+    children: tuple[str, ...] = ()  # names of the stored children still in the cluster that go with it
+    child_refs: tuple[ChildRef, ...] = ()  # those children, with their kinds and stored resourceVersions
+
+    @property
+    def run_kind(self) -> kinds.RunKind:
+        return kinds.BY_NAME[self.kind]
 
     @property
     def plural(self) -> str:
-        return PLURAL[self.kind]
+        return self.run_kind.plural
+
+    def leaving(self, kind: str) -> int:
+        """Runs of `kind` that leave the cluster with this delete (itself and its children)."""
+        return (self.kind == kind) + sum(1 for c in self.child_refs if c.kind == kind)
 
     @property
     def label(self) -> str:
@@ -181,14 +200,17 @@ class CleanupPlan:
     def skipped(self) -> list[Skipped]:
         return [i for i in self.items if isinstance(i, Skipped)]
 
+    def leaving(self, kind: str) -> int:
+        """Runs of `kind` that leave the cluster: deleted ones plus the children of deleted PipelineRuns."""
+        return sum(r.leaving(kind) for r in self.deletable)
+
     @property
     def pipelineruns(self) -> int:
-        return sum(1 for r in self.deletable if r.kind == "PipelineRun")
+        return self.leaving(kinds.PIPELINE_RUN.name)
 
     @property
     def taskruns(self) -> int:
-        """TaskRuns that leave the cluster: standalone ones plus the children of deleted PipelineRuns."""
-        return sum(1 if r.kind == "TaskRun" else len(r.children) for r in self.deletable)
+        return self.leaving(kinds.TASK_RUN.name)
 
     def key(self) -> list[tuple[str, str, str]]:
         """(uid, "delete" | "skip", reason): what two front ends must agree on."""
@@ -199,9 +221,11 @@ class CleanupPlan:
         n = len(self.deletable)
         if not n:
             return "nothing to delete"
-        parts = [_count(self.pipelineruns, "PipelineRun")]
+        parts = [_count(self.pipelineruns, kinds.PIPELINE_RUN.name)]
         if self.taskruns or not self.pipelineruns:
-            parts.append(_count(self.taskruns, "TaskRun"))
+            parts.append(_count(self.taskruns, kinds.TASK_RUN.name))
+        others = [k for k in kinds.RUN_KINDS if k not in (kinds.PIPELINE_RUN, kinds.TASK_RUN)]
+        parts += [_count(self.leaving(k.name), k.name) for k in others if self.leaving(k.name)]
         return f"{_count(n, 'run')} to delete ({', '.join(parts)})"
 
 
@@ -217,9 +241,15 @@ def _fmt_age(s: float) -> str:
     return f"{s}s"
 
 
+def run_children_text(run: RunRef) -> str:
+    """"3 TaskRuns, 1 CustomRun": the children that go with a PipelineRun."""
+    counts = {k.name: sum(1 for c in run.child_refs if c.kind == k.name) for k in kinds.CHILD_KINDS}
+    return ", ".join(_count(n, kind) for kind, n in counts.items() if n)
+
+
 def run_line(run: RunRef, now: float) -> str:
     """One run as a line: kind ns/name, its children, status and completion age."""
-    extra = f" (+{_count(len(run.children), 'TaskRun')})" if run.children else ""
+    extra = f" (+{run_children_text(run)})" if run.child_refs else ""
     when = f", ended {_fmt_age(now - run.end)} ago" if run.end is not None else ""
     return f"{run.label}{extra}  {run.status.lower()}{when}"
 
@@ -264,60 +294,63 @@ class _Planner:
     def resolve(self, t: Target) -> list[RecordRow] | str:
         """The run rows a target stands for, or why there are none."""
         if isinstance(t, ResultTarget):
-            runs = [r for r in self.records_of(t.result_id) if r.kind in g.RUN_KINDS and r.top_level]
+            runs = [r for r in self.records_of(t.result_id) if kinds.is_run(r.kind) and r.top_level]
             return runs or "its top-level run is not stored"
         rec = self.h.get_record(id=t.record_id)
         if rec is None:
             return "not stored"
-        if rec.kind not in g.RUN_KINDS:
+        if not kinds.is_run(rec.kind):
             run = self.h.get_record(uid=rec.run_uid, cluster=rec.cluster)
             return [run] if run is not None else "its run is not stored"
         return [rec]
 
     def owner_uid(self, rec: RecordRow) -> str | None:
-        """The PipelineRun owning a TaskRun (from its stored object)."""
-        if rec.kind != "TaskRun" or rec.top_level:
+        """The run owning a child run (from its stored object's ownerReferences)."""
+        rk = kinds.run_kind(rec.kind)
+        if rk is None or rk.parent is None or rec.top_level:
             return None
         obj = self.h.record_object(rec.id) or {}
         for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-            if isinstance(ref, dict) and ref.get("kind") == "PipelineRun" and ref.get("uid"):
+            if isinstance(ref, dict) and ref.get("kind") == rk.parent and ref.get("uid"):
                 return str(ref["uid"])
         return None
 
     def children(self, pr: RecordRow) -> tuple[list[RecordRow], str | None]:
-        """The child TaskRuns of a PipelineRun still in the cluster, or the first reason it must wait."""
+        """The child runs of a PipelineRun still in the cluster, or the first reason it must wait."""
+        child_kinds = {k.name for k in kinds.children_of(pr.kind)}
         obj = self.h.record_object(pr.id) or {}
         refs = [c for c in ((obj.get("status") or {}).get("childReferences") or [])
-                if isinstance(c, dict) and c.get("kind", "TaskRun") == "TaskRun" and c.get("name")]
-        mine = [r for r in self.records_of(pr.result_id) if r.kind == "TaskRun" and not r.top_level]
-        by_name: dict[str, list[RecordRow]] = {}
+                if isinstance(c, dict) and c.get("kind", "TaskRun") in child_kinds and c.get("name")]
+        mine = [r for r in self.records_of(pr.result_id) if r.kind in child_kinds and not r.top_level]
+        by_name: dict[tuple[str, str], list[RecordRow]] = {}
         for r in mine:
-            by_name.setdefault(r.run_name, []).append(r)
+            by_name.setdefault((r.kind, r.run_name), []).append(r)
         kids: dict[str, RecordRow] = {}
         for ref in refs:
-            name = str(ref["name"])
-            cands = [r for r in by_name.get(name, []) if self.owner_uid(r) == pr.uid] if name in by_name else []
+            kind, name = str(ref.get("kind", "TaskRun")), str(ref["name"])
+            cands = [r for r in by_name.get((kind, name), []) if self.owner_uid(r) == pr.uid]
             if not cands:  # grouped into another Result (an explicit result annotation)
                 cands = [r for r in self.h.find_runs(name, pr.parent, cluster=pr.cluster)
-                         if r.kind == "TaskRun" and self.owner_uid(r) == pr.uid]
+                         if r.kind == kind and self.owner_uid(r) == pr.uid]
             if not cands:
-                return [], f"child TaskRun {name} not stored"
+                return [], f"child {kind} {name} not stored"
             kids[cands[0].uid] = cands[0]
         for r in mine:  # the store may know children the stored status does not list yet
             if r.uid not in kids and r.in_cluster and self.owner_uid(r) == pr.uid:
                 kids[r.uid] = r
-        live = [k for k in kids.values() if k.in_cluster]
-        for k in sorted(live, key=lambda r: r.run_name):
+        live = sorted((k for k in kids.values() if k.in_cluster), key=lambda r: (kinds.RANK[r.kind], r.run_name))
+        for k in live:
             if not k.final:
-                return [], f"child TaskRun {k.run_name} running (final state not stored yet)"
-        for k in sorted(live, key=lambda r: r.run_name):
+                return [], f"child {k.kind} {k.run_name} running (final state not stored yet)"
+        for k in live:
             why = self.aux_missing(k)
             if why:
-                return [], f"child TaskRun {k.run_name}: {why}"
-        return sorted(live, key=lambda r: r.run_name), None
+                return [], f"child {k.kind} {k.run_name}: {why}"
+        return live, None
 
     def aux_missing(self, rec: RecordRow) -> str | None:
-        if self.require_logs and rec.kind == "TaskRun":
+        rk = kinds.run_kind(rec.kind)
+        if self.require_logs and rk is not None and rk.step_logs:
             log_rec = self.h.log_record_for(rec.uid, cluster=rec.cluster)
             if log_rec is None:
                 return "logs not stored yet"
@@ -333,7 +366,7 @@ class _Planner:
             return None
         parent = self.h.get_record(uid=owner, cluster=rec.cluster)
         if parent is not None and parent.in_cluster and not parent.final:
-            return f"its PipelineRun {parent.run_name} is still running"
+            return f"its {parent.kind} {parent.run_name} is still running"
         return None
 
 
@@ -341,7 +374,7 @@ def _ref(r: RecordRow, children: Sequence[RecordRow] = ()) -> RunRef:
     return RunRef(record_id=r.id, result_id=r.result_id, kind=r.kind, namespace=r.parent, name=r.run_name, uid=r.uid,
                   rv=r.rv, cluster=r.cluster, status=r.status, pipeline=r.pipeline, end=r.end,
                   children=tuple(c.run_name for c in children),
-                  child_versions=tuple((c.run_name, c.uid, c.rv) for c in children))
+                  child_refs=tuple(ChildRef(c.kind, c.run_name, c.uid, c.rv) for c in children))
 
 
 def _placeholder(history: History, t: Target) -> RunRef:
@@ -396,18 +429,18 @@ def plan(history: History, targets: Iterable[Target], cluster: str, now: float |
             why = RUNNING if r.status == g.UNKNOWN else "final state not stored yet"
         elif r.uid in kept:
             why = kept[r.uid]
-        elif r.kind == "TaskRun":
+        elif not kinds.children_of(r.kind):
             why = p.parent_running(r) or p.aux_missing(r)
         else:
             why = p.aux_missing(r)
             if why is None:
                 kids, why = p.children(r)
         decided.append((r, kids, why))
-    # a TaskRun whose PipelineRun is deleted in this plan goes with it (background propagation)
-    going = {r.uid for r, _, why in decided if why is None and r.kind == "PipelineRun"}
+    # a child whose PipelineRun is deleted in this plan goes with it (background propagation)
+    going = {r.uid for r, _, why in decided if why is None and kinds.children_of(r.kind)}
     for r, kids, why in decided:
         if why is None:
-            if r.kind == "TaskRun" and p.owner_uid(r) in going:
+            if p.owner_uid(r) in going:
                 continue
             out.items.append(Deletable(_ref(r, kids)))
         else:

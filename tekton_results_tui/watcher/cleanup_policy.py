@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
+from tekton_results_tui import kinds
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.history import History
@@ -46,14 +46,16 @@ from tekton_results_tui.watcher.cleanup import (
     execute,
     plan,
 )
-from tekton_results_tui.watcher.kube import GROUP, VERSION
+from tekton_results_tui.watcher import kube_errors as ke
+from tekton_results_tui.watcher.backoff import Backoff
+from tekton_results_tui.watcher.db_retry import release_connection, reset_connection
+from tekton_results_tui.watcher.kube import list_runs
+from tekton_results_tui.watcher.messages import StoredRun
 from tekton_results_tui.watcher.selectors import parse_selector  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
 FINALIZER = "results.tekton.dev/store"
-KINDS = ("pipelineruns", "taskruns")
-PLURAL = {"PipelineRun": "pipelineruns", "TaskRun": "taskruns"}
 RETRY_S = 30.0  # a run not deletable yet (children/logs not stored) is looked at again after this
 TIMEOUT = (5.0, 30.0)
 SETUP_RETRY_FIRST_S, SETUP_RETRY_CAP_S = 1.0, 30.0  # start-up work retried while the DB or the API is away
@@ -150,8 +152,6 @@ class CleanupPolicy:
         try:
             self._run()
         finally:
-            from tekton_results_tui.watcher.sync import release_connection
-
             release_connection(self.history.db)
 
     def _setup(self) -> None:
@@ -178,18 +178,18 @@ class CleanupPolicy:
 
     def _run(self) -> None:
         next_tick = next_release = next_setup = 0.0
-        setup_delay = SETUP_RETRY_FIRST_S
+        setup_backoff = Backoff(SETUP_RETRY_FIRST_S, SETUP_RETRY_CAP_S)
         while not self._stop.is_set():
             if (self._pending_stale or self._pending_seed) and time.monotonic() >= next_setup:
                 try:
                     self._setup()
                 except Exception as exc:  # noqa: BLE001 - retried with backoff; the thread lives on
                     self.counts["setup_errors"] = self.counts.get("setup_errors", 0) + 1
+                    delay = setup_backoff.next(getattr(exc, "retry_after", None))
                     log.warning("cleanup policy: start-up (stale finalizers, due runs) failed, retrying in %.0f s: %s",
-                                setup_delay, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                                delay, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
                     _reset_db(self.history)
-                    next_setup = time.monotonic() + setup_delay
-                    setup_delay = min(setup_delay * 2, SETUP_RETRY_CAP_S)
+                    next_setup = time.monotonic() + delay
             if not self.enabled and not (self._pending_stale or self._pending_seed):
                 return  # nothing else to do without --delete-after/--finalizers
             try:
@@ -214,20 +214,17 @@ class CleanupPolicy:
 
     # --- the hook ------------------------------------------------------------------------
 
-    def on_stored(self, objs: Iterable[dict]) -> None:
-        """Called after a batch of run objects is committed to the history (writer thread: no network)."""
+    def on_stored(self, runs: Iterable[StoredRun]) -> None:
+        """Called after a batch of runs is committed to the history (writer thread: no network)."""
         after = self.settings.cleanup.delete_after_s
-        for obj in objs:
+        for run in runs:
+            info, obj = run.info, run.obj
             md = _md(obj)
-            uid = md.get("uid")
-            if not uid or obj.get("kind") not in PLURAL:
-                continue
             if after is not None and not md.get("ownerReferences") and not md.get("deletionTimestamp"):
-                st = g.status_of(obj)
-                if st.final and self.selector({str(k): str(v) for k, v in (md.get("labels") or {}).items()}):
-                    end = g.parse_time((obj.get("status") or {}).get("completionTime")) or int(self.clock())
+                if info.final and self.selector(info.labels):
+                    end = info.end or int(self.clock())
                     with self._mu:
-                        self._due.setdefault(uid, end + after)
+                        self._due.setdefault(info.uid, end + after)
             if self.settings.cleanup.finalizers:
                 try:
                     self._fin_q.put_nowait(obj)
@@ -240,7 +237,7 @@ class CleanupPolicy:
         if after is None:
             return 0
         n = 0
-        for kind in g.RUN_KINDS:
+        for kind in kinds.RUN_KIND_NAMES:
             for uid in self.history.in_cluster_uids(kind, self.cluster, self.settings.cluster.namespaces or None):
                 rec = self.history.get_record(uid=uid, cluster=self.cluster)
                 if rec is None or not rec.final or not rec.top_level:
@@ -304,15 +301,14 @@ class CleanupPolicy:
 
     def _patch(self, obj: dict, ops: list[dict]) -> dict | None:
         md = _md(obj)
-        plural = PLURAL[obj["kind"]]
+        k = kinds.BY_NAME[obj["kind"]]
         try:
-            return self._co().patch_namespaced_custom_object(
-                GROUP, VERSION, md.get("namespace", ""), plural, md.get("name", ""), ops,
-                _content_type="application/json-patch+json", _request_timeout=TIMEOUT)
-        except ApiException as exc:
-            if exc.status in (404, 409, 422):  # gone, or changed since: the next event decides again
-                return None
-            raise
+            with ke.api_call("patch", k.resource, md.get("namespace")):
+                return self._co().patch_namespaced_custom_object(
+                    k.group, k.version, md.get("namespace", ""), k.plural, md.get("name", ""), ops,
+                    _content_type="application/json-patch+json", _request_timeout=TIMEOUT)
+        except (ke.NotFound, ke.Conflict, ke.Invalid):  # gone, or changed since (a failed `test`): decided again later
+            return None
 
     def _mark_finalizers_used(self) -> None:
         """Record in this database, before the first add, that its watcher puts finalizers on this cluster's runs."""
@@ -343,14 +339,14 @@ class CleanupPolicy:
                 self.counts["finalizers_released"] += 1
                 return True
             md = _md(obj)
+            k = kinds.BY_NAME[obj["kind"]]
             try:
-                obj = self._co().get_namespaced_custom_object(GROUP, VERSION, md.get("namespace", ""),
-                                                              PLURAL[obj["kind"]], md.get("name", ""),
-                                                              _request_timeout=TIMEOUT)
-            except ApiException as exc:
-                if exc.status == 404:
-                    return False
-                raise
+                with ke.api_call("get", k.resource, md.get("namespace")):
+                    obj = self._co().get_namespaced_custom_object(k.group, k.version, md.get("namespace", ""),
+                                                                  k.plural, md.get("name", ""),
+                                                                  _request_timeout=TIMEOUT)
+            except ke.NotFound:
+                return False
         return False
 
     def _stored_current(self, obj: dict) -> bool:
@@ -387,22 +383,23 @@ class CleanupPolicy:
         out: list[dict] = []
         scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]
         co = self._co()
-        for plural in KINDS:
+        for kind in kinds.RUN_KINDS:
             for ns in scopes:
                 cont = None
                 while True:
                     kw: dict[str, Any] = {"limit": 500, "_preload_content": False, "_request_timeout": TIMEOUT}
                     if cont:
                         kw["_continue"] = cont
-                    if ns:
-                        r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
-                    else:
-                        r = co.list_cluster_custom_object(GROUP, VERSION, plural, **kw)
-                    data = json.loads(r.data)
-                    r.release_conn()
+                    try:
+                        with ke.api_call("list", kind.resource, ns):
+                            r = list_runs(co, kind, ns, **kw)
+                            data = json.loads(r.data)
+                            r.release_conn()
+                    except ke.NotFound:
+                        break  # a kind this cluster does not serve (an older Tekton): none of ours there
                     for item in data.get("items") or []:
                         if has_finalizer(item):
-                            item.setdefault("kind", {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}[plural])
+                            item.setdefault("kind", kind.name)
                             out.append(item)
                     cont = (data.get("metadata") or {}).get("continue")
                     if not cont:
@@ -440,8 +437,6 @@ class CleanupPolicy:
 
 def _reset_db(history: History) -> None:
     """After an error: drop this thread's (maybe dead) database connection."""
-    from tekton_results_tui.watcher.sync import reset_connection
-
     try:
         reset_connection(history.db)
     except Exception:  # noqa: BLE001

@@ -5,6 +5,10 @@ objects, and we need exact control of what happens on each failure (DESIGN §5):
 - clean end, dropped stream (ProtocolError) or read timeout -> WATCH again from the last
   resourceVersion seen (events and bookmarks);
 - 410 Gone, as an ERROR event or as the HTTP status -> LIST again;
+- a stream that delivered events and then dropped -> WATCH again at once; only connects that
+  fail or end empty back off;
+- a kind the server does not serve (404 on LIST: an older Tekton) -> said once, looked for
+  again now and then, the other informers go on;
 - other errors -> capped exponential backoff with jitter, honouring Retry-After;
 - a full LIST every `relist_interval_s`; after each LIST a marker tells the writer which
   uids exist, so runs deleted while we were not watching are marked gone.
@@ -16,91 +20,54 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import random
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import urllib3
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
+from tekton_results_tui.kinds import RunKind
+from tekton_results_tui.watcher import kube_errors as ke
+from tekton_results_tui.watcher.backoff import Backoff
 from tekton_results_tui.watcher.counters import Counters
-from tekton_results_tui.watcher.kube import GROUP, PLURAL_KIND, VERSION, KubeTarget, describe, retry_after
+from tekton_results_tui.watcher.kube import KubeTarget, list_runs
+from tekton_results_tui.watcher.messages import Relisted, RunEvent
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 QUICK_END_S = 1.0  # a watch ending cleanly with no events sooner than this counts as a quick drop
-API_VERSION = f"{GROUP}/{VERSION}"
-
-
-@dataclass
-class Relisted:
-    """Queue marker: a full LIST of `plural` in `namespace` (None = all) found exactly these uids."""
-
-    plural: str
-    namespace: str | None
-    uids: set[str]
-    rv: int = 0  # the list's resourceVersion: only runs stored at an older one may be marked gone
-
-
-class WatchGone(Exception):
-    """410: the resourceVersion is too old; LIST again."""
-
-
-class WatchError(Exception):
-    """An ERROR event other than 410."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-
-
-class Backoff:
-    """Capped exponential backoff with full jitter; Retry-After is a floor."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self, retry_after_s: float | None = None) -> float:
-        d = min(self.cap, self.base * (2 ** self.attempt)) * random.uniform(0.5, 1.0)
-        self.attempt += 1
-        if retry_after_s is not None:
-            d = max(d, min(retry_after_s, 300.0))
-        return d
-
-    def reset(self) -> None:
-        self.attempt = 0
+ABSENT_RETRY_S = 300.0  # a kind the server does not serve (old Tekton) is looked for again this often
 
 
 StateFn = Callable[["Informer", bool, str | None], None]  # (informer, live, reason)
 
 
 class Informer:
-    """LIST+WATCH one resource in one scope on its own thread and ApiClient; items go to `out`."""
+    """LIST+WATCH one run kind in one scope on its own thread and ApiClient; items go to `out`."""
 
-    def __init__(self, plural: str, namespace: str | None, target: KubeTarget, out: "queue.Queue[Any]",
+    def __init__(self, kind: RunKind, namespace: str | None, target: KubeTarget, out: "queue.Queue[Any]",
                  counters: Counters, on_state: StateFn, *, label_selector: str | None = None,
                  watch_timeout_s: int = 300, read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0,
                  relist_interval_s: float = 1800.0, backoff_cap_s: float = 30.0, page_size: int = PAGE_SIZE) -> None:
-        self.plural, self.namespace, self.target = plural, namespace, target
-        self.kind = PLURAL_KIND[plural]
+        self.kind, self.namespace, self.target = kind, namespace, target
+        self.plural = kind.plural
         self.out, self.counters, self.on_state = out, counters, on_state
         self.label_selector = label_selector
         self.watch_timeout_s, self.read_timeout_s, self.connect_timeout_s = watch_timeout_s, read_timeout_s, connect_timeout_s
         self.relist_interval_s, self.page_size = relist_interval_s, page_size
         self.backoff = Backoff(cap=backoff_cap_s)
         self.rv: str | None = None  # last resourceVersion seen (events and bookmarks)
+        self.absent: str | None = None  # why the server does not serve this kind (404 on LIST), while it does not
         self.stop_event = threading.Event()
         self._resp: Any = None
+        self._delivered = 0  # lines (events and bookmarks) the current watch stream has delivered
         self._thread: threading.Thread | None = None
         self._api = target.new_api_client()
         self._co = client.CustomObjectsApi(self._api)
-        self.name = f"{plural}@{namespace or '*'}"
+        self.name = f"{self.plural}@{namespace or '*'}"
 
     # --- life -------------------------------------------------------------------------
 
@@ -129,7 +96,7 @@ class Informer:
     def _run(self) -> None:
         need_list = True
         last_list = 0.0
-        quick_drops = 0
+        quick_drops = 0  # watches in a row that failed or ended empty at once
         while not self.stop_event.is_set():
             try:
                 if need_list or time.monotonic() - last_list >= self.relist_interval_s:
@@ -138,6 +105,9 @@ class Informer:
                     need_list = False
                     self.counters.add("relists")
                     self.backoff.reset()
+                    if self.absent is not None:
+                        log.warning("informer %s: %s is served now; watching it", self.name, self.kind.resource)
+                        self.absent = None
                 if self.stop_event.is_set():
                     break
                 left = self.relist_interval_s - (time.monotonic() - last_list)
@@ -154,55 +124,61 @@ class Informer:
                     continue
                 self.backoff.reset()  # a clean end: reconnect from self.rv at once
                 quick_drops = 0
-            except WatchGone:
+            except ke.Gone:
                 if self.stop_event.is_set():
                     break
                 self.counters.add("expired")
                 need_list = True
                 self._state(False, "410 Gone: resourceVersion too old, listing again")
-            except ApiException as exc:
+            except ke.StreamBroken as exc:
                 if self.stop_event.is_set():
                     break
-                if exc.status == 410:
-                    self.counters.add("expired")
-                    need_list = True
-                    self._state(False, "410 Gone: resourceVersion too old, listing again")
+                if self._verb != "watch" or self.rv is None:
+                    self._error(str(exc), None)
                     continue
-                self._error(describe(exc, self._verb, self._resource_name(), self.namespace, self.target.server),
-                            retry_after(exc))
-            except WatchError as exc:
-                if self.stop_event.is_set():
-                    break
-                self._error(f"watch {self._resource_name()}: ERROR event {exc}", None)
-            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, socket.timeout,
-                    ConnectionError) as exc:
-                if self.stop_event.is_set():
-                    break
-                if self._verb == "watch" and self.rv is not None:
-                    # a dropped or stalled stream: reconnect from the last rv; back off only if it keeps failing fast
-                    self.counters.add("reconnects")
+                # a dropped or stalled stream: reconnect from the last rv. One that delivered events was
+                # working: reconnect at once (a pause could outlast the server's event window under a burst
+                # and end in 410 and a relist); only streams that keep failing before any event back off.
+                self.counters.add("reconnects")
+                if self._delivered:
+                    quick_drops = 0
+                    self.backoff.reset()
+                else:
                     quick_drops += 1
-                    what = "read timeout" if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, socket.timeout)) else "stream dropped"
-                    self._state(False, f"{what}; resuming the watch from resourceVersion {self.rv}")
-                    if quick_drops > 2:
-                        self.stop_event.wait(self.backoff.next())
-                    continue
-                self._error(describe(exc, self._verb, self._resource_name(), self.namespace, self.target.server), None)
-            except urllib3.exceptions.HTTPError as exc:  # connection refused, DNS, TLS: MaxRetryError etc.
+                what = "read timeout" if exc.timed_out else "stream dropped"
+                self._state(False, f"{what}; resuming the watch from resourceVersion {self.rv}")
+                if quick_drops > 2:
+                    self.stop_event.wait(self.backoff.next())
+            except ke.NotFound as exc:
                 if self.stop_event.is_set():
                     break
-                self._error(describe(exc, self._verb, self._resource_name(), self.namespace, self.target.server), None)
+                if self._verb != "list":
+                    self._error(str(exc), None)
+                    continue
+                self._not_served(exc)
+                need_list = True
+            except ke.KubeError as exc:
+                if self.stop_event.is_set():
+                    break
+                self._error(str(exc), getattr(exc, "retry_after", None))
             except Exception as exc:  # noqa: BLE001 - keep watching through surprises; say what happened
                 if self.stop_event.is_set():
                     break
                 log.exception("informer %s", self.name)
-                self._error(f"{self._verb} {self._resource_name()}: {type(exc).__name__}: {exc}", None)
+                self._error(f"{self._verb} {self.kind.resource}: {type(exc).__name__}: {exc}", None)
         self._state(False, "stopped")
 
     _verb = "list"
 
-    def _resource_name(self) -> str:
-        return f"{self.plural}.{GROUP}"
+    def _not_served(self, exc: ke.NotFound) -> None:
+        """The server has no such resource (an older Tekton without CustomRuns): said once, then looked for
+        again now and then. The other informers go on; this one does not hold the watcher out of LIVE."""
+        if self.absent is None:
+            self.absent = (f"{self.kind.resource} is not served by {self.target.server} "
+                           f"({self.kind.name}s are not watched until it is)")
+            log.warning("informer %s: %s", self.name, self.absent)
+        self._state(True, self.absent)
+        self.stop_event.wait(max(min(ABSENT_RETRY_S, self.relist_interval_s), 0.5))
 
     def _error(self, message: str, retry_after_s: float | None) -> None:
         self.counters.add("errors")
@@ -218,7 +194,7 @@ class Informer:
 
     last_error: str | None = None
 
-    def _put(self, item: Any) -> None:
+    def _put(self, item: RunEvent | Relisted) -> None:
         """Enqueue, blocking while the writer is behind (backpressure), but never past a stop."""
         while True:
             try:
@@ -228,17 +204,15 @@ class Informer:
                 if self.stop_event.is_set():
                     raise _Stopped() from None
 
-    def _scope(self) -> dict[str, Any]:
-        kw: dict[str, Any] = {}
+    def _call(self, **kw: Any) -> Any:
         if self.label_selector:
             kw["label_selector"] = self.label_selector
-        return kw
+        return list_runs(self._co, self.kind, self.namespace, **kw)
 
-    def _call(self, **kw: Any) -> Any:
-        kw.update(self._scope())
-        if self.namespace:
-            return self._co.list_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, **kw)
-        return self._co.list_cluster_custom_object(GROUP, VERSION, self.plural, **kw)
+    def _typed(self, obj: dict) -> dict:
+        obj.setdefault("kind", self.kind.name)
+        obj.setdefault("apiVersion", self.kind.api_version)
+        return obj
 
     def _list(self) -> str:
         """A paged LIST; every item goes to the queue, then a Relisted marker. Returns the list's rv."""
@@ -251,21 +225,20 @@ class Informer:
                                   "_request_timeout": (self.connect_timeout_s, max(self.read_timeout_s, 60.0))}
             if cont:
                 kw["_continue"] = cont
-            resp = self._call(**kw)
-            try:
-                data = json.loads(resp.data)
-            finally:
-                resp.release_conn()
+            with ke.api_call("list", self.kind.resource, self.namespace, self.target.server):
+                resp = self._call(**kw)
+                try:
+                    data = json.loads(resp.data)
+                finally:
+                    resp.release_conn()
             items = data.get("items") or []
             for obj in items:
                 if self.stop_event.is_set():
                     raise _Stopped()
-                obj.setdefault("kind", self.kind)
-                obj.setdefault("apiVersion", API_VERSION)
                 uid = (obj.get("metadata") or {}).get("uid")
                 if uid:
                     uids.add(uid)
-                self._put(("upsert", obj))
+                self._put(RunEvent(self._typed(obj)))
             if items:
                 self.counters.events(len(items))
             md = data.get("metadata") or {}
@@ -277,12 +250,17 @@ class Informer:
         if not self.label_selector:
             # with a selector the list holds only matching runs, and the store cannot tell which stored runs
             # match (in_cluster_uids ignores labels): a relist says nothing about what left the cluster
-            self._put(Relisted(self.plural, self.namespace, uids, _int_rv(rv)))
+            self._put(Relisted(self.kind, self.namespace, uids, _int_rv(rv)))
         return rv
 
     def _watch(self, timeout_s: int) -> int:
         """WATCH from self.rv until a clean end; returns the number of events. Raises on faults."""
         self._verb = "watch"
+        self._delivered = 0
+        with ke.api_call("watch", self.kind.resource, self.namespace, self.target.server):
+            return self._stream(timeout_s)
+
+    def _stream(self, timeout_s: int) -> int:
         resp = self._call(watch=True, resource_version=str(self.rv), allow_watch_bookmarks=True,
                           timeout_seconds=timeout_s, _preload_content=False,
                           _request_timeout=(self.connect_timeout_s, self.read_timeout_s))
@@ -305,6 +283,7 @@ class Informer:
                     if line.strip():
                         self._event(line)
                         n += 1
+                        self._delivered = n
                 buf = buf[start:]
                 if self.stop_event.is_set():
                     break
@@ -322,25 +301,21 @@ class Informer:
         """With a label selector: does a DELETED run still exist (same uid)? Only a 404 (or another uid) is a
         deletion; when the GET fails otherwise, say it is still there (a wrong "gone" would be worse)."""
         md = obj.get("metadata") or {}
+        k = self.kind
         try:
-            live = self._co.get_namespaced_custom_object(GROUP, VERSION, md.get("namespace", ""), self.plural,
-                                                         md.get("name", ""),
-                                                         _request_timeout=(self.connect_timeout_s, 10.0))
-        except ApiException as exc:
-            if exc.status == 404:
-                return False
-            log.warning("informer %s: checking a DELETED run: %s", self.name,
-                        describe(exc, "get", self._resource_name(), md.get("namespace"), self.target.server))
-            return True
+            with ke.api_call("get", k.resource, md.get("namespace"), self.target.server):
+                live = self._co.get_namespaced_custom_object(k.group, k.version, md.get("namespace", ""), k.plural,
+                                                             md.get("name", ""),
+                                                             _request_timeout=(self.connect_timeout_s, 10.0))
+        except ke.NotFound:
+            return False
         except Exception as exc:  # noqa: BLE001
             log.warning("informer %s: checking a DELETED run: %s", self.name, exc)
             return True
         same = isinstance(live, dict) and (live.get("metadata") or {}).get("uid") == md.get("uid")
         if same:
             obj.clear()
-            obj.update(live)
-            obj.setdefault("kind", self.kind)
-            obj.setdefault("apiVersion", API_VERSION)
+            obj.update(self._typed(live))
         return same
 
     def _event(self, line: bytes) -> None:
@@ -348,27 +323,21 @@ class Informer:
         typ = ev.get("type")
         obj = ev.get("object") or {}
         if typ == "ERROR":
-            code = int(obj.get("code") or 0)
-            if code == 410:
-                raise WatchGone()
-            raise WatchError(code, str(obj.get("message") or obj.get("reason") or "error"))
+            raise ke.from_status(int(obj.get("code") or 0), str(obj.get("message") or obj.get("reason") or "error"),
+                                 "watch", self.kind.resource)
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if typ == "BOOKMARK":
             if rv:
                 self.rv = str(rv)
             self.counters.add("bookmarks")
             return
-        obj.setdefault("kind", self.kind)
-        obj.setdefault("apiVersion", API_VERSION)
+        self._typed(obj)
         if typ in ("ADDED", "MODIFIED"):
-            self._put(("upsert", obj))
+            self._put(RunEvent(obj))
         elif typ == "DELETED":
-            if self.label_selector and self._still_there(obj):
-                # Kubernetes also sends DELETED when a run's labels stop matching the selector: it is still in
-                # the cluster, so store its new state instead of marking it gone
-                self._put(("upsert", obj))
-            else:
-                self._put(("delete", obj))
+            # Kubernetes also sends DELETED when a run's labels stop matching the selector: it is still in
+            # the cluster, so store its new state instead of marking it gone
+            self._put(RunEvent(obj, deleted=not (self.label_selector and self._still_there(obj))))
         else:
             return
         self.counters.events(1)

@@ -1,4 +1,4 @@
-"""Which cluster to talk to, a client for it, and Kubernetes errors said in words.
+"""Which cluster to talk to and a client for it (Kubernetes errors: kube_errors.py).
 
 Config order (DESIGN §5): explicit --kubeconfig/--context, then $KUBECONFIG (every
 path of a multi-path value; the first file holding the wanted context wins) or
@@ -8,25 +8,29 @@ used: it breaks on a multi-path KUBECONFIG.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from tekton_results_tui.errors import UserError
+from tekton_results_tui.kinds import RunKind
+from tekton_results_tui.watcher.kube_errors import (  # noqa: F401 - KubeError and the wording are re-exported
+    ApiError,
+    Forbidden,
+    KubeError,
+    Unauthorized,
+    Unreachable,
+    api_call,
+    api_message,
+    describe,
+    retry_after,
+    where,
+)
 
-GROUP, VERSION = "tekton.dev", "v1"
-PLURAL_KIND = {"pipelineruns": "PipelineRun", "taskruns": "TaskRun"}
 VERSION_TIMEOUT = (3.0, 5.0)  # (connect, read) for the start-up reachability check
-
-
-class KubeError(UserError):
-    """A cluster problem a person can act on; str() is one line."""
 
 
 @dataclass
@@ -118,86 +122,30 @@ def _from_file(path: str, ctx: str, doc: dict[str, Any]) -> KubeTarget:
     return KubeTarget(context=ctx, server=cfg.host, configuration=cfg, namespace=ns)
 
 
-# --- errors in words ------------------------------------------------------------------
+# --- calls used by several parts ------------------------------------------------------------
 
 
-def api_message(exc: ApiException) -> str:
-    """The server's Status message, else the HTTP reason."""
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            data = json.loads(body)
-            if isinstance(data, dict) and data.get("message"):
-                return str(data["message"]).splitlines()[0]
-        except (ValueError, TypeError):
-            pass
-    return str(getattr(exc, "reason", "") or "").splitlines()[0] if getattr(exc, "reason", None) else f"HTTP {exc.status}"
-
-
-def retry_after(exc: ApiException) -> float | None:
-    """Seconds from a Retry-After header (or the Status details), if the server sent one."""
-    headers = getattr(exc, "headers", None) or {}
-    val = None
-    try:
-        val = headers.get("Retry-After")
-    except AttributeError:
-        pass
-    if val is None and getattr(exc, "body", None):
-        try:
-            val = (json.loads(exc.body).get("details") or {}).get("retryAfterSeconds")
-        except (ValueError, TypeError, AttributeError):
-            val = None
-    try:
-        return max(0.0, float(val)) if val is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def where(namespace: str | None) -> str:
-    return f'in namespace "{namespace}"' if namespace else "at the cluster scope"
-
-
-def describe(exc: BaseException, verb: str, resource: str, namespace: str | None = None, server: str | None = None) -> str:
-    """One line for a failed `verb resource` call."""
-    if isinstance(exc, ApiException):
-        status = exc.status or 0
-        msg = api_message(exc)
-        if status == 401:
-            return f"401 Unauthorized: the API server at {server or 'the cluster'} rejected the credentials ({msg})"
-        if status == 403:
-            return f"403 Forbidden: not allowed to {verb} {resource} {where(namespace)} ({msg})"
-        if status == 0:
-            return f"cannot reach the Kubernetes API at {server}: {msg}"
-        return f"{status} from {verb} {resource} {where(namespace)}: {msg}"
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    import urllib3
-
-    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
-        inner = getattr(exc, "reason", None)
-        if inner is not None:
-            reason = str(inner).splitlines()[0]
-        return f"cannot reach the Kubernetes API at {server}: {_short(reason)}"
-    return f"{verb} {resource} {where(namespace)}: {reason}"
-
-
-def _short(reason: str) -> str:
-    # urllib3 wraps the useful part: "...: Failed to establish a new connection: [Errno 111] Connection refused"
-    if "Failed to establish a new connection:" in reason:
-        return reason.split("Failed to establish a new connection:", 1)[1].strip().rstrip("'\")")
-    return reason
+def list_runs(co: client.CustomObjectsApi, kind: RunKind, namespace: str | None, **kw: Any) -> Any:
+    """LIST one run kind in a namespace, or across the cluster when `namespace` is None."""
+    if namespace:
+        return co.list_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, **kw)
+    return co.list_cluster_custom_object(kind.group, kind.version, kind.plural, **kw)
 
 
 def check_reachable(target: KubeTarget) -> str:
     """GET /version with a short timeout; returns the git version or raises KubeError."""
     api = target.new_api_client()
     try:
-        info = client.VersionApi(api).get_code(_request_timeout=VERSION_TIMEOUT)
+        with api_call("get", "/version", None, target.server):
+            info = client.VersionApi(api).get_code(_request_timeout=VERSION_TIMEOUT)
         return str(getattr(info, "git_version", "") or "")
-    except ApiException as exc:
-        if exc.status in (401, 403):
-            raise KubeError(describe(exc, "get", "/version", None, target.server)) from None
+    except (Unauthorized, Forbidden) as exc:
+        raise exc.with_traceback(None) from None
+    except ApiError:
         return ""  # answered: reachable (some clusters hide /version)
-    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, TLS, timeout
-        raise KubeError(describe(exc, "get", "/version", None, target.server)) from None
+    except KubeError as exc:  # connection refused, DNS, TLS, timeout
+        raise exc.with_traceback(None) from None
+    except Exception as exc:  # noqa: BLE001 - anything else the client raises: still one line
+        raise Unreachable(describe(exc, "get", "/version", None, target.server)) from None
     finally:
         api.close()

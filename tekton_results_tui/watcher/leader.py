@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from tekton_results_tui.store.db import DbUrl, first_line, parse_db_url
+from tekton_results_tui.watcher.backoff import Backoff
 from tekton_results_tui.watcher.status import OFF, STANDBY, WatcherStatus
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,13 @@ class LeaderElector:
     # --- the election loop ---------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = 0.5
+        reconnect = Backoff(0.5, RECONNECT_MAX_S)  # the database is away
+        sit_out = Backoff(0.5, RECONNECT_MAX_S * 3)  # elected but the writer would not start
         while not self._stop.is_set():
             try:
                 if self._conn is None:
                     self._connect()
-                    backoff = 0.5
+                    reconnect.reset()
                 if self._leader:
                     if not self._still_holding():
                         raise _LostLock("the lock is no longer held by this session")
@@ -133,9 +135,9 @@ class LeaderElector:
                 elif self._try_lock():
                     if self._become_leader():
                         wait = self.check_s
+                        sit_out.reset()
                     else:  # could not start: sit out a while so a healthy replica wins the lock
-                        wait = max(2 * self.poll_s, backoff)
-                        backoff = min(backoff * 2, RECONNECT_MAX_S * 3)
+                        wait = max(2 * self.poll_s, sit_out.next())
                 else:
                     wait = self.poll_s
             except Exception as exc:  # noqa: BLE001 - any DB failure: step down, reconnect, compete again
@@ -146,8 +148,7 @@ class LeaderElector:
                     log.info("leader election: database unavailable: %s", self.last_error)
                 self._step_down()
                 self._close()
-                wait = backoff
-                backoff = min(backoff * 2, RECONNECT_MAX_S)
+                wait = reconnect.next()
             self._stop.wait(wait)
         self._step_down()
         self._close()

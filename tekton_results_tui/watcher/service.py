@@ -16,38 +16,29 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
+from tekton_results_tui import kinds
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
+from tekton_results_tui.watcher import kube_errors as ke
+from tekton_results_tui.watcher.annotator import Annotator
+from tekton_results_tui.watcher.cleanup import Outcome, ProgressFn
+from tekton_results_tui.watcher.cleanup_plan import CleanupPlan
 from tekton_results_tui.watcher.counters import Counters
+from tekton_results_tui.watcher.db_retry import release_connection, reset_connection, retrying_db
+from tekton_results_tui.watcher.followups import FollowUps
 from tekton_results_tui.watcher.informer import Informer
-from tekton_results_tui.watcher.kube import (
-    GROUP,
-    VERSION,
-    KubeError,
-    KubeTarget,
-    api_message,
-    check_reachable,
-    describe,
-    load_target,
-)
+from tekton_results_tui.watcher.kube import KubeError, KubeTarget, check_reachable, list_runs, load_target
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
-from tekton_results_tui.watcher.sync import (
-    CAPTURE_RETRY_S,
-    AuxPool,
-    Writer,
-    release_connection,
-    reset_connection,
-    retrying_db,
-)
+from tekton_results_tui.watcher.writer import Writer
 
 log = logging.getLogger(__name__)
 
-KINDS = ("pipelineruns", "taskruns")
+StatusListener = Callable[[WatcherStatus], None]
 
 
 class LeaseHeldError(KubeError):
@@ -84,12 +75,13 @@ class WatcherService:
         self._informers: list[Informer] = []
         self._live: dict[str, bool] = {}
         self._writer: Writer | None = None
-        self._aux: AuxPool | None = None
+        self._aux: FollowUps | None = None
+        self._annotator: Annotator | None = None
         self._annotate = settings.watch.annotate
         self._stop = threading.Event()
         self._lease_thread: threading.Thread | None = None
         self._lease_held = False
-        self._listeners: list[Any] = []
+        self._listeners: list[StatusListener] = []
         self._cluster = settings.cluster.cluster_name or ""
         self._started = False
 
@@ -116,7 +108,7 @@ class WatcherService:
             self._cluster = self._cluster_for(self.target)
         return self._cluster
 
-    def add_listener(self, fn: Any) -> None:
+    def add_listener(self, fn: StatusListener) -> None:
         """fn(status) is called (on a watcher thread) whenever the state or its reason changes."""
         self._listeners.append(fn)
 
@@ -160,24 +152,24 @@ class WatcherService:
         self._stop.clear()
         s = self.settings.watch
         q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
-        need_aux = s.annotate or s.capture_logs or s.capture_events
-        if need_aux:
-            self._aux = AuxPool(target, self.history, cluster, q, self.counters, workers=self.aux_workers,
-                                log_cap_bytes=s.log_cap_bytes, on_forbidden_patch=self._patch_forbidden,
-                                capture_retry_s=self.capture_retry_s)
+        if s.annotate:
+            self._annotator = Annotator(target, self.counters, on_forbidden=self._patch_forbidden)
+        if s.annotate or s.capture_logs or s.capture_events:
+            self._aux = FollowUps(target, self.history, cluster, q, self.counters, self._annotator,
+                                  workers=self.aux_workers, log_cap_bytes=s.log_cap_bytes,
+                                  capture_retry_s=self.capture_retry_s)
         self._policy = None
         if not self.settings.read_only and not self.history.read_only:
             from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy
 
             self._policy = CleanupPolicy(self.settings, self.history, target.new_api_client, cluster)
-        self._writer = Writer(self.history, cluster, q, self.counters, self._aux, batch_max=self.batch_max,
-                              batch_wait_s=self.batch_wait_s, annotate=lambda: self._annotate,
-                              want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
+        self._writer = Writer(self.history, cluster, q, self.counters, self._aux, annotator=self._annotator,
+                              batch_max=self.batch_max, batch_wait_s=self.batch_wait_s, want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
                               on_committed=self._policy.on_stored if self._policy is not None else None)
         scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]  # one informer per scope
-        for plural in KINDS:
+        for kind in kinds.RUN_KINDS:
             for ns in scopes:
-                inf = Informer(plural, ns, target, q, self.counters, self._informer_state,
+                inf = Informer(kind, ns, target, q, self.counters, self._informer_state,
                                label_selector=s.label_selector, watch_timeout_s=s.watch_timeout_s,
                                read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s,
                                relist_interval_s=s.relist_interval_s, backoff_cap_s=self.backoff_cap_s,
@@ -211,39 +203,43 @@ class WatcherService:
         return False
 
     def _probe(self, target: KubeTarget) -> None:
-        """LIST with limit=1 per scope: a 403 becomes one line naming the verb and resource."""
+        """LIST with limit=1 per kind and scope: a 403 becomes one line naming the verb and resource. A kind
+        the server does not serve (an older Tekton without CustomRuns) is left to its informer, which says
+        so; none served at all means Tekton is not installed."""
         api = target.new_api_client()
         co = client.CustomObjectsApi(api)
+        not_served: list[str] = []
         try:
-            for plural in KINDS:
+            for kind in kinds.RUN_KINDS:
                 for ns in list(self.settings.cluster.namespaces) or [None]:
+                    kw: dict[str, Any] = {"limit": 1, "_preload_content": False,
+                                          "_request_timeout": (self.connect_timeout_s, 10.0)}
+                    if self.settings.watch.label_selector:  # a bad selector is a 400 here, said in one line
+                        kw["label_selector"] = self.settings.watch.label_selector
                     try:
-                        kw: dict[str, Any] = {"limit": 1, "_preload_content": False,
-                                              "_request_timeout": (self.connect_timeout_s, 10.0)}
-                        if self.settings.watch.label_selector:  # a bad selector is a 400 here, said in one line
-                            kw["label_selector"] = self.settings.watch.label_selector
-                        if ns:
-                            r = co.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **kw)
-                        else:
-                            r = co.list_cluster_custom_object(GROUP, VERSION, plural, **kw)
-                        r.drain_conn()
-                        r.release_conn()
-                    except ApiException as exc:
-                        if exc.status == 400 and self.settings.watch.label_selector:
+                        with ke.api_call("list", kind.resource, ns, target.server):
+                            r = list_runs(co, kind, ns, **kw)
+                            r.drain_conn()
+                            r.release_conn()
+                    except ke.BadRequest as exc:
+                        if self.settings.watch.label_selector:
                             raise KubeError(f"--label-selector {self.settings.watch.label_selector!r} is not valid: "
-                                            f"{api_message(exc)}") from None
-                        if exc.status in (401, 403, 404):
-                            msg = describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)
-                            if exc.status == 404:
-                                msg = f"{plural}.{GROUP} not found on {target.server}: is Tekton installed?"
-                            raise KubeError(msg) from None
-                        # 429/5xx: transient; the informers retry with backoff
-                    except KubeError:
-                        raise
+                                            f"{exc.detail}") from None
+                    except ke.NotFound:
+                        not_served.append(kind.resource)
+                        break
+                    except (ke.Unauthorized, ke.Forbidden, ke.Unreachable) as exc:
+                        raise exc.with_traceback(None) from None
+                    except ke.ApiError:
+                        pass  # 429/5xx: transient; the informers retry with backoff
                     except Exception as exc:  # noqa: BLE001
-                        raise KubeError(describe(exc, "list", f"{plural}.{GROUP}", ns, target.server)) from None
+                        raise ke.Unreachable(ke.describe(exc, "list", kind.resource, ns, target.server)) from None
         finally:
             api.close()
+        if len(not_served) == len(kinds.RUN_KINDS):
+            raise KubeError(f"{', '.join(not_served)} not found on {target.server}: is Tekton installed?")
+        for res in not_served:
+            log.warning("watcher: %s is not served by %s; its runs are not watched", res, target.server)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching, flush the pending batch, release the lease. Returns within ~timeout."""
@@ -257,6 +253,8 @@ class WatcherService:
             inf.join(max(0.05, min(1.5, deadline - time.monotonic())))
         if self._aux is not None:
             self._aux.stop(max(0.05, min(1.0, deadline - time.monotonic())))
+        elif self._annotator is not None:
+            self._annotator.close()
         if self._writer is not None:
             self._writer.stop(max(0.5, deadline - time.monotonic()))
         if self._lease_thread is not None:
@@ -302,10 +300,11 @@ class WatcherService:
             if inf.last_error and not live:
                 self._last_error = inf.last_error
             all_live = all(self._live.values())
+            absent = [i.absent for i in self._informers if i.absent]
         if self._writer_dead():
             return  # stays OFF with the writer's reason
         if all_live:
-            self._set_state(LIVE, None)
+            self._set_state(LIVE, "; ".join(dict.fromkeys(absent)) or None)
         elif not live:
             self._set_state(RECONNECTING, f"{inf.name}: {reason}" if reason else inf.name)
 
@@ -321,7 +320,7 @@ class WatcherService:
         return w is not None and w.dead is not None
 
     def _patch_forbidden(self, message: str) -> None:
-        self._annotate = False
+        self._annotate = False  # the annotator has stopped patching; the status says so
         with self._mu:
             self._last_error = message
         log.warning("watcher: %s", message)
@@ -379,26 +378,26 @@ class WatcherService:
         """A step's live log, for the TUI's log pane; KubeError in words when it cannot be read."""
         api = self.target.new_api_client()
         try:
-            resp = client.CoreV1Api(api).read_namespaced_pod_log(
-                pod, namespace, container=container, limit_bytes=limit_bytes, _preload_content=False,
-                _request_timeout=(self.connect_timeout_s, 30.0))
-            data = resp.data
-            resp.release_conn()
+            with ke.api_call("get", "pods/log", namespace, self.target.server):
+                resp = client.CoreV1Api(api).read_namespaced_pod_log(
+                    pod, namespace, container=container, limit_bytes=limit_bytes, _preload_content=False,
+                    _request_timeout=(self.connect_timeout_s, 30.0))
+                data = resp.data
+                resp.release_conn()
             return data.decode("utf-8", errors="replace")
-        except ApiException as exc:
-            if exc.status == 404:
-                raise KubeError(f"pod {namespace}/{pod} is gone: its live log cannot be read") from None
-            if exc.status == 400:
-                raise KubeError(f"container {container} of pod {namespace}/{pod} has not started") from None
-            raise KubeError(describe(exc, "get", "pods/log", namespace, self.target.server)) from None
-        except KubeError:
-            raise
+        except ke.NotFound:
+            raise KubeError(f"pod {namespace}/{pod} is gone: its live log cannot be read") from None
+        except ke.BadRequest:
+            raise KubeError(f"container {container} of pod {namespace}/{pod} has not started") from None
+        except KubeError as exc:
+            raise exc.with_traceback(None) from None
         except Exception as exc:  # noqa: BLE001
-            raise KubeError(describe(exc, "get", "pods/log", namespace, self.target.server)) from None
+            raise ke.Unreachable(ke.describe(exc, "get", "pods/log", namespace, self.target.server)) from None
         finally:
             api.close()
 
-    def delete_runs(self, plan: Any, progress_cb: Any = None, should_stop: Any = None) -> list[Any]:
+    def delete_runs(self, plan: CleanupPlan, progress_cb: ProgressFn | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> Sequence[Outcome]:
         """Delete a cleanup plan's runs from this cluster (the one deletion path: watcher/cleanup.py).
 
         The history is not touched here: the DELETED events (or the next relist) mark the runs gone."""
@@ -425,6 +424,11 @@ class WatcherService:
             return False
         finally:
             api.close()
+
+    def can_delete_runs(self) -> bool:
+        """May this identity delete every run kind in the watched scope (one review per kind and namespace)?"""
+        scopes: list[str | None] = list(dict.fromkeys(self.settings.namespaces)) or [None]
+        return all(self.can_i("delete", k.resource, ns) for k in kinds.RUN_KINDS for ns in scopes)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from tekton_results_tui.store.history import History, RunUpsert
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.history import ClassifiedRun, History, RunUpsert
 from tekton_results_tui.watcher.cleanup import ResultTarget, plan
 from tekton_results_tui.watcher.cleanup_policy import FINALIZER, CleanupPolicy, finalizer_mark_key, parse_selector
+from tekton_results_tui.watcher.messages import StoredRun
 from tekton_results_tui.watcher.service import WatcherService
 
 from .helpers import CLUSTER, done, make_run, running, settings, store_run, wait_for
@@ -17,7 +20,7 @@ from .helpers import CLUSTER, done, make_run, running, settings, store_run, wait
 class CommitHook(History):
     """The history as the watcher's writer sees it, calling policy.on_stored after each committed batch.
 
-    This is the integration point: Writer._flush -> policy.on_stored(objects of the batch).
+    This is the integration point: Writer._flush -> policy.on_stored(runs of the batch).
     """
 
     policy: CleanupPolicy | None = None
@@ -26,7 +29,9 @@ class CommitHook(History):
         changes = list(changes)
         res = super().apply(changes, cluster=cluster)
         if self.policy is not None:
-            self.policy.on_stored([c.obj for c in changes if isinstance(c, RunUpsert)])
+            self.policy.on_stored([StoredRun(c.info, json.loads(c.raw)) if isinstance(c, ClassifiedRun)
+                                   else StoredRun(g.classify(c.obj), c.obj)
+                                   for c in changes if isinstance(c, (ClassifiedRun, RunUpsert))])
         return res
 
 

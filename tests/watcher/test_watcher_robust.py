@@ -76,7 +76,7 @@ def test_a_dead_writer_is_reported_and_the_state_is_not_live(sim, make_service):
     svc = make_service(capture_logs=False, capture_events=False, annotate=False)
     svc.start()
     wait_for(lambda: _live(svc), what="live")
-    svc._writer.q.put(("upsert", "not an object"))
+    svc._writer.q.put("not a message")
     wait_for(lambda: svc.status().state != LIVE, what="the state leaving LIVE")
     st = svc.status()
     assert st.state == "off" and "writer stopped" in (st.reason or ""), st
@@ -90,7 +90,8 @@ def test_a_dead_writer_is_reported_and_the_state_is_not_live(sim, make_service):
 def test_a_stale_relist_does_not_mark_newer_runs_gone(sim, make_service, history):
     """A list snapshot's gone marks apply only to runs stored before it: a run created after the snapshot
     and already stored (by a watch event or another writer) is not in the list but is not gone."""
-    from tekton_results_tui.watcher.informer import Relisted
+    from tekton_results_tui.kinds import PIPELINE_RUN
+    from tekton_results_tui.watcher.messages import Relisted
 
     svc = make_service(capture_logs=False, capture_events=False, annotate=False)
     svc.start()
@@ -101,7 +102,7 @@ def test_a_stale_relist_does_not_mark_newer_runs_gone(sim, make_service, history
     newer = sim.create("pipelineruns", pr("after-the-snapshot"))
     wait_for(lambda: converged(sim), what="both stored")
     gone_before = svc.counters.get("gone_marked")
-    svc._writer.q.put(Relisted("pipelineruns", None, snapshot, snapshot_rv))  # the marker arrives late
+    svc._writer.q.put(Relisted(PIPELINE_RUN, None, snapshot, snapshot_rv))  # the marker arrives late
     later = sim.create("pipelineruns", pr("behind-the-marker"))  # the writer takes items in order
     wait_for(lambda: later["metadata"]["uid"] in stored_runs(), what="the marker processed")
     assert stored_runs()[newer["metadata"]["uid"]][2], "a run newer than the list was marked gone"

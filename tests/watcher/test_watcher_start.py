@@ -28,7 +28,7 @@ def test_repeated_namespaces_are_one_scope(sim, make_service):
     assert settings_from_args(args).cluster.namespaces == ("ci", "dev")
     svc = make_service(namespaces=["ci", "ci"], capture_logs=False, capture_events=False, annotate=False)
     svc.start()
-    assert sorted(i.name for i in svc._informers) == ["pipelineruns@ci", "taskruns@ci"]
+    assert sorted(i.name for i in svc._informers) == ["customruns@ci", "pipelineruns@ci", "taskruns@ci"]
 
 
 def test_a_bad_label_selector_fails_the_start_in_one_line_and_frees_the_lease(sim, make_service, history):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tekton_results_tui.kinds import RUN_KINDS
 from tekton_results_tui.watcher.informer import _shutdown
 from tekton_results_tui.watcher.kube import KubeError
 from tekton_results_tui.watcher.status import LIVE
@@ -123,7 +124,7 @@ def test_stalled_stream_hits_the_read_timeout_and_reconnects(sim, make_service):
     assert any("read timeout" in r for r in reasons), reasons
     sim.create("pipelineruns", pr("after-stall"))
     wait_for(lambda: converged(sim), what="storing after the reconnect")
-    assert svc.counters.get("relists") == 2  # resumed, not relisted
+    assert svc.counters.get("relists") == len(RUN_KINDS)  # one LIST per kind at start: resumed, not relisted
 
 
 def test_stop_during_a_blocked_read_returns_within_2s(sim, make_service):
