@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tekton_results_tui.kinds import RUN_KINDS
 from tekton_results_tui.sim import SimCluster
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.db import open_database
@@ -81,10 +82,10 @@ def wait_for(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condit
 
 
 def cluster_runs(sim: SimCluster) -> dict[str, tuple[int, str]]:
-    """uid -> (rv, status) of every PipelineRun/TaskRun the cluster holds."""
+    """uid -> (rv, status) of every run (each kind in the registry) the cluster holds."""
     out = {}
-    for kind in ("pipelineruns", "taskruns"):
-        for o in sim.list_objects(kind):
+    for kind in RUN_KINDS:
+        for o in sim.list_objects(kind.plural):
             out[o["metadata"]["uid"]] = (int(o["metadata"]["resourceVersion"]), g.status_of(o).status)
     return out
 
