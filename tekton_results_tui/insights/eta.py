@@ -1,0 +1,73 @@
+"""When will a running PipelineRun end? From the median (p50) duration of its pipeline's recent
+successful runs (same cluster, namespace and pipeline), and per task from the same runs' TaskRuns.
+
+An ETA is a guess and says what it rests on: how many past runs, and whether the run is already
+past its usual duration (then it is "overdue" and no end is promised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from tekton_results_tui.insights.percentiles import percentile
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store import insights_reads as reads
+from tekton_results_tui.store.history import History, RecordRow
+
+RECENT_RUNS = 20  # successful runs an ETA learns from
+
+
+@dataclass(frozen=True)
+class Eta:
+    expected_end: int  # epoch seconds: start + p50
+    p50_seconds: float
+    progress: float  # elapsed / p50, capped to 0..1
+    remaining_seconds: float  # 0 when overdue
+    overdue: bool
+    basis: int  # past runs it rests on
+
+    def document(self) -> dict:
+        return {"expected_end": g.format_time(self.expected_end), "p50_seconds": self.p50_seconds,
+                "progress": round(self.progress, 4), "remaining_seconds": self.remaining_seconds,
+                "overdue": self.overdue, "basis": self.basis}
+
+
+@dataclass
+class RunEta:
+    run: Eta
+    tasks: dict[str, Eta] = field(default_factory=dict)  # running pipeline task -> its ETA
+
+
+def eta_for(start: int, now: float, durations: Sequence[int]) -> Eta | None:
+    """The ETA of something that started at `start`, from past durations (None without any)."""
+    if not durations:
+        return None
+    p50 = percentile(sorted(durations), 50)
+    assert p50 is not None
+    elapsed = max(0.0, now - start)
+    expected = start + round(p50)
+    overdue = elapsed > p50
+    progress = 1.0 if p50 <= 0 else min(1.0, elapsed / p50)
+    return Eta(expected, p50, progress, 0.0 if overdue else max(0.0, expected - now), overdue, len(durations))
+
+
+def run_eta(h: History, run: RecordRow, limit: int = RECENT_RUNS) -> RunEta | None:
+    """ETA of a running, started PipelineRun and of its running TaskRuns; None when it is not running,
+    has no pipeline, or the pipeline has no successful run to learn from."""
+    if run.kind != "PipelineRun" or run.status != g.UNKNOWN or run.start is None or not run.pipeline:
+        return None
+    now = h.clock()
+    totals, per_task = reads.recent_durations(h.db, run.cluster, run.parent, run.pipeline, before=run.start,
+                                              limit=limit)
+    overall = eta_for(run.start, now, totals)
+    if overall is None:
+        return None
+    out = RunEta(overall)
+    for child in h.records_of(run.result_id):
+        if child.kind == "TaskRun" and child.status == g.UNKNOWN and child.start is not None:
+            name = child.pipeline_task or child.task
+            e = eta_for(child.start, now, per_task.get(name or "", []))
+            if name and e is not None:
+                out.tasks[name] = e
+    return out
