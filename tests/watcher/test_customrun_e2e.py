@@ -44,8 +44,12 @@ def test_customrun_is_watched_and_stored_under_its_pipelineruns_result(sim, make
     assert not history.get_record(uid=uid).final
     sim.patch_status("customruns", "ci", "gate-wait", finished_custom("gate-wait"))
     sim.patch_status("pipelineruns", "ci", "gate", done_status())
-    wait_for(lambda: converged(sim) and history.get_record(uid=uid).final,
-             what="the final CustomRun stored: " + "; ".join(differences(sim)[:3]))
+
+    def stored_and_marked() -> bool:  # the watcher writes its annotations back, then stores that version too
+        ann = sim.get("customruns", "ci", "gate-wait")["metadata"].get("annotations") or {}
+        return ann.get("results.tekton.dev/stored") == "true" and converged(sim) and history.get_record(uid=uid).final
+
+    wait_for(stored_and_marked, what="the final CustomRun stored and annotated: " + "; ".join(differences(sim)[:3]))
     rec = history.get_record(uid=uid)
     parent = history.get_record(uid=p["metadata"]["uid"])
     assert (rec.type, rec.kind, rec.status, rec.top_level) == (RECORD_TYPE, "CustomRun", "SUCCESS", False)
@@ -53,6 +57,7 @@ def test_customrun_is_watched_and_stored_under_its_pipelineruns_result(sim, make
     assert rec.name.startswith(history.get_result(id=parent.result_id).name + "/records/")
     live = sim.get("customruns", "ci", "gate-wait")
     assert rec.rv == int(live["metadata"]["resourceVersion"])  # stored at the live version (annotations included)
+    assert live["metadata"]["annotations"]["results.tekton.dev/record"] == rec.name
     data = history.record_object(rec.id)
     assert data["apiVersion"] == "tekton.dev/v1beta1" and data["spec"]["customRef"]["kind"] == "Wait"
     # listed and watched where the kind is served; no pod, so no step logs asked for
