@@ -402,9 +402,10 @@ def render_lines(tl: Timeline, total_width: int, steps: bool = False, clean: Any
     """The timeline as plain lines of at most `total_width` columns (`clean` makes text from data safe)."""
     if tl.message:
         return [tl.message]
-    lay = layout(total_width, [b.label for b in tl.bars] + [f"  {s.label}" for b in tl.bars for s in b.steps])
-    if lay.bar_width != tl.width:
-        raise ValueError(f"timeline built for {tl.width} columns, layout gives {lay.bar_width}")
+    tail = Layout(0, 0).tail_width
+    lay = Layout(total_width - tl.width - tail - 2, tl.width, tail)
+    if lay.label_width < 4:
+        raise ValueError(f"a timeline {tl.width} columns wide does not fit in {total_width}")
     pad = " " * (lay.label_width + 1)
     out = [pad + _tick_line(tl)]
     shown_finally = False
