@@ -26,6 +26,7 @@ from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
 from tekton_results_tui import kinds
+from tekton_results_tui.errors import UserError
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
 from tekton_results_tui.store.query import Filter
@@ -44,6 +45,9 @@ from tekton_results_tui.watcher.status import OFF, WatcherStatus
 POLL_S = 0.5  # change-feed poll interval
 HEADER_S = 1.0  # header refresh interval
 RELABEL_S = 15.0  # ages/durations of loaded lines
+# What a filter can make a store query raise: the store's user errors, and numbers a database cannot hold
+# (the parser bounds them; this keeps the app up if one slips through).
+QUERY_ERRORS = (UserError, ValueError, OverflowError)
 MUTATING_ACTIONS = frozenset({"mark", "clear_marks", "delete", "delete_matching"})  # lead to cluster writes
 PANES = ("both", "tree", "detail")
 
@@ -222,10 +226,17 @@ class ResultsApp(CleanupActions, App[int]):
     def _filter_changed(self, event: FilterBar.Changed) -> None:
         if event.filter.text == self.filter.text:
             return
+        previous = self.filter
         self.filter = event.filter
         self.feed.reset()
-        self.tree.load_page(self.filter)
-        self.update_count()
+        try:
+            self.tree.load_page(self.filter)
+            self.update_count()
+        except QUERY_ERRORS as exc:  # a filter the parser took but the database cannot run: say why, keep the old
+            self.filter_bar.show_error(one_line(exc))
+            self.filter = previous
+            self.tree.load_page(previous)
+            self.update_count()
 
     @on(FilterBar.Done)
     def _filter_done(self) -> None:
@@ -233,8 +244,8 @@ class ResultsApp(CleanupActions, App[int]):
 
     def update_count(self) -> None:
         try:
-            n = self.history.count_results(self.filter)
-        except ValueError:
+            n: int | None = self.history.count_results(self.filter)
+        except QUERY_ERRORS:
             n = None
         total = None
         if not self.filter.empty:
@@ -391,7 +402,7 @@ class ResultsApp(CleanupActions, App[int]):
         """Palette: put the cursor on a Result; if it is not loaded, filter to its name."""
         node = self.tree.find_node(result_id)
         if node is None:
-            self.filter_bar.set_text(f"name:{name}")
+            self.filter_bar.set_text(f"name:{visible(name)}")
             node = self.tree.find_node(result_id)
         if node is not None:
             self.tree.goto(node)
@@ -402,3 +413,9 @@ class ResultsApp(CleanupActions, App[int]):
     def save_svg(self, path: str | Path) -> str:
         p = Path(path)
         return self.save_screenshot(filename=p.name, path=str(p.parent))
+
+
+def one_line(exc: BaseException) -> str:
+    """An error in one line of words for the filter bar or a notification."""
+    text = str(exc).strip()
+    return visible(text.splitlines()[0] if text else type(exc).__name__)

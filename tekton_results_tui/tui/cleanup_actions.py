@@ -194,7 +194,12 @@ class CleanupActions(_AppBase):
 
     def _plan_then_confirm(self, targets_fn: Callable[[], list[Target]]) -> None:
         def work() -> None:
-            p = self.make_plan(targets_fn())
+            try:
+                p = self.make_plan(targets_fn())
+            except Exception as exc:  # noqa: BLE001 - a history that cannot be read is said, never a crash
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.call_from_thread(self.notify_plain, f"could not plan the delete: {why}", severity="error")
+                return
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self._confirm, p)
 

@@ -1,4 +1,8 @@
-"""The command palette (`ctrl+p`): jump to a run by name, switch theme, toggle panes, copy name."""
+"""The command palette (`ctrl+p`): jump to a run by name, switch theme, toggle panes, copy name.
+
+Textual parses a hit's help and `Matcher.highlight`'s candidate as markup, so run names and namespaces
+(data) go only into a prompt built as plain Content (`highlight_plain`), controls shown as escapes.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,24 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+
+from tekton_results_tui.textsafe import visible
 
 if TYPE_CHECKING:
     from tekton_results_tui.tui.app import ResultsApp
+
+def highlight_plain(matcher: Matcher, candidate: str) -> Content:
+    """`matcher.highlight(candidate)` without reading the candidate as markup."""
+    content = Content(candidate)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
+    if score:
+        for offset in offsets:
+            if not candidate[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
 
 PANE_LAYOUTS = {"both": "Panes: tree and detail", "tree": "Panes: tree only", "detail": "Panes: detail only"}
 
@@ -43,15 +62,15 @@ class ResultsCommands(Provider):
         for title, cb, help_text in self._static():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), cb, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, highlight_plain(matcher, title), cb, help=help_text)  # type: ignore[arg-type]
         q = query.strip()
         if len(q) < 2:
             return
         app = self.results_app
         for name, ns, result_id in await self._find_runs(q):
-            title = f"Jump to {name}"
-            yield Hit(max(matcher.match(title), 0.5), matcher.highlight(title),
-                      partial(app.jump_to_result, result_id, name), help=f"run in {ns}")
+            title = f"Jump to {visible(ns)}/{visible(name)}"
+            yield Hit(max(matcher.match(title), 0.5), highlight_plain(matcher, title),
+                      partial(app.jump_to_result, result_id, name), help="jump to this run")
 
     async def _find_runs(self, q: str) -> list[tuple[str, str, int]]:
         """Exact run names first (find_runs), then Results whose names contain the text."""

@@ -4,7 +4,8 @@ The dialog shows exactly the lines `cleanup --dry-run` prints for the same plan
 (cleanup_plan.plan_lines): what will be deleted (kind, namespace/name, how many TaskRuns
 go with each PipelineRun), what is skipped and why, and that the history stays. Cancel
 has the focus; above 20 runs Delete stays disabled until the count is typed. It returns
-the confirmed plan (or None). All text from the cluster is shown as plain Text.
+the confirmed plan (or None). All text from the cluster is shown as plain Text, controls as visible
+escapes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.watcher.cleanup_plan import CleanupPlan, plan_lines
 
 TYPE_COUNT_ABOVE = 20  # more runs than this: type the count to enable Delete
@@ -45,14 +47,14 @@ class DeleteDialog(ModalScreen[CleanupPlan | None]):
         super().__init__()
         self.plan = plan
         self.now = now
-        self.lines = plan_lines(plan, now)
+        self.lines = [visible(line) for line in plan_lines(plan, now)]  # what `cleanup --dry-run` prints
         self.count = len(plan.deletable)
         self.needs_typed_count = self.count > TYPE_COUNT_ABOVE
 
     def compose(self) -> ComposeResult:
         n = self.count
         with Vertical(id="dialog"):
-            where = f'cluster "{self.plan.cluster}"' if self.plan.cluster else "the cluster"
+            where = f'cluster "{visible(self.plan.cluster)}"' if self.plan.cluster else "the cluster"
             title = Text(f"Delete from {where}?" if n else "Nothing can be deleted")
             yield Static(title, id="title")
             with VerticalScroll(id="plan"):
@@ -110,7 +112,7 @@ class DeleteProgress(ModalScreen[None]):
     def advance(self, done: int, line: str) -> None:
         self.done = done
         self.query_one(ProgressBar).update(progress=done)
-        self.query_one("#latest", Static).update(Text(line))
+        self.query_one("#latest", Static).update(Text(visible(line)))
 
     def action_stop(self) -> None:
         self.stop_requested = True

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
 from tekton_results_tui.tui.formatting import fmt_age
-from tekton_results_tui.tui.text_safety import safe_plain
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target, check_cancelled, resolve
 
 
@@ -41,12 +41,12 @@ def events_table(items: list[dict], now: float) -> Table:
     for e in sorted(items, key=lambda e: _event_time(e) or 0):
         kind = str(e.get("type") or "")
         obj = e.get("involvedObject") or {}
-        t.add_row(Text(safe_plain(kind), style="yellow" if kind == "Warning" else ""),
-                  Text(safe_plain(str(e.get("reason") or ""))),
+        t.add_row(Text(visible(kind), style="yellow" if kind == "Warning" else ""),
+                  Text(visible(str(e.get("reason") or ""))),
                   fmt_age(_event_time(e), now),
-                  str(e.get("count") or 1),
-                  Text(safe_plain(f"{str(obj.get('kind') or '').lower()}/{obj.get('name') or ''}")),
-                  Text(safe_plain(str(e.get("message") or ""))))
+                  visible(str(e.get("count") or 1)),
+                  Text(visible(f"{str(obj.get('kind') or '').lower()}/{obj.get('name') or ''}")),
+                  Text(visible(str(e.get("message") or ""))))
     return t
 
 
@@ -81,7 +81,7 @@ class EventsView(DetailTab):
             return deps, Text("No events stored for this run (they are captured when a run finishes; "
                               "Kubernetes keeps events about an hour).", style="italic")
         what = rec.run_name if rec is not None else target.name
-        head = Text.assemble((f"{len(items)} events", "bold"), " about ", safe_plain(what),
+        head = Text.assemble((f"{len(items)} events", "bold"), " about ", visible(what),
                              "" if len(lists) < 2 else " and its TaskRuns")
         return deps, Group(head, events_table(items, self.clock()))
 
@@ -91,7 +91,7 @@ class EventsView(DetailTab):
             self.deps = set()
             body.update(Text("Nothing selected.", style="italic"))
             return
-        self.deps, renderable = payload if isinstance(payload, tuple) else (set(), Text(payload.message))
+        self.deps, renderable = payload if isinstance(payload, tuple) else (set(), Text(visible(payload.message, keep_newlines=True)))
         body.update(renderable)
         if not keep_scroll:
             self.query_one("#events-scroll", VerticalScroll).scroll_home(animate=False)

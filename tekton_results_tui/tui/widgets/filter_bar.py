@@ -16,7 +16,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tekton_results_tui.store.query import Filter, FilterError, parse_filter
+from tekton_results_tui.errors import UserError
+from tekton_results_tui.store.query import Filter, parse_filter
+from tekton_results_tui.textsafe import visible
 
 DEBOUNCE_S = 0.25
 
@@ -106,8 +108,8 @@ class FilterBar(Static):
         text = self.text
         try:
             flt = parse_filter(text, now=self.clock())
-        except FilterError as exc:
-            self.show_error(str(exc))
+        except (UserError, ValueError, OverflowError) as exc:  # FilterError, and anything else the text caused
+            self.show_error(str(exc).strip() or type(exc).__name__)
             return None
         self.show_error(None)
         self.applied = flt
@@ -116,6 +118,9 @@ class FilterBar(Static):
         return flt
 
     def show_error(self, message: str | None) -> None:
+        """One line under the bar (the message quotes what was typed: controls shown as escapes)."""
+        if message is not None:
+            message = visible(message.splitlines()[0] if message.strip() else message)
         self.error = message
         err = self.query_one("#filter-error", Static)
         err.update(Text(message or "", style="bold red"))

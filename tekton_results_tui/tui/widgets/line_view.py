@@ -26,6 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
+from tekton_results_tui.textsafe import visible
+
 Line = Text | Sequence[Segment]
 
 
@@ -268,7 +270,7 @@ class LineView(ScrollView, can_focus=True):
     def _step(self, delta: int) -> None:
         if not self.matches:
             if self.query_text:
-                self.notify(f"No match for {self.query_text!r}", severity="warning", timeout=2)
+                self.notify(visible(f"No match for {self.query_text!r}"), severity="warning", timeout=2, markup=False)
             self.post_message(self.MatchMoved(self, -1, 0))
             return
         self.match_index = (self.match_index + delta) % len(self.matches)

@@ -25,7 +25,8 @@ from textual.widgets import Select, Static
 from tekton_results_tui.store.history import History, RecordRow, StepLogInfo
 from tekton_results_tui.tui.cluster import PodLogReader
 from tekton_results_tui.tui.formatting import fmt_bytes
-from tekton_results_tui.tui.text_safety import ansi_lines, safe_plain
+from tekton_results_tui.textsafe import visible
+from tekton_results_tui.tui.text_safety import ansi_lines
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
 from tekton_results_tui.tui.widgets.line_view import LineView, SearchableLines
 
@@ -174,7 +175,7 @@ class LogView(DetailTab):
             pod = self._pod_name(tr)
             if self.pod_logs is not None and pod:
                 live = (tr.parent, pod, chosen.container)
-                note = Text.assemble(("● live", "yellow"), f" from pod {safe_plain(pod)}", (" · every 2 s", "dim"))
+                note = Text.assemble(("● live", "yellow"), f" from pod {visible(pod)}", (" · every 2 s", "dim"))
             elif info is None:
                 note = Text("Running: live logs come from the watcher, which is off (read-only or no cluster).",
                             style="italic")
@@ -195,7 +196,8 @@ class LogView(DetailTab):
             self._stop_live()
             self.deps, self.choices = set(), []
             select.set_options([])
-            self._set_note(Text(payload.message if payload else "Nothing selected.", style="italic"))
+            self._set_note(Text(visible(payload.message, keep_newlines=True) if payload else "Nothing selected.",
+                               style="italic"))
             self.lines_view.clear_lines()
             return
         p: LogPayload = payload
@@ -221,9 +223,9 @@ class LogView(DetailTab):
     def _label(c: StepChoice, multi: bool) -> Text:
         t = Text()
         if multi:
-            t.append(safe_plain(c.taskrun.pipeline_task or c.taskrun.run_name))
+            t.append(visible(c.taskrun.pipeline_task or c.taskrun.run_name))
             t.append(" › ", style="dim")
-        t.append(safe_plain(c.step))
+        t.append(visible(c.step))
         if c.exit_code not in (None, 0):
             t.append(f" ✖{c.exit_code}", style="red")
         return t
@@ -288,7 +290,7 @@ class LogView(DetailTab):
             if self._live_token is not token:
                 return
             if error is not None:
-                self._set_note(Text.assemble(("live log unavailable: ", "yellow"), safe_plain(error)))
+                self._set_note(Text.assemble(("live log unavailable: ", "yellow"), visible(error)))
             else:
                 self.lines_view.set_lines(lines, plain, widths, keep_scroll=not first, follow_tail=True)
                 if first:  # start at the tail, as `kubectl logs -f` does

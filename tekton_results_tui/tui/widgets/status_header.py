@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STANDBY, STARTING, WatcherStatus
 
 STATE_STYLES = {LIVE: "bold green", RECONNECTING: "bold yellow", STARTING: "bold cyan", OFF: "bold red",
@@ -13,13 +14,13 @@ STATE_STYLES = {LIVE: "bold green", RECONNECTING: "bold yellow", STARTING: "bold
 
 def header_text(st: WatcherStatus, size: tuple[int, int] | None, read_only: bool = False,
                 follower: bool = False) -> Text:
-    """One line built from plain strings (reasons come from the cluster: never markup)."""
+    """One line of Text (reasons come from the cluster: never markup, controls shown as escapes)."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" tekton-results ", style="bold reverse")
     t.append("  ctx ", style="dim")
-    t.append(st.context or "-", style="bold")
+    t.append(visible(st.context or "-"), style="bold")
     t.append("  scope ", style="dim")
-    t.append(st.scope or "all namespaces")
+    t.append(visible(st.scope or "all namespaces"))
     t.append("  watcher ", style="dim")
     if follower:
         t.append("following", style="bold blue")
@@ -28,7 +29,7 @@ def header_text(st: WatcherStatus, size: tuple[int, int] | None, read_only: bool
     if st.state == LIVE and not follower:
         t.append(f"  {st.events_per_s:.1f} ev/s", style="")
     if st.reason:
-        t.append(f" ({st.reason})", style="yellow" if st.state != OFF or follower else "dim")
+        t.append(f" ({visible(st.reason)})", style="yellow" if st.state != OFF or follower else "dim")
     if size is not None:
         t.append("  history ", style="dim")
         t.append(f"{size[0]:,} results / {size[1]:,} records")

@@ -21,18 +21,17 @@ from tekton_results_tui.store.grouping import parse_time
 from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
-from tekton_results_tui.tui.text_safety import safe_plain
 from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
                                                          resolve)
 
 
 def _t(value: Any, style: str = "") -> Text:
-    """Any value from the cluster as safe one-line Text."""
+    """Any value from the cluster as one-line Text, controls shown as visible escapes."""
     if value is None:
         return Text("-", style="dim")
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return Text(safe_plain(value), style=style)
+    return Text(visible(value), style=style)
 
 
 def _succeeded(obj: dict) -> dict:
@@ -72,13 +71,13 @@ def step_state(step: dict, now_style: bool = False) -> tuple[Text, Text, str]:
         reason = term.get("reason") or ("Completed" if ok else "Error")
         start, end = parse_time(term.get("startedAt")), parse_time(term.get("finishedAt"))
         dur = fmt_duration(end - start) if start is not None and end is not None else "-"
-        return (Text(safe_plain(str(reason)), style="green" if ok else "red"),
+        return (Text(visible(str(reason)), style="green" if ok else "red"),
                 Text(str(code) if code is not None else "-", style="green" if ok else "bold red"), dur)
     if step.get("running"):
         return Text("running", style="yellow"), Text("-", style="dim"), "-"
     waiting = step.get("waiting")
     if waiting:
-        return Text(f"waiting: {safe_plain(str(waiting.get('reason') or ''))}".rstrip(": "), style="dim"), Text("-", style="dim"), "-"
+        return Text(f"waiting: {visible(str(waiting.get('reason') or ''))}".rstrip(": "), style="dim"), Text("-", style="dim"), "-"
     return Text("not started", style="dim"), Text("-", style="dim"), "-"
 
 
@@ -172,7 +171,7 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
     run = res.run_record()
     if target.kind == "result" and result is not None:
         head = Text.assemble(status_icon(result.status, result.in_cluster), " ", ("Result ", "bold"),
-                             safe_plain(result.name))
+                             visible(result.name))
         parts.append(head)
         if run is None:
             parts.append(Text("The top-level run of this Result is not stored yet (its children arrived first).",
@@ -191,14 +190,14 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
         obj = history.record_object(run.id) or {}
         cond = _succeeded(obj)
         parts.append(Text.assemble(status_icon(run.status, run.in_cluster), " ", (run.kind, "bold"), " ",
-                                   (safe_plain(run.run_name), "bold")))
+                                   (visible(run.run_name), "bold")))
         info = _kv_table()
         status_text = Text(status_word(run.status, run.in_cluster), style=status_style(run.status, run.in_cluster))
         if run.reason and run.reason.lower() not in status_text.plain.lower():
-            status_text.append(f" ({safe_plain(run.reason)})")
+            status_text.append(f" ({visible(run.reason)})")
         info.add_row("Status", status_text)
         if cond.get("message"):
-            info.add_row("Message", _t(cond.get("message")))
+            info.add_row("Message", Text(visible(str(cond.get("message")), keep_newlines=True)))
         info.add_row("Namespace", _t(run.parent))
         if run.pipeline:
             info.add_row("Pipeline", _t(run.pipeline))
@@ -261,7 +260,7 @@ class SummaryView(DetailTab):
         deps, renderable = payload
         self.deps = deps
         if isinstance(renderable, LoadError):
-            body.update(Text(renderable.message, style="italic"))
+            body.update(Text(visible(renderable.message, keep_newlines=True), style="italic"))
         else:
             body.update(renderable)
         if not keep_scroll:

@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tekton_results_tui.tui.text_safety import safe_plain
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
 from tekton_results_tui.tui.widgets.line_view import LineView, SearchableLines
 
@@ -170,8 +170,10 @@ class YamlView(DetailTab):
             return LoadError(f"{rec.run_name}: the stored object is empty.")
         text = to_yaml(obj)
         check_cancelled()
-        lines, plain, widths = highlight_yaml(text)
-        header = Text.assemble((rec.kind, "bold"), " ", safe_plain(rec.run_name), "  ",
+        # YAML leaves C1 controls, bidi and zero-width characters in strings as they are: show them escaped
+        # (the saved file keeps the object's own text)
+        lines, plain, widths = highlight_yaml(visible(text, keep_newlines=True))
+        header = Text.assemble((rec.kind, "bold"), " ", visible(rec.run_name), "  ",
                                (f"{len(plain)} lines · stored rv {rec.rv}", "dim"))
         return {"deps": {rec.id}, "text": text, "lines": lines, "plain": plain, "widths": widths,
                 "header": header, "name": rec.run_name, "kind": rec.kind}
@@ -181,7 +183,7 @@ class YamlView(DetailTab):
         if payload is None or isinstance(payload, LoadError):
             self.text, self.run_name, self.deps = "", "", set()
             self.lines_view.clear_lines()
-            header.update(Text(payload.message if payload else "Nothing selected.", style="italic"))
+            header.update(Text(visible(payload.message) if payload else "Nothing selected.", style="italic"))
             return
         self.deps = payload["deps"]
         self.text = payload["text"]
@@ -195,7 +197,7 @@ class YamlView(DetailTab):
     def on_yaml_lines_save_requested(self, event: YamlLines.SaveRequested) -> None:
         event.stop()
         if not self.text:
-            self.notify("Nothing to save: no YAML is shown.", severity="warning")
+            self.notify("Nothing to save: no YAML is shown.", severity="warning", markup=False)
             return
         text, default = self.text, f"./{_safe_file_name(self.run_name)}.yaml"
 
@@ -205,8 +207,9 @@ class YamlView(DetailTab):
             try:
                 path = save_text(path_text, text)
             except OSError as exc:
-                self.notify(f"Could not save to {path_text}: {exc.strerror or exc}", severity="error")
+                self.notify(visible(f"Could not save to {path_text}: {exc.strerror or exc}"), severity="error",
+                            markup=False)
                 return
-            self.notify(f"Saved YAML to {path}")
+            self.notify(visible(f"Saved YAML to {path}"), markup=False)
 
         self.app.push_screen(SaveDialog(default), done)
