@@ -61,7 +61,7 @@ def test_eighth_cell_glyphs_at_80_columns() -> None:
     c_line = next(line for line in lines if line.startswith("*c "))  # on the critical path: b runs after c
     assert c_line[11:24] == "░░▐█████████▌" and c_line.endswith("20s Succeeded")
     b_line = next(line for line in lines if line.startswith("*b "))
-    assert b_line[11 + 25: 11 + 30] == "░████"  # queued 50-60 s, then running
+    assert b_line[11 + 25: 11 + 35] == "░░░░░█████"  # queued 50-60 s (cells 25-29), then running
 
 
 def test_critical_path_follows_the_spec_else_end_times() -> None:
