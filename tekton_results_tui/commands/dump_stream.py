@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
+from tekton_results_tui.commands import limits
+from tekton_results_tui.commands.apivalidation import metadata_problem
 from tekton_results_tui.commands.dumpfile import NOT_A_RUN, RUN_KINDS, Problem, describe, read_dump
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.history import ClassifiedRun
@@ -24,9 +26,33 @@ def decode_dump(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
+def read_dump_bytes(fh: BinaryIO) -> bytes:
+    """All of a dump's bytes, refusing (DumpReadError) binary data and more than limits.MAX_FILE_BYTES.
+
+    Read a chunk at a time so `/dev/zero` or `yes |` ends with an error instead of filling memory:
+    no YAML or JSON text holds a NUL byte (JSON escapes it, YAML forbids it).
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = fh.read(limits.READ_CHUNK)
+        if not chunk:
+            break
+        at = chunk.find(b"\0")
+        if at >= 0:
+            raise limits.DumpReadError(f"not a YAML or JSON text dump (a NUL byte at offset {total + at}: "
+                                       "binary data, or UTF-16 text?)")
+        total += len(chunk)
+        if total > limits.MAX_FILE_BYTES:
+            raise limits.DumpReadError(f"more than {limits.MAX_FILE_BYTES // limits.MIB} MiB: split the dump "
+                                       "into smaller files")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def read_dump_file(path: str) -> str:
     with open(path, "rb") as fh:  # bytes, decoded at once: half the time of a text-mode read of a big dump
-        return decode_dump(fh.read())
+        return decode_dump(read_dump_bytes(fh))
 
 
 # --- reading dumps one object at a time ------------------------------------------------
@@ -100,26 +126,60 @@ def _array(text: str, i: int, where: str, out: list[int], dec: _Decoder) -> Iter
     while True:
         start = i
         dec.saw_constant = False
-        value, i = dec.raw_decode(text, i)
         n += 1
+        try:
+            value, i = dec.raw_decode(text, i)
+        except RecursionError:  # deeper than the decoder goes: skip it whole, read on
+            i = skip_json_value(text, start)
+            yield Problem(f"item {n} of {where}", limits.DEEP_REASON)
+            i = _after_item(text, i, out)
+            if i < 0:
+                return
+            continue
         if type(value) is dict and value.get("kind") in RUN_KINDS and not dec.saw_constant:  # the usual item
             raw = text[start:i]
             yield value, (raw if "\n" not in raw else None)
         else:
             yield from _walk(value, f"item {n} of {where}", raw=None if dec.saw_constant else text[start:i])
         del value
-        c = text[i : i + 1]
-        if c in _WS_CHARS:  # compact dumps have no whitespace here: skip the regex then
-            i = _ws(text, i)
-            c = text[i : i + 1]
-        if c == "]":
-            out[0] = i + 1
+        i = _after_item(text, i, out)
+        if i < 0:
             return
-        if c != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
-        i += 1
-        if text[i : i + 1] in _WS_CHARS:
-            i = _ws(text, i)
+
+
+def _after_item(text: str, i: int, out: list[int]) -> int:
+    """After an array item: the next item's start, or -1 at the closing `]` (out[0] = past it)."""
+    c = text[i : i + 1]
+    if c in _WS_CHARS:  # compact dumps have no whitespace here: skip the regex then
+        i = _ws(text, i)
+        c = text[i : i + 1]
+    if c == "]":
+        out[0] = i + 1
+        return -1
+    if c != ",":
+        raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+    i += 1
+    if text[i : i + 1] in _WS_CHARS:
+        i = _ws(text, i)
+    return i
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def skip_json_value(text: str, i: int) -> int:
+    """The end of the JSON array/object starting at text[i], found without building it (for values
+    too deep to decode); JSONDecodeError when it never closes."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text, i):
+        tok = m.group(0)
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    raise json.JSONDecodeError("unterminated array or object", text, i)
 
 
 def _stream_json(text: str, i: int, dec: _Decoder) -> Iterator[Found | Problem]:
@@ -136,6 +196,7 @@ def _stream_json(text: str, i: int, dec: _Decoder) -> Iterator[Found | Problem]:
     else:
         head: dict = {}
         streamed = False
+        too_deep = False
         i = _ws(text, i + 1)
         if text.startswith("}", i):
             i += 1
@@ -153,7 +214,11 @@ def _stream_json(text: str, i: int, dec: _Decoder) -> Iterator[Found | Problem]:
                     yield from _array(text, i, where, end, dec)
                     i = end[0]
                 else:
-                    head[key], i = dec.raw_decode(text, i)
+                    try:
+                        head[key], i = dec.raw_decode(text, i)
+                    except RecursionError:
+                        too_deep = True
+                        head[key], i = None, skip_json_value(text, i)
                 i = _ws(text, i)
                 c = text[i : i + 1]
                 if c == "}":
@@ -162,7 +227,9 @@ def _stream_json(text: str, i: int, dec: _Decoder) -> Iterator[Found | Problem]:
                 if c != ",":
                     raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
                 i = _ws(text, i + 1)
-        if not streamed:
+        if too_deep:
+            yield Problem(describe(head), limits.DEEP_REASON)
+        elif not streamed:
             yield from _walk(head, where)
         elif "kind" in head and not _is_list_kind(head["kind"]):
             yield Problem(describe(head), f"kind {head['kind']!r} is not a List, but its items were read as a List's")
@@ -208,12 +275,25 @@ def classified_runs(found: Iterable[Found | Problem]) -> Iterator[ClassifiedRun 
             yield f
             continue
         obj, raw = f
+        why = metadata_problem(obj)
+        if why is not None:
+            yield Problem(describe(obj), why)
+            continue
         if raw is None:
             try:  # serialized once here (the store keeps this text): YAML may hold what JSON cannot
                 raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 yield Problem(describe(obj), f"not representable as JSON: {exc}")
                 continue
+            except RecursionError:
+                yield Problem(describe(obj), limits.DEEP_REASON)
+                continue
+        if len(raw) > limits.MAX_OBJECT_BYTES:
+            yield Problem(describe(obj), limits.size_reason(len(raw.encode("utf-8", "surrogatepass"))))
+            continue
+        if limits.may_be_too_deep(raw) and limits.too_deep(obj):
+            yield Problem(describe(obj), limits.DEEP_REASON)
+            continue
         try:
             info = g.classify(obj)
         except g.GroupingError as exc:

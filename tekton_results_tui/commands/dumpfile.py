@@ -14,29 +14,90 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
+from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, SequenceNode
 
 from tekton_results_tui import kinds
+from tekton_results_tui.commands import limits
 from tekton_results_tui.store.history import describe_object
 
-try:  # libyaml is several times faster on big dumps
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+_FastBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: several times faster on big dumps
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """The safe loader, leaving timestamps as strings (as kubectl's JSON has them).
+class _TimestampsAsText:
+    """Leaves timestamps as strings (as kubectl's JSON has them).
 
     An unquoted `creationTimestamp: 2026-01-01T00:00:00Z` would otherwise become a datetime
     that neither the grouping rules (they read RFC 3339 text) nor JSON storage accept.
     """
 
     def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
-        tag = super().resolve(kind, value, implicit)
+        tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
         return _STR_TAG if tag == _TIMESTAMP_TAG else tag
+
+
+class _FastLoader(_TimestampsAsText, _FastBase):  # type: ignore[misc, valid-type]
+    """The safe loader on libyaml, for documents without anchors (what kubectl writes).
+
+    libyaml refuses nesting past 1000 levels itself; deeper than limits.MAX_DEPTH is refused per
+    object after loading (dump_stream.classified_runs).
+    """
+
+
+class _CheckedLoader(_TimestampsAsText, yaml.SafeLoader):
+    """The safe loader with YAML's aliases and nesting bounded while the document is composed.
+
+    Aliases are where a few hundred bytes become gigabytes ("billion laughs": nine aliases of nine
+    aliases of ...): each alias use adds the expanded size of what it names, and the document is
+    refused as soon as the uses or the values they add pass the limits — before anything is built.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._alias_uses = 0
+        self._alias_values = 0
+        self._sizes: dict[int, int] = {}  # id(collection node) -> values in it, aliases expanded
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(AliasEvent):
+            node = super().compose_node(parent, index)
+            self._alias_uses += 1
+            self._alias_values += self._sizes.get(id(node), 1)
+            if self._alias_uses > limits.MAX_ALIASES:
+                raise limits.DumpLimitError(f"more than {limits.MAX_ALIASES} YAML alias uses in one document")
+            if self._alias_values > limits.MAX_ALIAS_NODES:
+                raise limits.DumpLimitError(f"YAML aliases expand to more than {limits.MAX_ALIAS_NODES:,} values "
+                                            "(an alias bomb?)")
+            return node
+        collection = self.check_event(SequenceStartEvent, MappingStartEvent)
+        if collection:
+            self._depth += 1
+            if self._depth > limits.MAX_DEPTH:
+                raise limits.DumpLimitError(limits.DEEP_REASON)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            if collection:
+                self._depth -= 1
+        if isinstance(node, SequenceNode):
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(c), 1) for c in node.value)
+        elif isinstance(node, MappingNode):
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(k), 1) + self._sizes.get(id(v), 1) for k, v in node.value)
+        return node
+
+
+# an anchor (`&name` where a value starts): only then can aliases expand, and the checked loader runs
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]")
+
+
+def load_yaml_document(text: str) -> Any:
+    """One YAML document with aliases and nesting bounded (DumpLimitError past a limit)."""
+    loader = _CheckedLoader if _ANCHOR.search(text) else _FastLoader
+    return yaml.load(text, Loader=loader)  # noqa: S506 - both are safe loaders
 
 
 RUN_KINDS = kinds.RUN_KIND_NAMES  # the kinds a dump's objects are stored as; anything else is named and skipped
@@ -118,9 +179,15 @@ def read_dump(text: str) -> tuple[list[DumpItem], list[Problem]]:
     for n, line, chunk in docs:
         where = f"document {n}" if len(docs) > 1 else "the document"
         try:
-            parsed = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader
+            parsed = load_yaml_document(chunk)
         except yaml.YAMLError as exc:
             problems.append(Problem(f"{where} (line {line + _err_line(exc)})", f"malformed YAML: {_yaml_reason(exc)}"))
+            continue
+        except limits.DumpLimitError as exc:
+            problems.append(Problem(f"{where} (line {line})", str(exc)))
+            continue
+        except RecursionError:
+            problems.append(Problem(f"{where} (line {line})", limits.DEEP_REASON))
             continue
         _walk(parsed, where, items, problems)
     return items, problems

@@ -21,13 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from tekton_results_tui import exitcodes
+from tekton_results_tui import exitcodes, kinds
+from tekton_results_tui.commands import limits
 from tekton_results_tui.commands.args import add_db_option
 from tekton_results_tui.commands.common import opened_history, quiet_broken_pipe
-from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_file, read_runs
+from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_bytes, read_dump_file, read_runs
 from tekton_results_tui.commands.dumpfile import Problem
 from tekton_results_tui.commands.import_worker import ReaderProcess
 from tekton_results_tui.store.history import ClassifiedRun, History
+from tekton_results_tui.textsafe import visible
 
 # Runs per History.apply, i.e. per IMMEDIATE write transaction. Bulk import only (the watcher
 # keeps small batches so readers see changes quickly). Measured on 120k ~3.7 KiB runs: batches
@@ -38,13 +40,18 @@ IMPORT_BATCH = 10_000
 READER_PROCESS_MIN_BYTES = 8 * 2**20
 
 
+# "PipelineRuns (tekton.dev/v1, v1beta1), TaskRuns (...) and CustomRuns (tekton.dev/v1beta1)"
+_KIND_LIST = ", ".join(f"{k.name}s ({', '.join(k.api_versions)})" for k in kinds.RUN_KINDS)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "import", help="store runs from `kubectl get pipelineruns,taskruns -A -o yaml|json` dumps",
-        description="Store PipelineRuns and TaskRuns (tekton.dev/v1 and v1beta1) from kubectl dumps: a List, a "
-        "single object, multi-document YAML, or JSON. FILE '-' reads stdin. Re-importing a dump changes "
-        "nothing. Exit code 0: all stored; 1: some objects skipped (each is named); 2: a file could not be "
-        "read or the database could not be opened.")
+        "import", help="store runs from `kubectl get pipelineruns,taskruns,customruns -A -o yaml|json` dumps",
+        description=f"Store {_KIND_LIST} from kubectl dumps: a List, a single object, multi-document YAML, or "
+        "JSON. FILE '-' reads stdin. Re-importing a dump changes nothing. Objects are checked as an API server "
+        "would: an invalid name, namespace or uid is skipped with the reason. " + limits.HELP + " Exit code 0: "
+        "all stored; 1: some objects skipped (each is named); 2: a file could not be read or the database "
+        "could not be opened (the other files are still imported).")
     p.add_argument("files", nargs="+", metavar="FILE", help="dump file, or - for stdin")
     p.add_argument("--cluster-name", default=argparse.SUPPRESS, metavar="NAME",
                    help='cluster name stored with every imported row (default "")')
@@ -112,7 +119,7 @@ def import_file(h: History, path: str, cluster: str = "", batch: int = IMPORT_BA
     # an embedded interpreter may have no executable to start a reader with: then in-process
     min_bytes = READER_PROCESS_MIN_BYTES if sys.executable else float("inf")
     if path == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        data = read_dump_bytes(sys.stdin.buffer) if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
         if len(data) < min_bytes:
             found: Iterable[ClassifiedRun | Problem] = classified_runs(read_runs(decode_dump(data)))
         else:
@@ -162,14 +169,14 @@ def run(args: argparse.Namespace) -> int:
                 rep = import_file(h, path, cluster)
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
-                print(f"tekton-results-tui: error: {label}: cannot read: {reason}", file=sys.stderr)
+                print(visible(f"tekton-results-tui: error: {label}: cannot read: {reason}"), file=sys.stderr)
                 worst = exitcodes.USAGE
                 continue
-            for p in rep.skipped:
-                print(f"{label}: skipped {p.what}: {p.why}", file=sys.stderr)
+            for p in rep.skipped:  # names and reasons hold text from the dump: shown, never obeyed
+                print(visible(f"{label}: skipped {p.what}: {p.why}"), file=sys.stderr)
             for w in dict.fromkeys(rep.warnings):
-                print(f"{label}: warning: {w}", file=sys.stderr)
-            print(_summary(label, rep))
+                print(visible(f"{label}: warning: {w}"), file=sys.stderr)
+            print(visible(_summary(label, rep)))
             if rep.skipped and worst == exitcodes.OK:
                 worst = exitcodes.PARTIAL
             total.runs += rep.runs

@@ -31,7 +31,7 @@ from dataclasses import fields
 from typing import IO, Iterator
 
 import tekton_results_tui
-from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_file, read_runs
+from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_bytes, read_dump_file, read_runs
 from tekton_results_tui.commands.dumpfile import Problem
 from tekton_results_tui.store.grouping import RunInfo
 from tekton_results_tui.store.history import ClassifiedRun
@@ -58,7 +58,7 @@ def child_main(path: str, out: IO[bytes]) -> int:
     """Frames of ("items", [...]), then ("end",) or ("unreadable" | "error", message)."""
     try:
         try:
-            text = decode_dump(sys.stdin.buffer.read()) if path == "-" else read_dump_file(path)
+            text = decode_dump(read_dump_bytes(sys.stdin.buffer)) if path == "-" else read_dump_file(path)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
             _send(out, ("unreadable", reason))
