@@ -85,7 +85,7 @@ def test_result_references_and_finally_are_dependencies() -> None:
            taskrun(p, "notify", created=T0 - 30, start=T0 - 20, end=T0)]
     spans = spans_of_pipelinerun(p, trs)
     rows = {r.name: r for r in spans.rows}
-    assert rows["deploy"].status == "SKIPPED" and rows["deploy"].deps is None or rows["deploy"].status == "SKIPPED"
+    assert rows["deploy"].status == "SKIPPED"
     assert rows["notify"].is_finally and rows["notify"].deps == ["build", "scan", "deploy"]
     assert [r.name for r in spans.rows] == ["build", "scan", "notify", "deploy"]  # finally after, skipped last
     assert critical_path(spans.rows, T0, has_spec=True) == ["notify", "build"]
@@ -95,9 +95,12 @@ def test_result_references_and_finally_are_dependencies() -> None:
     lines = render_lines(tl, 80)
     assert "finally" in [line.strip() for line in lines]
     assert any("skipped: When Expressions" in line and line.endswith("Skipped") for line in lines)
-    deps = spans_of_pipelinerun(pipelinerun("q", created=T0, spec_tasks=[
-        {"name": "x", "when": [{"input": "$(tasks.y.results.ok)", "operator": "in", "values": ["true"]}]}, {"name": "y"}]), [])
-    assert {r.name: r.deps for r in deps.rows if r.name == "x"} == {}  # finished run: unrun tasks are not listed
+    spec2 = [{"name": "x", "when": [{"input": "$(tasks.y.results.ok)", "operator": "in", "values": ["true"]}]},
+             {"name": "y"}]
+    waiting = spans_of_pipelinerun(pipelinerun("q", "running", created=T0, spec_tasks=spec2), [])
+    assert {r.name: r.deps for r in waiting.rows} == {"x": ["y"], "y": []}  # a when input is a dependency too
+    done = spans_of_pipelinerun(pipelinerun("q", created=T0, start=T0, end=T0 + 1, spec_tasks=spec2), [])
+    assert done.rows == []  # a finished run lists only what ran or was skipped
 
 
 def test_running_run_extends_to_now_and_lists_unstarted_tasks() -> None:

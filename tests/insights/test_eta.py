@@ -1,0 +1,43 @@
+"""ETAs of running PipelineRuns from their pipeline's recent successful runs."""
+
+from __future__ import annotations
+
+from insights_kit import T0, pipelinerun, store, taskrun
+
+from tekton_results_tui.insights.eta import Eta, eta_for, run_eta
+from tekton_results_tui.store.history import History
+
+
+def test_eta_from_the_median_of_past_durations() -> None:
+    e = eta_for(start=T0 - 100, now=T0, durations=[400, 100, 300])  # p50 300
+    assert e == Eta(expected_end=T0 + 200, p50_seconds=300.0, progress=100 / 300, remaining_seconds=200.0,
+                    overdue=False, basis=3)
+    late = eta_for(start=T0 - 500, now=T0, durations=[100, 200])  # p50 150, already 500 s in
+    assert late is not None and late.overdue and late.progress == 1.0 and late.remaining_seconds == 0.0
+    assert eta_for(T0, T0, []) is None
+    assert eta_for(T0 - 10, T0, [0]).progress == 1.0  # type: ignore[union-attr]
+
+
+def test_run_eta_learns_from_successful_runs_of_the_same_pipeline(h: History) -> None:
+    past = []
+    for i, (d, outcome) in enumerate([(100, "ok"), (200, "ok"), (900, "fail"), (300, "ok")]):
+        t = T0 - 10_000 + i * 1000
+        p = pipelinerun(f"old{i}", outcome, created=t, start=t, end=t + d)
+        past += [p, taskrun(p, "compile", outcome, created=t, start=t, end=t + d // 2)]
+    other = pipelinerun("other", created=T0 - 5000, start=T0 - 5000, end=T0 - 10, pipeline="deploy")
+    now_run = pipelinerun("now", "running", created=T0 - 50, start=T0 - 50)
+    tr = taskrun(now_run, "compile", "running", created=T0 - 50, start=T0 - 40)
+    store(h, *past, other, now_run, tr)
+    got = run_eta(h, h.find_runs("now")[0])
+    assert got is not None
+    # successful build runs took 100, 200, 300 s (the failed one and the deploy run do not count)
+    assert (got.run.p50_seconds, got.run.basis, got.run.expected_end) == (200.0, 3, T0 + 150)
+    assert got.run.document()["expected_end"] == "2026-05-28T20:29:10Z"
+    # its compile TaskRun: successful compiles took 50, 100, 150 s
+    assert got.tasks["compile"].p50_seconds == 100.0 and got.tasks["compile"].expected_end == T0 + 60
+    assert run_eta(h, h.find_runs("old3")[0]) is None  # finished: no ETA
+
+
+def test_no_eta_without_history(h: History) -> None:
+    store(h, pipelinerun("lonely", "running", created=T0 - 50, start=T0 - 50))
+    assert run_eta(h, h.find_runs("lonely")[0]) is None
