@@ -42,6 +42,7 @@ from tekton_results_tui.watcher.cleanup import (
     Outcome,
     ReadOnlyRefused,
     RecordTarget,
+    UNSTORED,
     Skipped,
     execute,
     plan,
@@ -284,7 +285,7 @@ class CleanupPolicy:
         out = execute(p, self._api_client(), read_only=self.settings.read_only, history=self.history)
         with self._mu:
             for o in out:
-                if o.result == CONFLICT:  # the newer version is stored next, then deleted
+                if o.result in (CONFLICT, UNSTORED):  # the newer version / the child is stored next, then deleted
                     self._due[o.run.uid] = now + min(RETRY_S, self.tick_s)
                 else:
                     self._due.pop(o.run.uid, None)

@@ -400,7 +400,7 @@ class WatcherService:
                     should_stop: Callable[[], bool] | None = None) -> Sequence[Outcome]:
         """Delete a cleanup plan's runs from this cluster (the one deletion path: watcher/cleanup.py).
 
-        The history is not touched here: the DELETED events (or the next relist) mark the runs gone."""
+        Runs deleted are marked gone in the history at once (the DELETED events would, a moment later)."""
         from tekton_results_tui.watcher.cleanup import delete_runs
 
         return delete_runs(self.target, plan, progress_cb, read_only=self.history.read_only, history=self.history,

@@ -114,3 +114,18 @@ def test_on_a_terminal_it_asks_with_the_count(sim, history, db_url, kubeconfig):
     assert rc == 0, text
     assert "2 deleted" in text
     assert len(sim.list_objects("pipelineruns")) == 1
+
+
+def test_the_runs_deleted_are_marked_gone_in_the_history_at_once(sim, history, db_url, kubeconfig, capsys):
+    """No watcher runs beside this cleanup: the history must not go on saying the deleted runs are in the cluster."""
+    pr, kids = make_run(sim, "gone-now", tasks=2)
+    store_run(history, pr, kids)
+    kept, kept_kids = make_run(sim, "stays", tasks=1, pr_status=running(), tr_status=running())
+    store_run(history, kept, kept_kids)
+    assert main(cli(db_url, kubeconfig, "--yes")) == 0
+    assert "PipelineRun ci/gone-now: deleted with 2 TaskRuns" in capsys.readouterr().out
+    for obj in (pr, *kids):
+        rec = history.get_record(uid=obj["metadata"]["uid"])
+        assert rec is not None and not rec.in_cluster, obj["metadata"]["name"]
+    for obj in (kept, *kept_kids):
+        assert history.get_record(uid=obj["metadata"]["uid"]).in_cluster
