@@ -263,13 +263,17 @@ def ranked(db: pw.Database, query: pw.Select, keys: Sequence[str], value: str,
 
 def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
     """TaskRuns of the top-level runs in scope: k (their pipeline's key), t (pipeline task), d, s."""
-    t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
-    q = (Record.select(pw.fn.COALESCE(Result.pipeline, NONE_KEY).alias("k"), t.alias("t"),
-                       Record.duration.alias("d"), Record.status.alias("s"))
-         .join(Result, on=(Record.result == Result.id))
-         .where((Record.kind == _TASKRUN) & Result.summary_record.is_null(False)))
+    # Results first (their indexes narrow the window), then their TaskRuns by the (result, start) index:
+    # SQLite otherwise scans every Record, and a Record's index columns sit behind its stored object.
+    scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
     w = f.for_results()
-    return q.where(w) if w is not None else q
+    if w is not None:
+        scope = scope.where(w)
+    owner = Result.alias("owner")
+    k = owner.select(pw.fn.COALESCE(owner.pipeline, NONE_KEY)).where(owner.id == Record.result)
+    t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
+    return (Record.select(k.alias("k"), t.alias("t"), Record.duration.alias("d"), Record.status.alias("s"))
+            .where((Record.result << scope) & (Record.kind == _TASKRUN)))
 
 
 def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
