@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
@@ -88,12 +88,21 @@ def redact(url: str) -> str:
 class Sqlite(pw.SqliteDatabase):
     """SQLite whose write transactions are IMMEDIATE."""
 
+    # How a read-only history was opened (the header says it): "ro" (mode=ro, sees the WAL) or
+    # "immutable" (read-only directory or media: no -shm can be made, so SQLite reads the main file
+    # only, unlocked); None when writable. `read_only_note` says what immutable cannot show.
+    read_only_mode: str | None = None
+    read_only_note: str | None = None
+
     def write_txn(self):  # noqa: ANN201 - peewee's transaction context
         return self.atomic(lock_type="IMMEDIATE")
 
 
 class Postgres(PooledPostgresqlDatabase):
     """Pooled PostgreSQL; write transactions serialize on the meta sequence row (see history)."""
+
+    read_only_mode: str | None = None  # "ro" when opened read-only (default_transaction_read_only)
+    read_only_note: str | None = None
 
     def write_txn(self):  # noqa: ANN201
         return self.atomic()
@@ -113,12 +122,15 @@ def open_database(url: str, read_only: bool = False, migrate: bool = True) -> pw
     m.database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-    except pw.OperationalError as exc:
+        if read_only:
+            check_schema(db)  # never migrates: a v1 history is read as it is
+        elif migrate:
+            run_migrations(db)
+    except pw.DatabaseError as exc:  # OperationalError included
+        db.close()
+        if u.engine == "sqlite" and "not a database" in str(exc):
+            raise StoreError(f"{u.path} is not a SQLite database (or it is damaged): {first_line(exc)}") from None
         raise StoreError(f"cannot open database {redact(url)}: {first_line(exc)}") from None
-    if read_only:
-        check_schema(db)
-    elif migrate:
-        run_migrations(db)
     return db
 
 
@@ -127,23 +139,57 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _read_only_sqlite(uri: str) -> Sqlite:
+    return Sqlite(uri, uri=True, field_types=FIELD_TYPES_SQLITE,
+                  pragmas={"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "query_only": 1},
+                  check_same_thread=False)
+
+
+def _open_sqlite_read_only(p: Path) -> Sqlite:
+    """mode=ro (writing impossible, not merely avoided); on a read-only directory or medium, where
+    SQLite cannot create the WAL's -shm file, immutable=1 (the main file, no locks)."""
+    if not p.exists():
+        raise StoreError(f"no history at {p}: nothing to open read-only")
+    uri = "file:" + quote(p.resolve().as_posix()) + "?mode=ro"
+    db = _read_only_sqlite(uri)
+    try:
+        db.connect()
+        db.execute_sql("SELECT COUNT(*) FROM sqlite_master").fetchone()  # reading is what needs the -shm
+        db.read_only_mode = "ro"
+        return db
+    except pw.DatabaseError as exc:
+        db.close()
+        if not isinstance(exc, pw.OperationalError):  # e.g. "file is not a database": no mode helps
+            raise StoreError(f"{p} is not a SQLite database (or it is damaged): {first_line(exc)}") from None
+        first = exc
+    db = _read_only_sqlite(uri + "&immutable=1")
+    try:
+        db.connect()
+        db.execute_sql("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except pw.DatabaseError:
+        db.close()
+        raise StoreError(f"cannot open {p} read-only: {first_line(first)}") from None
+    db.close()
+    db.read_only_mode = "immutable"
+    wal = p.with_name(p.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        db.read_only_note = (f"{wal.name} holds {wal.stat().st_size} bytes of recent changes this read-only "
+                             "copy cannot show")
+    return db
+
+
 def _open_sqlite(path: str, read_only: bool) -> pw.Database:
     p = Path(path)
     if read_only:
-        if not p.exists():
-            raise StoreError(f"no history at {path}: nothing to open read-only")
-        # mode=ro makes writing impossible, not merely avoided.
-        target = f"file:{p.resolve().as_posix()}?mode=ro"
-        db = Sqlite(
-            target,
-            uri=True,
-            field_types=FIELD_TYPES_SQLITE,
-            pragmas={"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "query_only": 1},
-            check_same_thread=False,
-        )
-        return db
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
+        return _open_sqlite_read_only(p)
+    if p.is_dir():
+        raise StoreError(f"{path} is a directory: give the path of a history file inside it")
+    if p.parent and not p.parent.is_dir():
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory {p.parent} for the history: "
+                             f"{exc.strerror or first_line(exc)}") from None
     return Sqlite(
         str(p),
         field_types=FIELD_TYPES_SQLITE,
@@ -172,6 +218,7 @@ def _open_postgres(u: DbUrl, read_only: bool) -> pw.Database:
     dsn.setdefault("connect_timeout", 5)
     database = dsn.pop("database")
     db = Postgres(database, max_connections=16, stale_timeout=300, field_types=FIELD_TYPES_PG, **dsn)
+    db.read_only_mode = "ro" if read_only else None
     if u.schema and not read_only:
         _ensure_pg_schema(database, dict(u.dsn or {}), u.schema)
     return db
@@ -229,14 +276,26 @@ MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_index
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
+def _version_of(row: m.MetaKV | None) -> int:
+    if row is None:
+        return 0
+    text = str(row.value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise StoreError(f"this history's schema version {text[:40]!r} (meta table) is not a number: "
+                         "the file is damaged or not a tekton-results-tui history")
+    return int(text)
+
+
 def schema_version(db: pw.Database) -> int:
     if not db.table_exists("meta"):
         return 0
-    row = m.MetaKV.get_or_none(m.MetaKV.key == "schema_version")
-    return int(row.value) if row else 0
+    return _version_of(m.MetaKV.get_or_none(m.MetaKV.key == "schema_version"))
 
 
 def check_schema(db: pw.Database) -> int:
+    """The schema version of a history opened read-only: any this program can read (reads do not
+    depend on what later versions changed: v2 only dropped indexes and rebuilt `label` with the same
+    columns), never migrated; a newer or missing schema is a clear error."""
     v = schema_version(db)
     if v > SCHEMA_VERSION:
         raise StoreError(
@@ -245,8 +304,6 @@ def check_schema(db: pw.Database) -> int:
         )
     if v == 0:
         raise StoreError("this database holds no tekton-results-tui history (no schema)")
-    if v < SCHEMA_VERSION:
-        raise StoreError(f"this history has schema version {v}; open it once without --read-only to migrate it")
     return v
 
 
@@ -255,8 +312,7 @@ def run_migrations(db: pw.Database) -> int:
     with db.write_txn():
         if not db.table_exists("meta"):
             db.create_tables([m.MetaKV], safe=True)
-        row = m.MetaKV.get_or_none(m.MetaKV.key == "schema_version")
-        v = int(row.value) if row else 0
+        v = _version_of(m.MetaKV.get_or_none(m.MetaKV.key == "schema_version"))
         if v > SCHEMA_VERSION:
             raise StoreError(
                 f"this history has schema version {v}, newer than this program knows ({SCHEMA_VERSION}); "

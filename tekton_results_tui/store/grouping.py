@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tekton_results_tui import kinds
+from tekton_results_tui.store.storable import make_storable, warning_for
 
 RESULT_ANNOTATION = "results.tekton.dev/result"
 RECORD_ANNOTATION = "results.tekton.dev/record"
@@ -175,12 +176,25 @@ def status_of(obj: dict) -> RunStatus:
     return RunStatus(UNKNOWN, reason, message, False)
 
 
+MAX_RV = 2**63 - 1  # a BIGINT column; etcd revisions are int64
+
+
 def parse_rv(value: Any) -> int:
-    """resourceVersion -> int (Kubernetes made them comparable); 0 when absent or not a number."""
+    """resourceVersion -> int (Kubernetes made them comparable); 0 when absent, not a number, or out
+    of the int64 range a cluster can produce (0 sorts oldest: any later version replaces it)."""
+    if type(value) is str and len(value) <= 19 and value.isdigit():
+        rv = int(value)
+        return rv if rv <= MAX_RV else 0
     try:
-        return int(str(value))
+        rv = int(str(value)[:40])
     except (TypeError, ValueError):
         return 0
+    return rv if -MAX_RV <= rv <= MAX_RV else 0
+
+
+def _out_of_range(value: Any) -> bool:
+    text = str(value).strip() if isinstance(value, (str, int)) else ""
+    return text.lstrip("+-").isdigit() and text.lstrip("+-0") != ""
 
 
 def _json_annotation(annotations: dict, key: str, warnings: list[str], who: str) -> dict[str, Any]:
@@ -201,6 +215,10 @@ def _json_annotation(annotations: dict, key: str, warnings: list[str], who: str)
     if not isinstance(val, dict):
         warnings.append(f"{who}: annotation {key} must be a JSON object, got {type(val).__name__}; ignored")
         return {}
+    if "\\u" in raw or not raw.isascii():  # NUL or a lone surrogate, escaped or not: the store's rule
+        val, changed = make_storable(val)
+        if changed:
+            warnings.append(warning_for(f"{who}: annotation {key}", changed))
     return val
 
 
@@ -325,13 +343,17 @@ def classify(obj: Any) -> RunInfo:
         pipeline_task = _cap(pipeline_task, MAX_NAME)
     if not (task is None or (type(task) is str and len(task) <= MAX_NAME)):
         task = _cap(task, MAX_NAME)
+    rv = parse_rv(meta.get("resourceVersion"))
+    if rv == 0 and _out_of_range(meta.get("resourceVersion")):
+        warnings.append(f"{who}: resourceVersion {str(meta.get('resourceVersion'))[:24]!r}... is out of range; "
+                        "stored as 0 (any later version replaces it)")
     return RunInfo(
         kind=kind,
         record_type=record_type_for(kind, api),
         namespace=ns,
         name=name,
         uid=uid,
-        rv=parse_rv(meta.get("resourceVersion")),
+        rv=rv,
         result_name=result_name,
         record_name=record_name(result_name, uid),
         top_level=top_level,

@@ -17,7 +17,7 @@ import functools
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 import peewee as pw
 
@@ -29,6 +29,7 @@ from tekton_results_tui.store.changes import (
 from tekton_results_tui.store.documents import event_list_document, events_version, log_document
 from tekton_results_tui.store.models import Label, Record, Result, StepLog
 from tekton_results_tui.store.sql import bulk_insert, chunks, dumps, rowcount, select_in
+from tekton_results_tui.store.storable import make_storable, storable_text, suspect, warning_for
 
 RUN_KIND_NAMES = list(kinds.RUN_KIND_NAMES)
 DOCUMENT_TYPES = {d.name: d.record_type for d in kinds.DOCUMENT_KINDS}
@@ -60,38 +61,95 @@ class Batch:
 
 def collect(changes: Iterable[Change], now: int) -> Collected:
     """Classify every change (each object is dropped once classified: a generator of changes is
-    held one object at a time)."""
+    held one object at a time). One object that cannot be stored becomes a `Skipped`, never an
+    exception: the rest of the batch is stored."""
     c = Collected()
     for ch in changes:
         if isinstance(ch, (ClassifiedRun, RunUpsert)):
-            if isinstance(ch, ClassifiedRun):
-                info = ch.info
-            else:
-                try:
-                    info = g.classify(ch.obj)
-                except g.GroupingError as exc:
-                    c.skipped.append(Skipped(describe_object(ch.obj), str(exc)))
-                    continue
+            got = _run_of(ch, c.skipped)
+            if got is None:
+                continue
+            info, raw = got
             if info.warnings:
                 c.warnings.extend(info.warnings)
             prev = c.runs.get(info.uid)
             if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
-                c.runs[info.uid] = (info, ch.raw if ch.raw is not None else dumps(ch.obj))  # type: ignore[union-attr]
+                c.runs[info.uid] = (info, raw)
         elif isinstance(ch, Gone):
-            c.gones[ch.uid] = (ch.at if ch.at is not None else now, ch.before_rv)
+            c.gones[storable_text(ch.uid)] = (ch.at if ch.at is not None else now, ch.before_rv)
         elif isinstance(ch, Logs):
-            try:
-                c.logs.append((g.classify(ch.run), ch.steps))
-            except g.GroupingError as exc:
-                c.skipped.append(Skipped("logs of " + describe_object(ch.run), str(exc)))
+            info = _document_run(ch.run, "logs of ", c)
+            if info is not None:
+                steps = [StepLogData(storable_text(s.step), storable_text(s.container), s.text, s.truncated,
+                                     storable_text(s.state)) for s in ch.steps]
+                c.logs.append((info, steps))
         elif isinstance(ch, Events):
-            try:
-                c.events.append((g.classify(ch.run), ch.items))
-            except g.GroupingError as exc:
-                c.skipped.append(Skipped("events of " + describe_object(ch.run), str(exc)))
+            info = _document_run(ch.run, "events of ", c)
+            if info is not None:
+                items, changed = _storable(ch.items)
+                if changed:
+                    _warn(c, info, warning_for(f"events of {info.kind} {info.namespace}/{info.name}", changed))
+                c.events.append((info, items))
         else:
             raise TypeError(f"not a change: {ch!r}")
     return c
+
+
+def _run_of(ch: ClassifiedRun | RunUpsert, skipped: list[Skipped]) -> tuple[g.RunInfo, str] | None:
+    """(classification, JSON text to store) of a run change, under the storable-strings rule; None
+    (and a `Skipped`) when the object cannot be stored."""
+    if isinstance(ch, ClassifiedRun):
+        info, raw = ch.info, ch.raw
+    else:
+        try:
+            info = g.classify(ch.obj)
+            raw = ch.raw if ch.raw is not None else dumps(ch.obj, allow_nan=False)
+        except g.GroupingError as exc:
+            skipped.append(Skipped(describe_object(ch.obj), str(exc)))
+            return None
+        except ValueError:  # NaN or Infinity: no JSON can carry it
+            skipped.append(Skipped(describe_object(ch.obj), "not representable as JSON (NaN or Infinity)"))
+            return None
+    if not suspect(raw):
+        return info, raw
+    try:
+        obj, changed = make_storable(json.loads(raw))
+        if not changed:
+            return info, raw
+        info = g.classify(obj)
+        raw = dumps(obj)
+    except (ValueError, RecursionError, g.GroupingError) as exc:
+        skipped.append(Skipped(f"{info.kind} {info.namespace}/{info.name}",
+                               f"cannot be stored: {type(exc).__name__}: {str(exc)[:120]}"))
+        return None
+    info.warnings.append(warning_for(f"{info.kind} {info.namespace}/{info.name}", changed))
+    return info, raw
+
+
+def _storable(value: Any) -> tuple[Any, list[str]]:
+    """`value` under the storable-strings rule; walked only when its JSON text trips the check."""
+    if not suspect(dumps(value)):
+        return value, []
+    return make_storable(value)
+
+
+def _document_run(run: dict, what: str, c: Collected) -> g.RunInfo | None:
+    """The classification of the run a Logs/Events change is about, its strings storable."""
+    run, changed = _storable(run)
+    try:
+        info = g.classify(run)
+    except g.GroupingError as exc:
+        c.skipped.append(Skipped(what + describe_object(run), str(exc)))
+        return None
+    if changed:
+        _warn(c, info, warning_for(what + f"{info.kind} {info.namespace}/{info.name}", changed))
+    return info
+
+
+def _warn(c: Collected, info: g.RunInfo, warning: str) -> None:
+    """A warning kept on the run's Result and returned by apply."""
+    info.warnings.append(warning)
+    c.warnings.append(warning)
 
 
 def write(b: Batch, c: Collected, report: bool = False) -> tuple[int, dict[str, str]]:

@@ -24,6 +24,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.models import Label, Record, Result
+from tekton_results_tui.store.storable import storable_text
 
 
 class FilterError(UserError, ValueError):
@@ -49,8 +50,17 @@ _DUR_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 8640
 _CMP_RE = re.compile(r"^(dur|duration)(>=|<=|>|<|=)(.+)$")
 
 
+MAX_DURATION_S = 1000 * 366 * 86400  # longer than any run or history: a typo, not a question
+MAX_TERMS = 100  # words in one filter
+MAX_VALUES = 100  # comma-separated values in one term
+
+
+class DurationError(ValueError):
+    """A duration that reads but is out of range; its message says so (no example needed)."""
+
+
 def parse_duration(text: str) -> float:
-    """`90s`, `5m`, `1h30m`, `2d`, `1w` -> seconds. Raises ValueError."""
+    """`90s`, `5m`, `1h30m`, `2d`, `1w` -> seconds, at most MAX_DURATION_S. Raises ValueError."""
     t = text.strip().lower()
     if not t:
         raise ValueError("empty duration")
@@ -62,6 +72,8 @@ def parse_duration(text: str) -> float:
         pos = mt.end()
     if pos != len(t):
         raise ValueError(f"bad duration {text!r}")
+    if not total <= MAX_DURATION_S:  # also catches inf/nan from hundreds of digits
+        raise DurationError(f"duration {text[:40]!r} is longer than 1000 years")
     return total
 
 
@@ -69,6 +81,8 @@ def parse_when(text: str, now: float) -> int:
     """A point in time: a duration ago (`2h`), a date (`2026-11-01`) or an RFC 3339 time."""
     try:
         return int(now - parse_duration(text))
+    except DurationError:
+        raise
     except ValueError:
         pass
     t = text.strip()
@@ -108,11 +122,15 @@ class Filter:
         return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
 
 
+def _fold(exprs: list[pw.Expression], op: Callable[[pw.Expression, pw.Expression], pw.Expression]) -> pw.Expression:
+    """exprs joined by `op` as a balanced tree: SQL nesting (and peewee's recursion) grows as log2(n)."""
+    while len(exprs) > 1:
+        exprs = [op(exprs[i], exprs[i + 1]) if i + 1 < len(exprs) else exprs[i] for i in range(0, len(exprs), 2)]
+    return exprs[0]
+
+
 def _combine(exprs: list[pw.Expression]) -> pw.Expression | None:
-    out: pw.Expression | None = None
-    for e in exprs:
-        out = e if out is None else (out & e)
-    return out
+    return _fold(exprs, lambda a, b: a & b) if exprs else None
 
 
 def _neg(term: Term, expr: pw.Expression) -> pw.Expression:
@@ -132,9 +150,12 @@ def parse_filter(text: str | None, now: float | None = None) -> Filter:
     if not text or not text.strip():
         return f
     try:
-        words = shlex.split(text)
+        words = shlex.split(storable_text(text))  # NUL/surrogates as the store keeps them, so they match
     except ValueError as exc:
-        raise FilterError(text, f"cannot read filter {text!r}: {exc}") from None
+        raise FilterError(text, f"cannot read filter {text[:80]!r}: {exc}") from None
+    if len(words) > MAX_TERMS:
+        raise FilterError(words[MAX_TERMS], f'too many terms: a filter has at most {MAX_TERMS} '
+                                            f'("{words[MAX_TERMS][:40]}" is term {MAX_TERMS + 1} of {len(words)})')
     for raw in words:
         negated = raw.startswith("-") and len(raw) > 1
         body = raw[1:] if negated else raw
@@ -145,17 +166,19 @@ def parse_filter(text: str | None, now: float | None = None) -> Filter:
             key, value = body.split(":", 1)
             key, op = key.lower(), ":"
             if key not in KEYS:
-                raise FilterError(raw, f'unknown key "{key}" in "{raw}"{_suggest(key)}')
+                raise FilterError(raw, f'unknown key "{key[:40]}" in "{raw[:60]}"{_suggest(key)}')
             if key == "dur":
-                raise FilterError(raw, f'"{raw}": write durations as dur>5m, dur<30s, dur>=1h')
+                raise FilterError(raw, f'"{raw[:60]}": write durations as dur>5m, dur<30s, dur>=1h')
         elif body.lower().startswith(("dur", "duration")) and re.match(r"^(dur|duration)\W", body.lower()):
-            raise FilterError(raw, f'bad duration term "{raw}": expected dur>5m, dur<30s, dur>=1h or dur<=2h')
+            raise FilterError(raw, f'bad duration term "{raw[:60]}": expected dur>5m, dur<30s, dur>=1h or dur<=2h')
         else:
             key, op, value = "word", ":", body
         if key == "namespace":
             key = "ns"
-        if key != "word" and value == "":
-            raise FilterError(raw, f'"{raw}": no value after "{key}:"')
+        if key != "word" and not value.strip(","):
+            raise FilterError(raw, f'"{raw[:60]}": no value after "{key}:"')
+        if value.count(",") >= MAX_VALUES:
+            raise FilterError(raw, f'"{raw[:60]}": at most {MAX_VALUES} comma-separated values in one term')
         term = Term(raw=raw, key=key, op=op, value=value, negated=negated)
         _validate(term, now)
         f.terms.append(term)
@@ -166,25 +189,29 @@ def _validate(t: Term, now: float) -> None:
     if t.key == "status":
         for v in t.value.split(","):
             if v.lower() not in STATUS_WORDS:
-                raise FilterError(t.raw, f'bad status "{v}" in "{t.raw}" — expected succeeded, failed, cancelled, timeout or running')
+                raise FilterError(t.raw, f'bad status "{v[:40]}" in "{t.raw[:60]}" — expected succeeded, failed, cancelled, timeout or running')
     elif t.key == "kind":
         for v in t.value.split(","):
             if v.lower() not in KIND_WORDS:
-                raise FilterError(t.raw, f'bad kind "{v}" in "{t.raw}" — expected {", ".join(_KIND_CHOICES[:-1])} or {_KIND_CHOICES[-1]}')
+                raise FilterError(t.raw, f'bad kind "{v[:40]}" in "{t.raw[:60]}" — expected {", ".join(_KIND_CHOICES[:-1])} or {_KIND_CHOICES[-1]}')
     elif t.key in ("since", "before"):
         try:
             parse_when(t.value, now)
+        except DurationError as exc:
+            raise FilterError(t.raw, f'bad time "{t.value[:40]}" in "{t.raw[:60]}" — {exc}') from None
         except ValueError:
-            raise FilterError(t.raw, f'bad time "{t.value}" in "{t.raw}" — expected a duration ago (2h, 3d) or a date (2026-11-01)') from None
+            raise FilterError(t.raw, f'bad time "{t.value[:40]}" in "{t.raw[:60]}" — expected a duration ago (2h, 3d) or a date (2026-11-01)') from None
     elif t.key == "dur":
         try:
             parse_duration(t.value)
+        except DurationError as exc:
+            raise FilterError(t.raw, f'bad duration "{t.value[:40]}" in "{t.raw[:60]}" — {exc}') from None
         except ValueError:
-            raise FilterError(t.raw, f'bad duration "{t.value}" in "{t.raw}" — expected e.g. 90s, 5m, 1h30m') from None
+            raise FilterError(t.raw, f'bad duration "{t.value[:40]}" in "{t.raw[:60]}" — expected e.g. 90s, 5m, 1h30m') from None
     elif t.key == "label":
         k = t.value.split("!=", 1)[0].split("=", 1)[0]
         if not k:
-            raise FilterError(t.raw, f'bad label "{t.value}" in "{t.raw}" — expected label:key=value or label:key')
+            raise FilterError(t.raw, f'bad label "{t.value[:40]}" in "{t.raw[:60]}" — expected label:key=value or label:key')
 
 
 def _like(lhs: pw.Node, pattern: str) -> pw.Node:
@@ -201,10 +228,7 @@ def _text_match(col: pw.Field, value: str) -> pw.Expression:
             exprs.append(_like(pw.fn.LOWER(col), pat.lower()))
         else:
             exprs.append(col == v)
-    out = exprs[0]
-    for e in exprs[1:]:
-        out = out | e
-    return out
+    return _fold(exprs, lambda a, b: a | b)
 
 
 def _like_any(cols: list[pw.Field], word: str) -> pw.Expression:

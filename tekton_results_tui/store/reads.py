@@ -15,10 +15,11 @@ from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.models import Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.rows import (
-    RECORD_COLS, RECORD_ORDERS, RESULT_COLS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow, StepLogInfo,
-    keyset, next_token, record_row, result_row,
+    INT64_MAX, MAX_PAGE, RECORD_COLS, RECORD_ORDERS, RESULT_COLS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow,
+    StepLogInfo, keyset, next_token, record_row, result_row,
 )
 from tekton_results_tui.store.sql import chunks, get_value, loads_json
+from tekton_results_tui.store.storable import storable_text
 
 RUN_KIND_NAMES = list(kinds.RUN_KIND_NAMES)
 # Record kinds in tree order (runs by registry rank, then the documents); unknown kinds last
@@ -30,6 +31,10 @@ def _where(q: pw.Select, *conds: pw.Expression | None) -> pw.Select:
         if c is not None:
             q = q.where(c)
     return q
+
+
+def _page_size(limit: int) -> int:
+    return max(0, min(int(limit), MAX_PAGE))
 
 
 def _ordered(q: pw.Select, expr: pw.Node, id_col: pw.Field, direction: str) -> pw.Select:
@@ -47,6 +52,7 @@ def current_seq() -> int:
 def changes_since(seq: int, limit: int) -> ChangeSet:
     """Rows changed after `seq` (oldest first). A reader keeps the returned seq for next time."""
     cur = current_seq()
+    seq, limit = min(seq, INT64_MAX), max(1, _page_size(limit))
     res = [result_row(t) for t in Result.select(*RESULT_COLS).where(Result.seq > seq)
            .order_by(Result.seq).limit(limit).tuples()]
     recs = [record_row(t) for t in Record.select(*RECORD_COLS).where(Record.seq > seq)
@@ -66,6 +72,7 @@ def list_results(f: Filter, order: str, page_token: str | None, limit: int, reve
     if order not in RESULT_ORDERS:
         raise ValueError(f"unknown order {order!r}: expected one of {', '.join(RESULT_ORDERS)}")
     expr, direction = RESULT_ORDERS[order]
+    limit = _page_size(limit)
     if reverse:
         direction = "asc" if direction == "desc" else "desc"
     q = _where(Result.select(*RESULT_COLS), f.for_results(), keyset(expr, Result.id, direction, page_token, order))
@@ -82,11 +89,12 @@ def list_records(f: Filter, result: str | int | None, order: str, page_token: st
     if order not in RECORD_ORDERS:
         raise ValueError(f"unknown order {order!r}: expected one of {', '.join(RECORD_ORDERS)}")
     expr, direction = RECORD_ORDERS[order]
+    limit = _page_size(limit)
     conds = [f.for_records(), keyset(expr, Record.id, direction, page_token, order)]
     if isinstance(result, int):
         conds.append(Record.result == result)
     elif result is not None:
-        rq = _where(Result.select(Result.id).where(Result.name == result),
+        rq = _where(Result.select(Result.id).where(Result.name == storable_text(result)),
                     (Result.cluster == cluster) if cluster is not None else None)
         conds.append(Record.result << rq)
     q = _where(Record.select(*RECORD_COLS), *conds)
@@ -167,9 +175,9 @@ def get_result(name: str | None, uid: str | None, id: int | None, cluster: str |
     if id is not None:
         cond = Result.id == id
     elif uid is not None:
-        cond = Result.uid == uid
+        cond = Result.uid == storable_text(uid)
     elif name is not None:
-        cond = Result.name == name
+        cond = Result.name == storable_text(name)
     else:
         raise ValueError("get_result needs name, uid or id")
     q = _where(Result.select(*RESULT_COLS).where(cond), (Result.cluster == cluster) if cluster is not None else None)
@@ -181,8 +189,9 @@ def get_record(name: str | None, uid: str | None, id: int | None, cluster: str |
     if id is not None:
         cond = Record.id == id
     elif uid is not None:
-        cond = Record.uid == uid
+        cond = Record.uid == storable_text(uid)
     elif name is not None:  # <result>/records/<record id = uid>: look up by the indexed uid
+        name = storable_text(name)
         cond = (Record.uid == name.rsplit("/", 1)[-1]) & (Record.name == name)
     else:
         raise ValueError("get_record needs name, uid or id")
@@ -193,8 +202,9 @@ def get_record(name: str | None, uid: str | None, id: int | None, cluster: str |
 
 def find_runs(run_name: str, namespace: str | None, cluster: str | None, limit: int) -> list[RecordRow]:
     """Runs with this name, newest first (names repeat after a run is deleted and re-created)."""
+    run_name = storable_text(run_name)
     q = _where(Record.select(*RECORD_COLS).where((Record.run_name == run_name) & (Record.kind << RUN_KIND_NAMES)),
-               (Record.parent == namespace) if namespace else None,
+               (Record.parent == storable_text(namespace)) if namespace else None,
                (Record.cluster == cluster) if cluster is not None else None)
     return [record_row(t) for t in q.order_by(Record.create_time.desc(), Record.id.desc()).limit(limit).tuples()]
 

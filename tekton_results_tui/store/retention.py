@@ -10,11 +10,13 @@ import peewee as pw
 
 from tekton_results_tui.store.models import Label, Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.store.rows import INT64_MAX
 from tekton_results_tui.store.sql import chunks, get_value, lock_seq, put_value, set_seq
 
 
 def prunable(ended_before: int, f: Filter) -> tuple[list[int], int]:
     """(ids of the Results a prune would remove, how many Records they hold)."""
+    ended_before = max(-INT64_MAX, min(int(ended_before), INT64_MAX))  # the column's range
     cond = Result.summary_end.is_null(False) & (Result.summary_end < ended_before)
     w = f.for_results()
     if w is not None:

@@ -14,9 +14,15 @@ from typing import Any
 
 import peewee as pw
 
+from tekton_results_tui.errors import UserError
 from tekton_results_tui.store.models import Record, Result
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what an INTEGER/BIGINT column can compare with
+MAX_PAGE = 1_000_000  # rows in one page: more than any screen or pipe wants, well inside LIMIT's range
+
+
+class PageTokenError(UserError, ValueError):
+    """A page token this program did not write for this listing (garbled, edited, another order)."""
 
 
 @dataclass
@@ -150,19 +156,19 @@ def _is_int64(v: Any) -> bool:
 
 
 def decode_token(token: str, order_name: str) -> tuple[Any, int]:
-    """(sort value, last id) of a page token of `order_name`; ValueError naming the token when it
-    is not one this program wrote (garbled, edited, out of the columns' range, another order)."""
+    """(sort value, last id) of a page token of `order_name`; PageTokenError naming the token when
+    it is not one this program wrote (garbled, edited, out of the columns' range, another order)."""
     try:
         pad = "=" * (-len(token) % 4)
         vals = json.loads(base64.urlsafe_b64decode(token + pad))
     except (ValueError, TypeError, RecursionError):
         vals = None
     if not (isinstance(vals, list) and len(vals) == 3 and isinstance(vals[0], str) and _is_int64(vals[2])):
-        raise ValueError(f"bad page token {token[:40]!r}")
+        raise PageTokenError(f"bad page token {token[:40]!r}: pass the token a previous page printed, unchanged")
     if vals[0] != order_name:
-        raise ValueError("page token belongs to another order")
+        raise PageTokenError("page token belongs to another order")
     if not (isinstance(vals[1], str) if order_name == "name" else _is_int64(vals[1])):
-        raise ValueError(f"bad page token {token[:40]!r}")
+        raise PageTokenError(f"bad page token {token[:40]!r}: pass the token a previous page printed, unchanged")
     return vals[1], vals[2]
 
 

@@ -20,9 +20,9 @@ def chunks(seq: Sequence, n: int = CHUNK) -> Iterator[Sequence]:
         yield seq[i : i + n]
 
 
-def dumps(obj: Any) -> str:
+def dumps(obj: Any, allow_nan: bool = True) -> str:
     """JSON text as the store keeps it: compact, non-ASCII kept as is."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
 
 
 def loads_json(text: Any, default: Any) -> Any:
