@@ -13,7 +13,7 @@ import sys
 
 from tekton_results_tui import __version__, exitcodes
 from tekton_results_tui.commands import cleanup_cmd, import_cmd, insights_cmds, prune_cmd, query_cmds
-from tekton_results_tui.commands.args import add_cluster_options, add_db_option, add_mode_options, settings_from_args
+from tekton_results_tui.commands.args import Parser, add_cluster_options, add_db_option, add_mode_options, settings_from_args
 from tekton_results_tui.commands.common import database_error_message
 from tekton_results_tui.errors import user_message
 from tekton_results_tui.sim import cli as sim_cli
@@ -27,7 +27,7 @@ __all__ = ["build_parser", "main", "settings_from_args"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Explore Tekton PipelineRun/TaskRun history from a terminal. Without a command: the TUI "
         "with a watcher on the current kube context.",

@@ -7,10 +7,21 @@ cluster flags, FILTER words with negated terms, the mode and watcher options.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
+from tekton_results_tui import exitcodes
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.settings import Settings, default_db_url
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error said in one line (`PROG COMMAND: error: ...`, exit 2), the words the
+    user typed in it shown, never obeyed. Subcommand parsers are made of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        from tekton_results_tui.textsafe import visible
+
+        self.exit(exitcodes.USAGE, visible(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
 def add_db_option(p: argparse.ArgumentParser, sub: bool = False) -> None:
@@ -61,6 +72,9 @@ def port_number(text: str) -> int:
     if not 0 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"{text[:40]!r}: expected a port number from 0 to 65535")
     return n
+
+
+MAX_COUNT = 1_000_000_000  # the largest --limit/--keep: more rows than any history holds
 
 
 def bounded_int(low: int, high: int) -> Any:
@@ -115,13 +129,18 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
 # --- Settings ----------------------------------------------------------------------------
 
 
-def _duration(flag: str, text: str) -> float:
+def duration_arg(flag: str, text: str, examples: str = "30m, 2h, 7d") -> float:
+    """A duration flag's value in seconds; UsageError naming the flag and the problem (a duration that
+    parses but is out of range, e.g. longer than the store accepts, says so)."""
     from tekton_results_tui.store.query import parse_duration
 
     try:
         return parse_duration(text)
-    except (ValueError, OverflowError):
-        raise UsageError(f"{flag} {text[:40]!r}: expected a duration like 30m, 2h, 7d") from None
+    except (ValueError, OverflowError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = f"expected a duration like {examples}"
+        said = detail and not detail.startswith("bad duration")  # more than "it does not parse"
+        raise UsageError(f"{flag} {text[:40]!r}: " + (f"{detail} ({hint})" if said else hint)) from None
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -153,7 +172,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "finalizers": bool(getattr(args, "finalizers", False)),
     }
     if getattr(args, "delete_after", None):
-        options["delete_after_s"] = _duration("--delete-after", args.delete_after)
+        options["delete_after_s"] = duration_arg("--delete-after", args.delete_after)
     if getattr(args, "store_deadline", None):
-        options["store_deadline_s"] = _duration("--store-deadline", args.store_deadline)
+        options["store_deadline_s"] = duration_arg("--store-deadline", args.store_deadline)
     return Settings.of(**options)

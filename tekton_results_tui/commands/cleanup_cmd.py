@@ -14,7 +14,15 @@ import sys
 
 from tekton_results_tui import exitcodes
 from tekton_results_tui.bootstrap import cluster_target
-from tekton_results_tui.commands.args import add_cluster_options, add_filter_words, add_store_options, settings_from_args
+from tekton_results_tui.commands.args import (
+    add_cluster_options,
+    add_filter_words,
+    add_store_options,
+    MAX_COUNT,
+    bounded_int,
+    duration_arg,
+    settings_from_args,
+)
 from tekton_results_tui.commands.common import (
     check_filter,
     opened_history,
@@ -22,7 +30,7 @@ from tekton_results_tui.commands.common import (
     scoped_filter,
 )
 from tekton_results_tui.errors import UsageError
-from tekton_results_tui.store.query import parse_duration
+from tekton_results_tui.textsafe import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "only when its TaskRuns are stored too; they are deleted with it). The plan is printed first. The "
         "history keeps every run: deleted runs stay browsable.")
     add_filter_words(p, "only runs (Results) matching this filter")
-    p.add_argument("--keep", type=int, metavar="N", help="keep the N newest runs of each pipeline")
+    p.add_argument("--keep", type=bounded_int(0, MAX_COUNT), metavar="N", help="keep the N newest runs of each pipeline")
     p.add_argument("--keep-since", metavar="DURATION",
                    help="keep runs that completed less than DURATION ago (with --keep: kept if either keeps it)")
     p.add_argument("--dry-run", action="store_true", help="print the plan only")
@@ -45,14 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _keep_rule(args: argparse.Namespace):  # noqa: ANN202 - KeepRule, imported lazily
     from tekton_results_tui.watcher.cleanup_plan import KeepRule
 
-    if args.keep is not None and args.keep < 0:
-        raise UsageError(f"--keep {args.keep}: expected a number of runs, 0 or more")
-    since = None
-    if args.keep_since:
-        try:
-            since = parse_duration(args.keep_since)
-        except ValueError:
-            raise UsageError(f"--keep-since {args.keep_since!r}: expected a duration like 2h, 7d") from None
+    since = duration_arg("--keep-since", args.keep_since, "2h, 7d") if args.keep_since else None
     return KeepRule(keep=args.keep, keep_since_s=since, keep_since_text=args.keep_since)
 
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         now = h.clock()
         p = plan(h, select_by_filter(h, flt), cluster, now, keep=keep)
         for line in plan_lines(p, now):
-            print(line)
+            print(visible(line))
         sys.stdout.flush()
         n = len(p.deletable)
         if args.dry_run:
@@ -89,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
             if not sys.stdin.isatty():
                 raise UsageError(f"refusing to delete {n} run{'' if n == 1 else 's'} without a terminal to confirm on; "
                                  "pass --yes (or --dry-run to only see the plan)")
-            if not confirm(f'Delete {p.summary().replace(" to delete", "")} from cluster "{cluster}"?'):
+            if not confirm(visible(f'Delete {p.summary().replace(" to delete", "")} from cluster "{cluster}"?')):
                 print("nothing deleted", file=sys.stderr)
                 return exitcodes.OK
 
         def progress(done: int, total: int, o) -> None:  # noqa: ANN001 - cleanup.Outcome
-            print(f"[{done}/{total}] {o.line()}")
+            print(visible(f"[{done}/{total}] {o.line()}"))
             sys.stdout.flush()
 
         outcomes = delete_runs(target, p, progress, history=h)
-    print(summarize(outcomes))
+    print(visible(summarize(outcomes)))
     return exitcodes.OK if outcomes and all(o.ok for o in outcomes) else exitcodes.PARTIAL

@@ -10,7 +10,7 @@ from typing import Any, Sequence, TextIO
 import yaml
 
 from tekton_results_tui.kubefmt import human_duration  # noqa: F401 - part of this module's API
-from tekton_results_tui.textsafe import visible
+from tekton_results_tui.textsafe import is_clean, visible
 
 # name: one Result/Record name per line, for scripts; wide: the table with CLUSTER and the full names
 OUTPUT_FORMATS = ("table", "wide", "json", "yaml", "name")
@@ -32,25 +32,61 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Tex
         out.write("   ".join(v.ljust(widths[i]) for i, v in enumerate(row)).rstrip() + "\n")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def _cell(value: Any) -> str:
     if value is None or value == "":
         return "<none>"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    # names come from the cluster: never let one carry a terminal control into a table
-    return _CONTROL.sub("?", str(value))
+    # names come from the cluster or a dump: a control in one is shown, never obeyed
+    return visible(str(value))
+
+
+# What json.dumps leaves raw in its output but a terminal would obey or hide (it escapes C0 itself):
+# DEL, C1, bidi and zero-width characters, separators, BOM, lone surrogates. They occur only inside
+# strings, so a \uXXXX escape keeps the document equal when parsed.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def json_text(doc: Any, indent: int | None = 2) -> str:
+    """`doc` as JSON that is safe on a terminal and still readable (other non-ASCII text stays as is)."""
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class _TerminalSafeDumper(yaml.SafeDumper):
+    """YAML whose strings with controls or invisible characters are double-quoted with escapes.
+
+    PyYAML writes bidi overrides, zero-width characters and NEL as they are when unicode is allowed;
+    such a string is written double-quoted with ASCII escapes instead (the same value when loaded).
+    """
+
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        if is_clean(text):
+            return super().write_double_quoted(text, split)
+        saved, self.allow_unicode = self.allow_unicode, False  # escape every non-ASCII character here
+        try:
+            return super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = saved
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if is_clean(value, keep_newlines=True):
+        return dumper.represent_str(value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+
+
+_TerminalSafeDumper.add_representer(str, _represent_str)
+
+
+def yaml_text(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_TerminalSafeDumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=1_000_000)
 
 
 def emit_document(doc: Any, fmt: str, out: TextIO) -> None:
-    """One JSON (indented, like kubectl) or YAML document."""
-    if fmt == "json":
-        json.dump(doc, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        yaml.safe_dump(doc, out, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
+    """One JSON (indented, like kubectl) or YAML document; text from data in it never drives the terminal."""
+    out.write(json_text(doc) + "\n" if fmt == "json" else yaml_text(doc))
 
 
 # --- log text for a terminal ---------------------------------------------------------

@@ -11,16 +11,15 @@ import argparse
 import sys
 
 from tekton_results_tui import exitcodes
-from tekton_results_tui.commands.args import add_filter_words, add_store_options
+from tekton_results_tui.commands.args import add_filter_words, add_store_options, duration_arg
 from tekton_results_tui.commands.common import (
     check_filter,
     filter_text,
     opened_history,
     quiet_broken_pipe,
 )
-from tekton_results_tui.errors import UsageError
 from tekton_results_tui.store.grouping import format_time
-from tekton_results_tui.store.query import parse_duration
+from tekton_results_tui.textsafe import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,10 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @quiet_broken_pipe
 def run(args: argparse.Namespace) -> int:
-    try:
-        age_s = parse_duration(args.older_than)
-    except ValueError:
-        raise UsageError(f"--older-than {args.older_than!r}: expected a duration like 30d, 12h, 2w") from None
+    age_s = duration_arg("--older-than", args.older_than, "30d, 12h, 2w")
     flt = filter_text(args.filter)
     check_filter(flt)
     # a dry run changes nothing: open read-only so it is safe on a shared or copied history
@@ -49,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         n_results, n_records = h.prune(cutoff, flt, dry_run=args.dry_run)
     verb = "would forget" if args.dry_run else "forgot"
     scope = f' matching "{flt}"' if flt else ""
-    print(f"{verb} {n_results} Results ({n_records} Records){scope} whose runs completed before "
-          f"{format_time(cutoff)}")
+    print(visible(f"{verb} {n_results} Results ({n_records} Records){scope} whose runs completed before "
+                  f"{format_time(cutoff)}"))
     if args.dry_run and n_results:
         print("(dry run: nothing was removed)", file=sys.stderr)
     return exitcodes.OK

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from tekton_results_tui import exitcodes, kinds
 from tekton_results_tui.commands import output
-from tekton_results_tui.commands.args import add_db_option, add_filter_words, add_store_options
+from tekton_results_tui.commands.args import MAX_COUNT, add_db_option, add_filter_words, add_store_options, bounded_int
 from tekton_results_tui.commands.common import (
     check_filter,
     opened_history,
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = subparsers.add_parser(name, help=helptext, description=helptext + ". " + FILTER_HELP)
         add_filter_words(p, FILTER_HELP)
         p.add_argument("-o", "--output", choices=output.OUTPUT_FORMATS, default="table", help="output format")
-        p.add_argument("--limit", type=int, default=100, metavar="N",
+        p.add_argument("--limit", type=bounded_int(0, MAX_COUNT), default=100, metavar="N",
                        help="at most N items (default 100; 0 = all); the next page token is printed")
         orders = RESULT_ORDERS if name == "results" else RECORD_ORDERS
         p.add_argument("--order", choices=list(orders), default="newest", help="sort order (default newest)")
@@ -101,14 +101,14 @@ def _list(args: argparse.Namespace, h: History, flt: str, noun: str, fetch: Call
     """One page (or all) of rows printed as -o asks: names, a document under `noun`, or a table."""
     rows, token = _pages(_fetch_guarded(fetch), args.limit, args.page_token)
     if args.output == "name":
-        sys.stdout.writelines(r.name + "\n" for r in rows)
+        sys.stdout.writelines(visible(r.name) + "\n" for r in rows)
         _more_hint(token)
         return exitcodes.OK
     if args.output not in output.TABLE_FORMATS:
         output.emit_document({noun: documents(rows, h), "next_page_token": token or ""}, args.output, sys.stdout)
         return exitcodes.OK
     if not rows:
-        print(f"No {noun} found." + (f' (filter "{flt}")' if flt else ""), file=sys.stderr)
+        _say(f"No {noun} found." + (f' (filter "{flt}")' if flt else ""))
         return exitcodes.OK
     now = h.clock()
     output.render_table(*table(rows, now, many_clusters(h), wide=args.output == "wide"), sys.stdout)
