@@ -17,7 +17,7 @@ from tekton_results_tui.sim.faults import Faults
 from tekton_results_tui.sim.selectors import field_match
 from tekton_results_tui.sim.server import SimHTTPServer
 from tekton_results_tui.kinds import BY_NAME, TASK_RUN
-from tekton_results_tui.sim.store import KINDS, Store, rfc3339
+from tekton_results_tui.sim.store import KINDS, LedgerEntry, Store, rfc3339
 
 TOKEN = "sim-token"
 MAX_EVENTS = 200_000
@@ -158,6 +158,18 @@ class SimCluster:
 
     def compact(self, rv: int | None = None) -> None:
         self.store.compact(rv)
+
+    def start_ledger(self) -> None:
+        """From now on remember every run written (uid -> last live rv, deleted or not) beyond the watch window
+        and beyond deletes: `ledger()` then says what a watcher must have stored, e.g. runs a pruner deleted."""
+        with self.store.lock:
+            if self.store.ledger is None:
+                self.store.ledger = {}
+
+    def ledger(self) -> dict[str, LedgerEntry]:
+        """uid -> LedgerEntry(kind, (namespace, name), rv, deleted) since start_ledger() (empty if never started)."""
+        with self.store.lock:
+            return dict(self.store.ledger or {})
 
     @property
     def watch_window(self) -> int:

@@ -84,6 +84,16 @@ class Change:
 _RV = itemgetter(0)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """The last live version of a run: what a watcher must have stored, even if the run is gone by now."""
+
+    kind: str  # resource (plural)
+    key: Key
+    rv: int  # resourceVersion of its last live state (before a delete: the version the DELETED event undoes)
+    deleted: bool
+
+
 def _entry_from(obj: dict[str, Any], rv: int) -> Entry:
     md = obj["metadata"]
     owners = tuple(o.get("uid", "") for o in md.get("ownerReferences") or () if isinstance(o, dict))
@@ -129,6 +139,9 @@ class Store:
         self.pods: dict[Key, tuple[str, Key]] = {}  # (ns, podName) -> (resource, key) of the run it belongs to
         self.namespaces: dict[str, str] = {}  # name -> creationTimestamp
         self.closed = False
+        # uid -> LedgerEntry of every run written while the ledger is on (None = off): it outlives the window
+        # and the objects, so a test can ask whether a run created and deleted between two looks was stored
+        self.ledger: dict[str, LedgerEntry] | None = None
 
     # ---------- indexes ----------
     def ensure_namespace(self, ns: str) -> None:
@@ -186,6 +199,9 @@ class Store:
                 self.objs[kind][key] = entry
                 self._index(kind, key, cur, entry, obj)
             self.history.append(Change(rv, typ, kind, key, entry, cur))
+            if self.ledger is not None:
+                live = cur if obj is None else entry
+                self.ledger[entry.uid] = LedgerEntry(kind, key, live.rv if live is not None else rv, obj is None)
             self._hist_rvs.append(rv)
             over = len(self.history) - self.window
             if over > 0:
@@ -432,6 +448,8 @@ class Store:
                     if pod:
                         self.pods[(key[0], pod)] = (kind, key)
                 self.history.append(Change(self.rv, "ADDED", kind, key, e, None))
+                if self.ledger is not None:
+                    self.ledger[e.uid] = LedgerEntry(kind, key, self.rv, False)
                 self._hist_rvs.append(self.rv)
             over = len(self.history) - self.window
             if over > 0:

@@ -277,3 +277,32 @@ def test_burst_with_cut_streams_loses_nothing_for_a_prompt_client(sim: SimCluste
                 rv = w.resource_version
         assert got == want[k.plural], k.name
     assert sim.faults.watches_dropped >= sum(len(v) for v in want.values()) // 30
+
+
+def test_prune_after_and_the_ledger_of_runs_that_left(sim: SimCluster) -> None:
+    """prune_after_s deletes each finished PipelineRun (children by the owner cascade); the ledger still knows
+    every run and its last live resourceVersion, which is what a watcher must have stored."""
+    from tekton_results_tui.kinds import RUN_KINDS
+    from tekton_results_tui.sim import Workload
+    sim.start_ledger()
+    wl = Workload(sim, rate=200, seed=7, max_runs=10, step_interval_s=0.005, custom_runs_every=2, prune_after_s=0.05).start()
+    try:
+        assert wl.wait_idle(30)
+    finally:
+        wl.stop()
+    assert wl.runs_pruned == 10
+    assert all(sim.list_objects(k.plural) == [] for k in RUN_KINDS)
+    ledger = sim.ledger()
+    by_kind = {k.plural: [e for e in ledger.values() if e.kind == k.plural] for k in RUN_KINDS}
+    assert len(by_kind["pipelineruns"]) == 10 and len(by_kind["customruns"]) == 5 and by_kind["taskruns"]
+    assert all(e.deleted for e in ledger.values())
+    last_live: dict[str, int] = {}
+    for ch in sim.store.history:
+        if ch.type != "DELETED":
+            last_live[ch.entry.uid] = ch.rv
+    assert {uid: e.rv for uid, e in ledger.items()} == last_live
+    # final states: what was deleted had finished
+    for ch in sim.store.history:
+        if ch.type == "DELETED":
+            conds = (ch.entry.obj().get("status") or {}).get("conditions") or [{}]
+            assert conds[0].get("status") in ("True", "False"), ch.key
