@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the label, param or annotation naming a run's source revision (for flaky detection; "
                         "default: the Pipelines-as-Code sha, or the revision/git-revision/commit param)")
     p.add_argument("-o", "--output", choices=STATS_FORMATS, default="table", help="output format")
+    p.add_argument("--trend", action="store_true", help="table: add the runs per day over the window as a sparkline")
     p.add_argument("-n", "--namespace", dest="ns_filter", action="append", default=[], metavar="NS",
                    help="only this namespace (repeatable; same as the filter ns:NS)")
     add_store_options(p)
@@ -69,11 +70,14 @@ def _percent(v: float | None) -> str:
     return "" if v is None else f"{v * 100:.0f}%"
 
 
-def stats_table(st: stats_mod.Stats, now: float) -> tuple[list[str], list[list[Any]]]:
+def stats_table(st: stats_mod.Stats, now: float,
+                trend: dict[str, stats_mod.Trend] | None = None) -> tuple[list[str], list[list[Any]]]:
     headers = [st.by.upper(), "RUNS", "OK", "FAILED", "CANCELLED", "TIMEOUT", "RUNNING", "SUCCESS", "P50", "P95",
                "MAX", "QUEUED-P50", "FLAKY", "LAST"]
     if st.by == "pipeline":
         headers += ["SLOWEST-TASK", "MOST-FAILING"]
+    if trend is not None:
+        headers.append("RUNS/DAY")
     rows = []
     for gs in st.groups:
         last = ""
@@ -88,6 +92,9 @@ def stats_table(st: stats_mod.Stats, now: float) -> tuple[list[str], list[list[A
             slow, worst = gs.slowest_task, gs.most_failing_task
             row += [f"{visible(slow['name'])} ({_seconds(slow['p95_seconds'])})" if slow else "",
                     f"{visible(worst['name'])} ({worst['failed']})" if worst else ""]
+        if trend is not None:
+            t = trend.get(gs.key)
+            row.append(stats_mod.sparkline(t.runs) if t else "")
         rows.append(row)
     return headers, rows
 
@@ -120,7 +127,8 @@ def run_stats(args: argparse.Namespace) -> int:
             window = f" in the last {human_duration(since)}" if since is not None else ""
             print(f"No runs found{window}." + (f' (filter "{visible(flt)}")' if flt else ""), file=sys.stderr)
             return exitcodes.OK
-        output.render_table(*stats_table(st, h.clock()), sys.stdout)
+        trend = stats_mod.trends(h, flt, by, since) if args.trend else None
+        output.render_table(*stats_table(st, h.clock(), trend), sys.stdout)
     return exitcodes.OK
 
 

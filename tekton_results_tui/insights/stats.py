@@ -162,3 +162,49 @@ def parse_since(text: str | None) -> float | None:
         return parse_duration(text)
     except ValueError:
         raise UsageError(f"--since {text[:40]!r}: expected a duration like 7d, 30d, 12h, or 'all'") from None
+
+
+# --- trends ----------------------------------------------------------------------------------------
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass
+class Trend:
+    """One group's days over the window (UTC, oldest first): runs created and the p50 duration of finished ones."""
+
+    days: list[str]
+    runs: list[int]
+    p50_seconds: list[float | None]
+
+
+def trends(h: History, flt: str | None = None, by: str = "pipeline", since: float | None = DEFAULT_SINCE) -> dict[str, Trend]:
+    """Per group (keyed as `statistics` labels it): a value per day of the window, days without runs included."""
+    if by not in GROUP_KEYS:
+        raise UnknownGroupKey(by)
+    now = h.clock()
+    text = (flt or "").strip()
+    if since is not None:
+        text = f"{text} since:{int(since)}s".strip()
+    r = reads.trend_reads(h.db, by, parse_filter(text, now=now))
+    if not r.counts:
+        return {}
+    last = int(now) // 86400
+    first = int(now - since) // 86400 if since is not None else min(day for _, day in r.counts)
+    days = list(range(first, last + 1))
+    out: dict[str, Trend] = {}
+    for key in {k for k, _ in r.counts}:
+        p50s = []
+        for d in days:
+            rv = r.durations.get((key, d))
+            p50s.append(from_ranks(rv.n, rv.at, 50) if rv else None)
+        out[key_label(by, key)] = Trend([key_label("day", d) for d in days], [r.counts.get((key, d), 0) for d in days], p50s)
+    return out
+
+
+def sparkline(values: list[float | None] | list[int]) -> str:
+    """One character per value, scaled to the largest: ▁ to █; a blank for no runs or no value."""
+    top = max((v for v in values if v), default=0)
+    if not top:
+        return " " * len(values)
+    return "".join(" " if not v else SPARKS[min(7, max(0, round(v / top * 7)))] for v in values)

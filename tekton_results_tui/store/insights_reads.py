@@ -188,7 +188,7 @@ def week_start(week_index: int) -> int:
 
 
 def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
-    """One row per run in scope: k (group), s (status), d (duration), q (queue), st (start), id.
+    """One row per run in scope: k (group), s (status), d (duration), q (queue), st (start), id, c (created).
 
     `--by task` looks at TaskRuns with the filter applied to them (`status:failed` = failed TaskRuns);
     every other key looks at top-level runs (a Result's summary) with the filter applied to Results.
@@ -197,13 +197,16 @@ def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
     key = _key_expr(db, by, tasks).alias("k")
     if tasks:
         queue = pw.Case(None, ((Record.start >= Record.create_time, Record.start - Record.create_time),), None)
-        q = Record.select(key, Record.status.alias("s"), Record.duration.alias("d"), queue.alias("q"),
-                          Record.start.alias("st"), Record.id.alias("id")).where(Record.kind == _TASKRUN)
+        q = (Record.select(key, Record.status.alias("s"), Record.duration.alias("d"), queue.alias("q"),
+                           Record.start.alias("st"), Record.id.alias("id"), Record.create_time.alias("c"))
+             .where(Record.kind == _TASKRUN))
         w = f.for_records()
     else:
         queue = pw.Case(None, ((Result.summary_start >= Result.sort_time, Result.summary_start - Result.sort_time),), None)
-        q = Result.select(key, Result.summary_status.alias("s"), Result.summary_duration.alias("d"), queue.alias("q"),
-                          Result.summary_start.alias("st"), Result.id.alias("id")).where(Result.summary_record.is_null(False))
+        q = (Result.select(key, Result.summary_status.alias("s"), Result.summary_duration.alias("d"),
+                           queue.alias("q"), Result.summary_start.alias("st"), Result.id.alias("id"),
+                           Result.sort_time.alias("c"))
+             .where(Result.summary_record.is_null(False)))
         w = f.for_results()
     return q.where(w) if w is not None else q
 
@@ -239,13 +242,14 @@ def ranks_needed(n_expr: str, percents: Iterable[int]) -> str:
     return " OR ".join(conds)
 
 
-def ranked(db: pw.Database, query: pw.Select, keys: Sequence[str], value: str,
+def ranked(db: pw.Database, query: pw.Select | tuple[str, Sequence[Any]], keys: Sequence[str], value: str,
            percents: Sequence[int] = PERCENTS) -> dict[Any, RankedValues]:
     """Per group of `keys` (columns of `query`): n, and the `value`s at the ranks percentiles need.
 
-    The database sorts and ranks; only a handful of rows per group come back.
+    The database sorts and ranks; only a handful of rows per group come back. `query` is a peewee
+    query or (sql, params).
     """
-    sql, params = query.sql()
+    sql, params = query if isinstance(query, tuple) else query.sql()
     part = ", ".join(keys)
     rows = _run(db, f"SELECT {part}, n, rn, v FROM (SELECT {part}, {value} AS v, "
                     f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY {value}) AS rn, "
@@ -290,6 +294,27 @@ def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
         out.task_failed = {(k, t): int(n) for k, t, n in _run(
             db, f"SELECT k, t, COUNT(*) FROM ({sql}) AS b WHERE s IN ('FAILURE', 'TIMEOUT') GROUP BY k, t", params)}
     return out
+
+
+@dataclass
+class TrendReads:
+    """Per (group, day of creation, UTC): runs, and the finished durations' p50 ranks."""
+
+    counts: dict[tuple[Any, int], int]
+    durations: dict[tuple[Any, int], RankedValues]
+
+
+def trend_reads(db: pw.Database, by: str, f: Filter) -> TrendReads:
+    """Per-day counts and p50 ranks of each group of `by` over the runs `f` selects."""
+    if by not in GROUP_KEYS:
+        raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
+    sql, params = _base(db, by, f).sql()
+    daily = f"SELECT b.*, b.c / 86400 AS day FROM ({sql}) AS b"
+    counts = {(k, int(day)): int(n) for k, day, n in _run(
+        db, f"SELECT k, day, COUNT(*) FROM ({daily}) AS b2 GROUP BY k, day", params)}
+    finished = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
+    durations = {(k, int(day)): v for (k, day), v in ranked(db, (daily, params), ["k", "day"], finished, (50,)).items()}
+    return TrendReads(counts, durations)
 
 
 # --- flaky evidence --------------------------------------------------------------------------------

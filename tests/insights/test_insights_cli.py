@@ -72,6 +72,9 @@ def test_stats_table_and_yaml_show_data_safely(capsys: pytest.CaptureFixture, ur
     assert "\x1b" not in out and "\x07" not in out and "x\\e]0;pwned\\x07y" in out
     rc, out, _ = run(capsys, url, "stats", "-o", "yaml", "--by", "task")
     assert rc == 0 and "by: task" in out and "\x1b" not in out
+    rc, out, _ = run(capsys, url, "stats", "--trend", "pipeline:build")
+    header, row = out.splitlines()
+    assert rc == 0 and header.endswith("RUNS/DAY") and row.endswith("█")  # both build runs today, the last day
     rc, out, err = run(capsys, url, "stats", "ns:nowhere")
     assert rc == 0 and out == "" and "No runs found in the last 30d" in err
 

@@ -172,3 +172,21 @@ def test_percentiles_exact_against_brute_force(h: History) -> None:
         for name, p50, p95 in rows:
             assert got[name]["p50_seconds"] == pytest.approx(p50, abs=1e-9)
             assert got[name]["p95_seconds"] == pytest.approx(p95, abs=1e-9)
+
+
+def test_trends_per_day_and_sparkline(h: History) -> None:
+    from tekton_results_tui.insights.stats import sparkline, trends
+
+    day = 86400
+    runs = [pipelinerun("t0", created=T0 - 2 * day, start=T0 - 2 * day, end=T0 - 2 * day + 100),
+            pipelinerun("t1", created=T0 - 2 * day + 10, start=T0 - 2 * day + 10, end=T0 - 2 * day + 310),
+            pipelinerun("t2", "fail", created=T0 - 10, start=T0 - 10, end=T0 - 5),
+            pipelinerun("t3", "running", created=T0 - 5, start=T0 - 5)]
+    store(h, *runs)
+    got = trends(h, None, "pipeline", since=3 * day)
+    t = got["build"]
+    assert t.days == ["2026-05-25", "2026-05-26", "2026-05-27", "2026-05-28"]
+    assert t.runs == [0, 2, 0, 2]
+    assert t.p50_seconds == [None, 200.0, None, 5.0]  # the running run has no duration
+    assert sparkline(t.runs) == " █ █" and sparkline([1, 2, 4, 8]) == "▂▃▅█"
+    assert sparkline([None, 0]) == "  " and trends(h, "ns:nowhere", "pipeline") == {}
