@@ -37,7 +37,7 @@ from tekton_results_tui.watcher.messages import AnnotationPatch, Captured, Follo
 
 log = logging.getLogger(__name__)
 
-CAPTURE_RETRY_S, CAPTURE_RETRIES = 5.0, 4  # a failed log/event read is tried again after ~5, 10, 20, 40 s
+CAPTURE_RETRIES = 4  # a failed log/event read is tried again after ~capture_retry_s, x2, x4, x8
 DB_RETRIES = 5  # a job failing on the database is retried this often, then left to the next relist
 
 
@@ -54,9 +54,10 @@ class FollowUps:
     """A few worker threads for network follow-ups; results go to the writer's queue `out`."""
 
     def __init__(self, target: KubeTarget, history: History, cluster: str, out: "queue.Queue[Any]", counters: Counters,
-                 annotator: Annotator | None, *, workers: int = 4, log_cap_bytes: int = 4 << 20, max_jobs: int = 1000,
-                 timeout_s: float = 30.0, capture_retry_s: float = CAPTURE_RETRY_S,
-                 capture_retries: int = CAPTURE_RETRIES, db_retry_s: float = 0.2) -> None:
+                 annotator: Annotator | None, *, workers: int, log_cap_bytes: int, capture_retry_s: float,
+                 max_jobs: int = 1000, timeout_s: float = 30.0, capture_retries: int = CAPTURE_RETRIES,
+                 db_retry_s: float = 0.2) -> None:
+        # workers, log_cap_bytes and capture_retry_s come from settings.WatchSettings (their one default)
         self.target, self.history, self.cluster, self.out, self.counters = target, history, cluster, out, counters
         self.annotator = annotator
         self.capture_retries = capture_retries

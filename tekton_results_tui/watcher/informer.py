@@ -37,7 +37,6 @@ from tekton_results_tui.watcher.messages import Relisted, RunEvent
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 500
 QUICK_END_S = 1.0  # a watch ending cleanly with no events sooner than this counts as a quick drop
 ABSENT_RETRY_S = 300.0  # a kind the server does not serve (old Tekton) is looked for again this often
 
@@ -50,8 +49,9 @@ class Informer:
 
     def __init__(self, kind: RunKind, namespace: str | None, target: KubeTarget, out: "queue.Queue[Any]",
                  counters: Counters, on_state: StateFn, *, label_selector: str | None = None,
-                 watch_timeout_s: int = 300, read_timeout_s: float = 120.0, connect_timeout_s: float = 5.0,
-                 relist_interval_s: float = 1800.0, backoff_cap_s: float = 30.0, page_size: int = PAGE_SIZE) -> None:
+                 watch_timeout_s: int, read_timeout_s: float, connect_timeout_s: float,
+                 relist_interval_s: float, backoff_cap_s: float, page_size: int) -> None:
+        # the tunables come from settings.WatchSettings, which holds their one default
         self.kind, self.namespace, self.target = kind, namespace, target
         self.plural = kind.plural
         self.out, self.counters, self.on_state = out, counters, on_state

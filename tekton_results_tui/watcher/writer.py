@@ -85,8 +85,8 @@ class Writer:
     on_dead: Callable[[str], None] = staticmethod(lambda m: None)  # type: ignore[assignment]
 
     def __init__(self, history: History, cluster: str, q: "queue.Queue[Any]", counters: Counters,
-                 followups: FollowUps | None, *, annotator: Annotator | None = None, batch_max: int = 500,
-                 batch_wait_s: float = 0.2, want_logs: bool = False, want_events: bool = False,
+                 followups: FollowUps | None, *, batch_max: int, batch_wait_s: float,
+                 annotator: Annotator | None = None, want_logs: bool = False, want_events: bool = False,
                  on_error: Callable[[str], None] = lambda m: None, sqlite_cache_kib: int | None = 16_000,
                  on_committed: Callable[[list[StoredRun]], None] | None = None) -> None:
         self.history, self.cluster, self.q, self.counters = history, cluster, q, counters
