@@ -71,3 +71,12 @@ def run_eta(h: History, run: RecordRow, limit: int = RECENT_RUNS) -> RunEta | No
             if name and e is not None:
                 out.tasks[name] = e
     return out
+
+
+def progress_bar(fraction: float, width: int) -> str:
+    """`width` cells filled to `fraction` (0..1) with eighth-cell precision: '████▌     '."""
+    width = max(0, int(width))
+    eighths = round(min(1.0, max(0.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    return bar.ljust(width)

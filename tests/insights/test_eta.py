@@ -41,3 +41,12 @@ def test_run_eta_learns_from_successful_runs_of_the_same_pipeline(h: History) ->
 def test_no_eta_without_history(h: History) -> None:
     store(h, pipelinerun("lonely", "running", created=T0 - 50, start=T0 - 50))
     assert run_eta(h, h.find_runs("lonely")[0]) is None
+
+
+def test_progress_bar_eighths() -> None:
+    from tekton_results_tui.insights.eta import progress_bar
+
+    assert progress_bar(0.5, 10) == "█████     "
+    assert progress_bar(0.55, 10) == "█████▌    "  # 44 of 80 eighths
+    assert progress_bar(0.5375, 10) == "█████▍    "  # 43
+    assert progress_bar(2.0, 4) == "████" and progress_bar(-1, 3) == "   " and progress_bar(0.5, 0) == ""
