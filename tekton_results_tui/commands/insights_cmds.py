@@ -208,8 +208,8 @@ def run_timeline(args: argparse.Namespace) -> int:
         if eta is not None:
             e = eta.run
             when = "overdue" if e.overdue else f"about {human_duration(e.remaining_seconds)} left"
-            out.write(f"expected end: {when} (p50 {human_duration(e.p50_seconds)} of {e.basis} successful runs, "
-                      f"{e.progress * 100:.0f}%)\n")
+            out.write(f"expected end: {when} [{eta_mod.progress_bar(e.progress, 20)}] {e.progress * 100:.0f}% "
+                      f"(p50 {human_duration(e.p50_seconds)} of {e.basis} successful runs)\n")
         if flaky:
             out.write(visible(flaky) + "\n")
         for line in tl_mod.render_lines(tl, width, steps=args.steps, clean=visible):

@@ -27,11 +27,13 @@ def url(sqlite_url: str) -> str:
     b = pipelinerun("build-b", "fail", created=NOW - 700, start=NOW - 699, end=NOW - 499, revision="r1", spec_tasks=spec)
     evil = pipelinerun("evil", "ok", created=NOW - 600, start=NOW - 600, end=NOW - 590, pipeline="x\x1b]0;pwned\x07y")
     empty = pipelinerun("empty", "fail", created=NOW - 300, end=NOW - 290)
+    running = pipelinerun("build-c", "running", created=NOW - 50, start=NOW - 50, revision="r2", spec_tasks=spec)
     untimed = pipelinerun("untimed", "none", created=NOW)
     untimed_tr = taskrun(untimed, "compile", "none", created=NOW)
     for o in (untimed, untimed_tr):
         del o["metadata"]["creationTimestamp"]
-    store(h, a, b, evil, empty, untimed, untimed_tr,
+    store(h, a, b, evil, empty, untimed, untimed_tr, running,
+          taskrun(running, "compile", "running", created=NOW - 50, start=NOW - 49),
           taskrun(a, "compile", created=NOW - 895, start=NOW - 894, end=NOW - 840),
           taskrun(a, "test", created=NOW - 840, start=NOW - 838, end=NOW - 796),
           taskrun(b, "compile", created=NOW - 699, start=NOW - 698, end=NOW - 640),
@@ -55,7 +57,7 @@ def test_stats_json_shape(capsys: pytest.CaptureFixture, url: str) -> None:
     assert doc["by"] == "namespace" and [g["key"] for g in doc["groups"]] == ["ci"]
     g = doc["groups"][0]
     assert set(g) == KEYS
-    assert (g["total"], g["succeeded"], g["failed"], g["running"]) == (6, 2, 2, 2)
+    assert (g["total"], g["succeeded"], g["failed"], g["running"]) == (7, 2, 2, 3)
     assert (g["success_rate"], g["flaky"], g["flaky_rate"]) == (0.5, 2, 0.5)  # build-a and build-b
     rc, out, _ = run(capsys, url, "stats", "pipeline:build", "-o", "json")
     b = json.loads(out)["groups"][0]
@@ -108,6 +110,22 @@ def test_timeline_text_and_json(capsys: pytest.CaptureFixture, url: str) -> None
     # a TaskRun's timeline is its steps; this one recorded none
     rc, out, _ = run(capsys, url, "timeline", "build-b-test")
     assert rc == 0 and "no steps recorded for this TaskRun" in out
+
+
+def test_timeline_of_a_running_run_shows_its_eta(capsys: pytest.CaptureFixture, url: str) -> None:
+    rc, out, err = run(capsys, url, "timeline", "build-c", "--width", "80")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "PipelineRun ci/build-c: Running"
+    # the one successful build run took 100 s; this one started 50 s ago (give or take the test's own second)
+    assert lines[1].startswith("expected end: about ") and "(p50 100s of 1 successful runs)" in lines[1]
+    assert "[██████████" in lines[1]
+    assert any(line.startswith("*compile") and line.endswith("Running") for line in lines)
+    assert any(line.startswith(" test") and "not started" in line and line.endswith("Pending") for line in lines)
+    assert lines[-1].endswith("E expected end")
+    rc, out, _ = run(capsys, url, "timeline", "build-c", "-o", "json", "--width", "120")
+    doc = json.loads(out)
+    assert doc["eta"]["basis"] == 1 and doc["eta"]["p50_seconds"] == 100.0 and not doc["eta"]["overdue"]
 
 
 def test_timeline_without_taskruns_or_timing(capsys: pytest.CaptureFixture, url: str) -> None:
