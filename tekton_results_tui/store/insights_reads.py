@@ -13,7 +13,9 @@ Statuses, durations, starts and creations are index columns. Three keys are not 
 source repository and revision and a TaskRun's retry count come from the stored object when no
 label carries them, parsed per row by the database's JSON functions (SQLite json1, PostgreSQL
 jsonb) — never by Python. Writer-kept columns would make them free; until then they cost a JSON
-read per run in the window.
+read per run in the window. On SQLite a Record's index columns sit after its stored object in the
+row, so reading a TaskRun's status or duration also reads the object's overflow pages (measured in
+bench/insights_bench.py): TaskRuns are reached through their Results' indexes where the query allows.
 """
 
 from __future__ import annotations
@@ -99,9 +101,13 @@ class StatsReads:
 
 
 def _json_param(db: pw.Database, result_id: pw.Node, names: Sequence[str]) -> pw.Node:
-    """A correlated subquery: the first of `names` among the params of the Result's top-level run."""
-    order = " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(names))
-    in_list = ", ".join(f"'{n}'" for n in names)
+    """A correlated subquery: the first of `names` among the params of the Result's top-level run.
+
+    Names are bound parameters (a `--revision-key` comes from the user)."""
+    ph = db.param
+    in_list = ", ".join([ph] * len(names))
+    order = " ".join(f"WHEN {ph} THEN {i}" for i in range(len(names)))
+    params = [*names, *names]
     if is_sqlite(db):
         head = ("(SELECT json_extract(p.value, '$.value') FROM record AS r2, json_each(r2.data, '$.spec.params') AS p "
                 "WHERE r2.result_id = ")
@@ -113,18 +119,18 @@ def _json_param(db: pw.Database, result_id: pw.Node, names: Sequence[str]) -> pw
                 "AS p WHERE r2.result_id = ")
         tail = (f" AND r2.top_level AND jsonb_typeof(p) = 'object' AND p->>'name' IN ({in_list}) "
                 f"ORDER BY CASE p->>'name' {order} END LIMIT 1)")
-    return pw.NodeList((pw.SQL(head), result_id, pw.SQL(tail)), glue="")
+    return pw.NodeList((pw.SQL(head), result_id, pw.SQL(tail, params)), glue="")
 
 
 def _json_annotation(db: pw.Database, result_id: pw.Node, key: str) -> pw.Node:
     """A correlated subquery: an annotation of the Result's top-level run."""
     if is_sqlite(db):
         return pw.NodeList((
-            pw.SQL("(SELECT json_extract(r3.data, ?) FROM record AS r3 WHERE r3.result_id = ",
+            pw.SQL(f"(SELECT json_extract(r3.data, {db.param}) FROM record AS r3 WHERE r3.result_id = ",
                    ['$.metadata.annotations."' + key.replace('"', "") + '"']),
             result_id, pw.SQL(" AND r3.top_level = 1 LIMIT 1)")), glue="")
     return pw.NodeList((
-        pw.SQL("(SELECT r3.data->'metadata'->'annotations'->>%s FROM record AS r3 WHERE r3.result_id = ", [key]),
+        pw.SQL(f"(SELECT r3.data->'metadata'->'annotations'->>{db.param} FROM record AS r3 WHERE r3.result_id = ", [key]),
         result_id, pw.SQL(" AND r3.top_level LIMIT 1)")), glue="")
 
 

@@ -104,3 +104,13 @@ def test_stored_pipelinerun_flaky_through_a_retried_task(h: History) -> None:
     store(h, p, tr)
     assert run_flakiness(h, _row(h, "p-compile")).line() == "flaky: passed on retry 2 of 3"  # type: ignore[union-attr]
     assert run_flakiness(h, _row(h, "p")).line() == "flaky: task compile passed on retry 2 of 3"  # type: ignore[union-attr]
+
+
+def test_user_revision_key_is_data_not_sql(h: History) -> None:
+    a = pipelinerun("a", "ok", created=T0 - 900, start=T0 - 899, end=T0 - 800,
+                    params=[{"name": "it's", "value": "v1"}])
+    b = pipelinerun("b", "fail", created=T0 - 700, start=T0 - 699, end=T0 - 600,
+                    params=[{"name": "it's", "value": "v1"}])
+    store(h, a, b)
+    assert run_flakiness(h, _row(h, "b"), revision_key="it's").line() == "flaky: same revision passed in run a"  # type: ignore[union-attr]
+    assert run_flakiness(h, _row(h, "b"), revision_key="x') OR 1=1 --") is None
