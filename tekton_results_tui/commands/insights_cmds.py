@@ -159,7 +159,9 @@ def timeline_of(h: History, run: RecordRow, total_width: int) -> tuple[tl_mod.Ti
     obj = h.record_object(run.id) or {}
     now = int(h.clock())
     if run.kind == "PipelineRun":
-        taskruns = [h.record_object(r.id) or {} for r in h.records_of(run.result_id) if r.kind == "TaskRun"]
+        ids = [r.id for r in h.records_of(run.result_id) if r.kind == "TaskRun"]
+        objs = h.record_objects(ids)  # one read for the page, not one per TaskRun
+        taskruns = [objs.get(i) or {} for i in ids]
         spans = tl_mod.spans_of_pipelinerun(obj, taskruns)
     else:
         spans = tl_mod.spans_of_taskrun(obj)
