@@ -6,6 +6,7 @@
                (`... ON CONFLICT DO UPDATE ... WHERE stored.rv < excluded.rv`), so applying a batch
                twice changes nothing and never bumps the change sequence, and an older
                resourceVersion never overwrites a newer one
+- storable.py  what a database cannot hold (NUL, lone surrogates) and what is stored instead
 - documents.py the Log and EventList Records built about a run
 - rows.py      what reads return: rows, pages and their keyset tokens, orders
 - reads.py     the change feed (`changes_since(n)`), listings, lookups, logs, a page's details

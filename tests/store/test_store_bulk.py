@@ -8,6 +8,7 @@ import time
 
 import peewee as pw
 import pytest
+from schema_v1 import downgrade_to_v1
 from store_objects import bump, pr, tr
 
 from tekton_results_tui.store import db as dbmod
@@ -119,17 +120,7 @@ def test_v1_history_is_migrated_to_v2_keeping_its_labels(db_url: str) -> None:
     p = pr("p", labels={"app": "web"})
     h.apply([RunUpsert(p), RunUpsert(tr("t", p))])
     labels_before = sorted(m.Label.select(m.Label.result, m.Label.key, m.Label.value).tuples())
-    # make it look like a v1 history: the FK indexes v1 had, a rowid label table, version 1
-    if is_sqlite(db):
-        db.execute_sql('CREATE TABLE "label_old" ("result_id" INTEGER NOT NULL REFERENCES "result" ("id") '
-                       'ON DELETE CASCADE, "key" VARCHAR(317) NOT NULL, "value" VARCHAR(255) NOT NULL, '
-                       'PRIMARY KEY ("result_id", "key", "value"))')
-        db.execute_sql('INSERT INTO "label_old" SELECT * FROM "label"')
-        db.execute_sql('DROP TABLE "label"')
-        db.execute_sql('ALTER TABLE "label_old" RENAME TO "label"')
-    db.execute_sql('CREATE INDEX "record_result_id" ON "record" ("result_id")')
-    db.execute_sql('CREATE INDEX "label_result_id" ON "label" ("result_id")')
-    m.MetaKV.update(value="1").where(m.MetaKV.key == "schema_version").execute()
+    downgrade_to_v1(db)  # the FK indexes v1 had, a rowid label table, version 1
     db.close()
 
     db = open_database(db_url)

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from schema_v1 import downgrade_to_v1
 from store_objects import pr, tr
 
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import db as dbmod
 from tekton_results_tui.store import models as m
-from tekton_results_tui.store.db import SCHEMA_VERSION, StoreError, is_sqlite, open_database
+from tekton_results_tui.store.db import SCHEMA_VERSION, StoreError, open_database
 from tekton_results_tui.store.history import History, ReadOnlyError, RunUpsert
 
 
@@ -208,16 +209,7 @@ def _make_v1(db_url: str) -> None:
     h = History(db)
     p = pr("old", labels={"app": "web"})
     h.apply([RunUpsert(p), RunUpsert(tr("old-t", p))])
-    if is_sqlite(db):
-        db.execute_sql('CREATE TABLE "label_old" ("result_id" INTEGER NOT NULL REFERENCES "result" ("id") '
-                       'ON DELETE CASCADE, "key" VARCHAR(317) NOT NULL, "value" VARCHAR(255) NOT NULL, '
-                       'PRIMARY KEY ("result_id", "key", "value"))')
-        db.execute_sql('INSERT INTO "label_old" SELECT * FROM "label"')
-        db.execute_sql('DROP TABLE "label"')
-        db.execute_sql('ALTER TABLE "label_old" RENAME TO "label"')
-    db.execute_sql('CREATE INDEX "record_result_id" ON "record" ("result_id")')
-    db.execute_sql('CREATE INDEX "label_result_id" ON "label" ("result_id")')
-    m.MetaKV.update(value="1").where(m.MetaKV.key == "schema_version").execute()
+    downgrade_to_v1(db)
     db.close()
 
 

@@ -1,0 +1,22 @@
+"""Make a current history look like one written by schema v1 (for the migration and read-only tests)."""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from tekton_results_tui.store import models as m
+from tekton_results_tui.store.db import is_sqlite
+
+
+def downgrade_to_v1(db: pw.Database) -> None:
+    """v1 had FK indexes on record.result_id and label.result_id and a rowid `label` table."""
+    if is_sqlite(db):
+        db.execute_sql('CREATE TABLE "label_old" ("result_id" INTEGER NOT NULL REFERENCES "result" ("id") '
+                       'ON DELETE CASCADE, "key" VARCHAR(317) NOT NULL, "value" VARCHAR(255) NOT NULL, '
+                       'PRIMARY KEY ("result_id", "key", "value"))')
+        db.execute_sql('INSERT INTO "label_old" SELECT * FROM "label"')
+        db.execute_sql('DROP TABLE "label"')
+        db.execute_sql('ALTER TABLE "label_old" RENAME TO "label"')
+    db.execute_sql('CREATE INDEX "record_result_id" ON "record" ("result_id")')
+    db.execute_sql('CREATE INDEX "label_result_id" ON "label" ("result_id")')
+    m.MetaKV.update(value="1").where(m.MetaKV.key == "schema_version").execute()
