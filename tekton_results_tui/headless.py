@@ -23,6 +23,7 @@ from tekton_results_tui.bootstrap import Stack, headless_runner, open_history
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.db import redact
+from tekton_results_tui.textsafe import visible
 
 
 class _Out:
@@ -39,7 +40,9 @@ class _Out:
                                "level": level, "msg": msg, "fields": fields}, default=str)
         else:
             extra = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, "", {}))
-            line = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(ts))} {level.upper():5} {msg}" + (f" {extra}" if extra else "")
+            # run names and API messages in a line are shown, never obeyed (JSON lines escape them already)
+            line = visible(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(ts))} {level.upper():5} {msg}"
+                           + (f" {extra}" if extra else ""))
         with self.lock:
             try:
                 sys.stderr.write(line + "\n")
