@@ -154,9 +154,10 @@ def start_demo(settings: Settings, stack: Stack) -> Settings:
     stack.push(lambda: shutil.rmtree(tmp, ignore_errors=True))
     sim = SimCluster(port=0).start()
     stack.push(sim.stop)
-    sim.preload(pipelineruns=t.demo_preload, taskruns_per=3, finished=True, seed=1)
+    # every 4th PipelineRun also runs a custom task, so the demo shows CustomRuns under their PipelineRuns
+    sim.preload(pipelineruns=t.demo_preload, taskruns_per=3, finished=True, seed=1, customruns_every=4)
     kubeconfig = sim.write_kubeconfig(str(tmp / "kubeconfig"), context="sim")
-    workload = Workload(sim, rate=t.demo_rate, seed=1, step_interval_s=t.demo_step_s)
+    workload = Workload(sim, rate=t.demo_rate, seed=1, step_interval_s=t.demo_step_s, custom_runs_every=4)
     workload.start()
     stack.push(workload.stop)
     options: dict[str, Any] = {"kubeconfig": str(kubeconfig), "context": "sim",
