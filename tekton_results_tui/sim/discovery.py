@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tekton_results_tui.kinds import PIPELINE_RUN, TASK_RUN
 from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.sim.store import GROUP, KINDS, SERVED, VERSION
 
@@ -15,7 +16,7 @@ VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-sim", "gitCo
 
 _VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
 # CRD facts the registry does not hold: Tekton's CRDs give PipelineRun and TaskRun a short name, CustomRun none
-SHORT_NAMES = {"PipelineRun": ["pr"], "TaskRun": ["tr"]}
+SHORT_NAMES = {PIPELINE_RUN.name: ["pr"], TASK_RUN.name: ["tr"]}
 
 
 def api_versions() -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Fault injection: each fault is consumed by the request or watch it hits, and looks like the real server's."""
+"""Fault injection: each fault is consumed by the request or watch it hits, and looks like the real server's.
+
+For a burst (the watcher keeping up): `drop_every_watch_after(25, jitter=5)` cuts every stream until
+`clear()`; `SimCluster.set_watch_window(n)` keeps only the last n changes for watches (older: 410); a
+`Workload` at rate 60 runs/s with step_interval_s=0.02 makes ~1,200 writes/s; `SimCluster.start_ledger()`
+remembers every run, even one deleted (`prune_after_s`) before a watcher saw it.
+"""
 
 from __future__ import annotations
 

@@ -427,7 +427,7 @@ def run_events(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """The events Tekton's controller records for a run, derived from its status."""
     md = obj.get("metadata") or {}
     st = obj.get("status") or {}
-    kind = obj.get("kind", "TaskRun")
+    kind = obj.get("kind", TASK_RUN.name)
     start = st.get("startTime") or md.get("creationTimestamp")
     c = next((c for c in st.get("conditions") or () if c.get("type") == "Succeeded"), None)
     evs = [event(md, kind, "Normal", "Started", "", start, 0)]
