@@ -15,7 +15,7 @@ Prints, each with its target and PASS/MISS:
 
 usage: bench/insights_bench.py [--runs 20000 | --large] [--db URL] [--reuse PATH] [--keep PATH] [--seed 7]
   --large       200,000 PipelineRuns (1.2M records; the issue's size; takes a long while to build)
-  --reuse PATH  time against an existing SQLite history built by this benchmark or store_bench --keep
+  --reuse PATH  time against an existing history built by this benchmark (a SQLite path, or a database URL)
   --keep PATH   leave the built SQLite history at PATH
 """
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=20_000, help="PipelineRuns to generate (each with 5 TaskRuns)")
     ap.add_argument("--large", action="store_true", help="200,000 PipelineRuns (the issue's 1.2M records)")
     ap.add_argument("--db", help="build into this database URL instead of a fresh SQLite file")
-    ap.add_argument("--reuse", metavar="PATH", help="an existing SQLite history built by this benchmark")
+    ap.add_argument("--reuse", metavar="PATH", help="an existing history built by this benchmark (SQLite path or URL)")
     ap.add_argument("--keep", metavar="PATH", help="keep the built SQLite history at PATH")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     work = tempfile.mkdtemp(prefix="insights-bench-")
     try:
         if args.reuse:
-            url = "sqlite:///" + args.reuse
+            url = args.reuse if "://" in args.reuse else "sqlite:///" + args.reuse
         else:
             url = args.db or "sqlite:///" + os.path.join(work, "history.db")
             print(f"building {runs} PipelineRuns x {sb.TASKS_PER_RUN} TaskRuns (seed {args.seed}) ...", flush=True)
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             h.optimize()
             print(f"  imported {new} records in {secs:.1f} s")
             db.close()
-        db = open_database(url, read_only=not args.db)
+        db = open_database(url, read_only=parse_db_url(url).engine == "sqlite")
         h = History(db, clock=lambda: NOW)
         results, records = h.size()
         print(f"history: {results} Results, {records} Records ({parse_db_url(url).engine})")

@@ -272,18 +272,28 @@ def ranked(db: pw.Database, query: pw.Select | tuple[str, Sequence[Any]], keys: 
 
 
 def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
-    """TaskRuns of the top-level runs in scope: k (their pipeline's key), t (pipeline task), d, s."""
-    # Results first (their indexes narrow the window), then their TaskRuns by the (result, start) index:
-    # SQLite otherwise scans every Record, and a Record's index columns sit behind its stored object.
-    scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
-    w = f.for_results()
-    if w is not None:
-        scope = scope.where(w)
-    owner = Result.alias("owner")
-    k = owner.select(pw.fn.COALESCE(owner.pipeline, NONE_KEY)).where(owner.id == Record.result)
+    """TaskRuns of the top-level runs in scope: k (their pipeline's key), t (pipeline task), d, s.
+
+    SQLite: the Results in scope from their covering index, then their TaskRuns by the (result, start)
+    index, each one's pipeline looked up by primary key — a join made it scan every Record, and a
+    Record's index columns sit behind its stored object (measured 2-3x slower). PostgreSQL keeps the
+    object out of line (TOAST) and hash-joins best (measured 4x faster than the lookups).
+    """
     t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
-    return (Record.select(k.alias("k"), t.alias("t"), Record.duration.alias("d"), Record.status.alias("s"))
-            .where((Record.result << scope) & (Record.kind == _TASKRUN)))
+    w = f.for_results()
+    if is_sqlite(db):
+        scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
+        if w is not None:
+            scope = scope.where(w)
+        owner = Result.alias("owner")
+        k = owner.select(pw.fn.COALESCE(owner.pipeline, NONE_KEY)).where(owner.id == Record.result)
+        return (Record.select(k.alias("k"), t.alias("t"), Record.duration.alias("d"), Record.status.alias("s"))
+                .where((Record.result << scope) & (Record.kind == _TASKRUN)))
+    q = (Record.select(pw.fn.COALESCE(Result.pipeline, NONE_KEY).alias("k"), t.alias("t"),
+                       Record.duration.alias("d"), Record.status.alias("s"))
+         .join(Result, on=(Record.result == Result.id))
+         .where(Result.summary_record.is_null(False) & (Record.kind == _TASKRUN)))
+    return q.where(w) if w is not None else q
 
 
 def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
