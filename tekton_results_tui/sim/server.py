@@ -1,4 +1,5 @@
-"""The HTTP/1.1 front: routes Kubernetes API paths to the store, discovery, logs, events and authz.
+"""The HTTP/1.1 front: routes Kubernetes API paths to the store, discovery, logs, events and authz
+(the core/v1 routes are in core_routes.py).
 
 Stdlib only (ThreadingHTTPServer, keep-alive). Every response is JSON or a `Status`;
 nothing a client sends is trusted: bad JSON is 400, unknown paths 404.
@@ -10,12 +11,12 @@ import json
 import socket
 import threading
 import time
-import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from tekton_results_tui.sim import discovery
+from tekton_results_tui.sim.core_routes import CoreRoutes
 from tekton_results_tui.sim.errors import ApiError, bad_request, expired, not_found
 from tekton_results_tui.sim.patch import apply_patch
 from tekton_results_tui.sim.selectors import field_match, parse_field_selector, parse_label_selector
@@ -64,7 +65,7 @@ class SimHTTPServer(ThreadingHTTPServer):
                 pass
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(CoreRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimHTTPServer
     server_version = "sim-apiserver"
@@ -456,68 +457,3 @@ class Handler(BaseHTTPRequestHandler):
             abort()
             return
         self.wfile.write(b"0\r\n\r\n")
-
-    # ---- core/v1 ----
-    def _core(self, rest: list[str]) -> None:
-        c = self.server.cluster
-        m = self.command
-        if m != "GET":
-            self._verb = m.lower()
-            raise ApiError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed", {})
-        if rest == ["namespaces"]:
-            self._verb, self._resource = "list", "namespaces"
-            self._gate(None)
-            with c.store.lock:
-                items = [self._ns_obj(n, t) for n, t in sorted(c.store.namespaces.items())]
-            return self._json(200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": str(c.store.rv)}, "items": items})
-        if len(rest) == 2 and rest[0] == "namespaces":
-            self._verb, self._resource = "get", "namespaces"
-            self._gate(rest[1])
-            t = c.store.namespaces.get(rest[1])
-            if t is None:
-                raise not_found("namespaces", "", rest[1])
-            return self._json(200, self._ns_obj(rest[1], t))
-        if rest == ["events"] or (len(rest) == 3 and rest[0] == "namespaces" and rest[2] == "events"):
-            self._ns = rest[1] if len(rest) == 3 else None
-            self._verb, self._resource = "list", "events"
-            self._gate(None)
-            fs = parse_field_selector(self._query.get("fieldSelector"), (
-                "involvedObject.uid", "involvedObject.name", "involvedObject.namespace", "involvedObject.kind",
-                "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-                "reason", "reportingComponent", "source", "type", "metadata.name", "metadata.namespace"))
-            items = c.events_for(self._ns, fs)
-            return self._json(200, {"kind": "EventList", "apiVersion": "v1", "metadata": {"resourceVersion": str(c.store.rv)}, "items": items})
-        if len(rest) == 5 and rest[0] == "namespaces" and rest[2] == "pods" and rest[4] == "log":
-            self._ns = rest[1]
-            self._verb, self._resource = "get", "pods/log"
-            self._gate(rest[3])
-            text = c.pod_log(rest[1], rest[3], self._query.get("container"))
-            data = text.encode()
-            tail = self._query.get("tailLines")
-            if tail:
-                try:
-                    n = int(tail)
-                except ValueError:
-                    raise bad_request(f"invalid tailLines: {tail}") from None
-                lines = data.splitlines(keepends=True)
-                data = b"".join(lines[-n:]) if n > 0 else b""
-            lim = self._query.get("limitBytes")
-            if lim:
-                try:
-                    data = data[: max(1, int(lim))]
-                except ValueError:
-                    raise bad_request(f"invalid limitBytes: {lim}") from None
-            return self._reply(200, data, "text/plain")
-        if len(rest) == 4 and rest[0] == "namespaces" and rest[2] == "pods":
-            self._ns = rest[1]
-            self._verb, self._resource = "get", "pods"
-            self._gate(rest[3])
-            return self._json(200, c.pod_object(rest[1], rest[3]))
-        raise ApiError(404, "the server could not find the requested resource", "NotFound", {})
-
-    @staticmethod
-    def _ns_obj(name: str, created: str) -> dict[str, Any]:
-        return {"kind": "Namespace", "apiVersion": "v1",
-                "metadata": {"name": name, "uid": f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}",
-                             "creationTimestamp": created, "labels": {"kubernetes.io/metadata.name": name}},
-                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}

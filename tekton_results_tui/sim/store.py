@@ -203,23 +203,23 @@ class Store:
                 live = cur if obj is None else entry
                 self.ledger[entry.uid] = LedgerEntry(kind, key, live.rv if live is not None else rv, obj is None)
             self._hist_rvs.append(rv)
-            over = len(self.history) - self.window
-            if over > 0:
-                self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
-                del self.history[:over]
-                del self._hist_rvs[:over]
+            self._trim()
             self.cond.notify_all()
             return entry
+
+    def _trim(self) -> None:
+        """Drop the changes beyond the window; a watch or continue from before them gets 410 (lock held)."""
+        over = len(self.history) - self.window
+        if over > 0:
+            self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
+            del self.history[:over]
+            del self._hist_rvs[:over]
 
     def set_window(self, changes: int) -> None:
         """Keep only the last `changes` changes for watches and continue tokens from now on (older: 410)."""
         with self.cond:
             self.window = max(1, int(changes))
-            over = len(self.history) - self.window
-            if over > 0:
-                self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
-                del self.history[:over]
-                del self._hist_rvs[:over]
+            self._trim()
             self.cond.notify_all()
 
     def compact(self, rv: int | None = None) -> None:
@@ -451,11 +451,7 @@ class Store:
                 if self.ledger is not None:
                     self.ledger[e.uid] = LedgerEntry(kind, key, self.rv, False)
                 self._hist_rvs.append(self.rv)
-            over = len(self.history) - self.window
-            if over > 0:
-                self.min_valid_rv = max(self.min_valid_rv, self.history[over - 1].rv)
-                del self.history[:over]
-                del self._hist_rvs[:over]
+            self._trim()
             if sort:
                 self.keys[kind] = sorted(table)
             self.cond.notify_all()
