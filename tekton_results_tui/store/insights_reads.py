@@ -30,6 +30,7 @@ from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.db import is_sqlite
 from tekton_results_tui.store.models import Label, Record, Result
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.store.sql import chunks
 
 GROUP_KEYS = ("pipeline", "task", "namespace", "repository", "cluster", "day", "week")
 NONE_KEY = "(none)"
@@ -159,7 +160,9 @@ def revision_expr(db: pw.Database, result_id: pw.Node, revision_key: str | None 
 def _retries_expr(db: pw.Database) -> pw.Node:
     """Failed attempts recorded in a TaskRun's status.retriesStatus."""
     if is_sqlite(db):
-        return pw.fn.COALESCE(pw.fn.json_array_length(Record.data, "$.status.retriesStatus"), 0)
+        # a substring test first: most TaskRuns were never retried, and instr() does not parse JSON
+        return pw.Case(None, ((pw.fn.instr(Record.data, '"retriesStatus"') > 0,
+                               pw.fn.COALESCE(pw.fn.json_array_length(Record.data, "$.status.retriesStatus"), 0)),), 0)
     path = pw.SQL("->'status'->'retriesStatus'")
     return pw.NodeList((pw.SQL("(CASE WHEN jsonb_typeof("), Record.data, path, pw.SQL(") = 'array' THEN jsonb_array_length("),
                         Record.data, path, pw.SQL(") ELSE 0 END)")), glue="")
@@ -350,13 +353,15 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
     if tasks:
         w = f.for_records()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
-        rev = revision_expr(db, Record.result, revision_key)
         q = (Record.select(Record.id, key, scope, Record.cluster, Record.parent, Record.pipeline,
-                           pw.fn.COALESCE(Record.pipeline_task, Record.task), rev, Record.status, _retries_expr(db),
-                           Record.run_name)
+                           pw.fn.COALESCE(Record.pipeline_task, Record.task), Record.result, Record.status,
+                           _retries_expr(db), Record.run_name)
              .where((Record.kind == _TASKRUN) & (Record.status << list(FINISHED))))
         if since is not None:
             q = q.where(Record.create_time >= since)
+        rows = list(q.tuples().iterator())
+        revs = revisions(db, sorted({r[7] for r in rows}), revision_key)  # once per Result, not per TaskRun
+        rows = [(*r[:7], revs.get(r[7]), *r[8:]) for r in rows]
     else:
         w = f.for_results()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
@@ -366,13 +371,25 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
              .where(Result.summary_record.is_null(False) & (Result.summary_status << list(FINISHED))))
         if since is not None:
             q = q.where(Result.sort_time >= since)
+        rows = list(q.tuples().iterator())
     out = []
-    for rid, k, in_scope, cluster, ns, pipeline, ptask, revision, status, retries, name in q.tuples().iterator():
+    for rid, k, in_scope, cluster, ns, pipeline, ptask, revision, status, retries, name in rows:
         if revision is None and not retries:
             continue  # nothing to compare and nothing retried: cannot be judged
         ident = (cluster, ns, pipeline, ptask) if tasks else (cluster, ns, pipeline)
         out.append(EvidenceRow(int(rid), k if in_scope else None, bool(in_scope), ident,
                                None if revision is None else str(revision), status, int(retries or 0), name or ""))
+    return out
+
+
+def revisions(db: pw.Database, result_ids: Sequence[int], revision_key: str | None = None) -> dict[int, str]:
+    """Result id -> the revision its top-level run built (Results without one are left out)."""
+    out: dict[int, str] = {}
+    expr = revision_expr(db, Result.id, revision_key)
+    for chunk in chunks(list(result_ids)):
+        for rid, rev in Result.select(Result.id, expr).where(Result.id << list(chunk)).tuples():
+            if rev is not None:
+                out[int(rid)] = str(rev)
     return out
 
 
