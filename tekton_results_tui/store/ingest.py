@@ -76,7 +76,8 @@ def collect(changes: Iterable[Change], now: int) -> Collected:
             if prev is None or info.rv >= prev[0].rv:  # coalesce: newest resourceVersion wins
                 c.runs[info.uid] = (info, raw)
         elif isinstance(ch, Gone):
-            c.gones[storable_text(ch.uid)] = (ch.at if ch.at is not None else now, ch.before_rv)
+            before = None if ch.before_rv is None else min(ch.before_rv, g.MAX_RV)  # the column's range
+            c.gones[storable_text(ch.uid)] = (ch.at if ch.at is not None else now, before)
         elif isinstance(ch, Logs):
             info = _document_run(ch.run, "logs of ", c)
             if info is not None:

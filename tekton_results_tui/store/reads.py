@@ -206,7 +206,7 @@ def find_runs(run_name: str, namespace: str | None, cluster: str | None, limit: 
     q = _where(Record.select(*RECORD_COLS).where((Record.run_name == run_name) & (Record.kind << RUN_KIND_NAMES)),
                (Record.parent == storable_text(namespace)) if namespace else None,
                (Record.cluster == cluster) if cluster is not None else None)
-    return [record_row(t) for t in q.order_by(Record.create_time.desc(), Record.id.desc()).limit(limit).tuples()]
+    return [record_row(t) for t in q.order_by(Record.create_time.desc(), Record.id.desc()).limit(_page_size(limit)).tuples()]
 
 
 def record_data(record_id: int) -> str | None:
