@@ -26,6 +26,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--prune-after", type=float, default=None, metavar="SECONDS",
                    help="delete each workload PipelineRun (and its children) this long after it finished (default: keep)")
     p.add_argument("--compaction-window", type=int, default=10_000, help="changes kept for watch/continue (default 10000)")
+    p.add_argument("--cut-watches-every", type=int, default=0, metavar="N",
+                   help="cut every watch stream abruptly after N events (± N/5), as a flaky load balancer does (default 0 = never)")
     p.add_argument("--bookmark-interval", type=float, default=5.0, help="seconds between watch bookmarks (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed for preload and workload")
     p.set_defaults(func=run)
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     sim = SimCluster(port=args.port, host=args.host, compaction_window=args.compaction_window,
                      bookmark_interval_s=args.bookmark_interval)
+    if args.cut_watches_every > 0:
+        sim.faults.drop_every_watch_after(args.cut_watches_every, jitter=args.cut_watches_every // 5, seed=args.seed)
     if args.preload:
         sim.preload(pipelineruns=args.preload, seed=args.seed, customruns_every=args.custom_runs_every)
     sim.start()

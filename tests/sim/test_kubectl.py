@@ -102,3 +102,26 @@ def test_sim_exits_zero_on_sigterm(sim_proc: tuple[subprocess.Popen, str]) -> No
     p = sim_proc[0]
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == 0
+
+
+def test_sim_process_cuts_every_watch_when_asked(tmp_path) -> None:
+    """`sim --cut-watches-every N`: a separate watcher process sees each stream cut after N±N/5 events."""
+    import urllib3
+    from kubernetes import client, config, watch
+
+    kc = str(tmp_path / "k.yaml")
+    p = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "sim", "--kubeconfig-out", kc, "--rate", "0",
+                          "--preload", "30", "--cut-watches-every", "10"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("sim: serving")  # type: ignore[union-attr]
+        co = client.CustomObjectsApi(config.new_client_from_config(kc))
+        w = watch.Watch()
+        got = 0
+        with pytest.raises(urllib3.exceptions.ProtocolError):
+            for _ in w.stream(co.list_cluster_custom_object, "tekton.dev", "v1", "pipelineruns", resource_version="1",
+                              timeout_seconds=5):
+                got += 1
+        assert 8 <= got <= 12
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
