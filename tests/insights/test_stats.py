@@ -190,3 +190,24 @@ def test_trends_per_day_and_sparkline(h: History) -> None:
     assert t.p50_seconds == [None, 200.0, None, 5.0]  # the running run has no duration
     assert sparkline(t.runs) == " █ █" and sparkline([1, 2, 4, 8]) == "▂▃▅█"
     assert sparkline([None, 0]) == "  " and trends(h, "ns:nowhere", "pipeline") == {}
+
+
+def test_odd_objects_never_break_the_json_reads(h: History) -> None:
+    """Params and annotations of every shape a hostile or old object may carry: read as absent, never an error."""
+    shapes = [{"name": "revision", "value": {"nested": True}}, "revision", 7, None, {"name": 5, "value": "x"},
+              {"value": "no-name"}, {"name": "repo-url", "value": ["a", "b"]}, {"name": "git-url", "value": "g\x1b[2J"}]
+    objs = []
+    for i, shape in enumerate(shapes):
+        p = pipelinerun(f"odd{i}", "ok" if i % 2 else "fail", created=T0 - 1000 + i, start=T0 - 999 + i, end=T0 - 900)
+        p["spec"]["params"] = [shape]
+        objs.append(p)
+    weird = pipelinerun("weird", created=T0 - 500, start=T0 - 499, end=T0 - 400)
+    weird["spec"]["params"] = {"name": "revision", "value": "r"}  # not a list
+    weird["metadata"]["annotations"] = {"pipelinesascode.tekton.dev/sha": ""}
+    objs.append(weird)
+    store(h, *objs)
+    for by in GROUP_KEYS:  # (no TaskRuns here: --by task counts none)
+        assert sum(g["total"] for g in groups(h, by).values()) == (0 if by == "task" else len(objs))
+    repos = groups(h, "repository")
+    assert "g\x1b[2J" in repos  # data as stored; the CLI makes it visible, see test_insights_cli
+    assert statistics(h, None, "pipeline", revision_key="no-such-key").groups[0].flaky == 0
