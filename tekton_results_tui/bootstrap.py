@@ -116,7 +116,7 @@ def start_watcher(settings: Settings, history: History, stack: Stack) -> tuple[W
     return service, None
 
 
-def headless_runner(settings: Settings, history: History, **service_kw: Any) -> tuple[Any, KubeTarget, str]:
+def headless_runner(settings: Settings, history: History) -> tuple[Any, KubeTarget, str]:
     """For `--headless`: (runner, target, cluster), not started; KubeError when the cluster cannot be used.
 
     On PostgreSQL the replicas elect one writer (watcher/leader.py); every elected service shares one
@@ -126,7 +126,7 @@ def headless_runner(settings: Settings, history: History, **service_kw: Any) -> 
     from tekton_results_tui.watcher.kube import check_reachable
     from tekton_results_tui.watcher.service import WatcherService
 
-    first = WatcherService(settings, history, **service_kw)
+    first = WatcherService(settings, history)
     target, cluster = first.target, first.cluster
     if database_engine(settings.store.db_url) != "postgresql":
         return first, target, cluster
@@ -136,7 +136,7 @@ def headless_runner(settings: Settings, history: History, **service_kw: Any) -> 
     holder = f"headless-ha:{cluster}"
 
     def make() -> WatcherService:
-        return WatcherService(settings, history, target=target, lease_holder=holder, **service_kw)
+        return WatcherService(settings, history, target=target, lease_holder=holder)
 
     return HaWatcher(settings.store.db_url, cluster, make, identity=first.holder), target, cluster
 

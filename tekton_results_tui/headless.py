@@ -61,7 +61,7 @@ class _LogHandler(logging.Handler):
 
 
 def run_headless(settings: Settings, summary_interval_s: float | None = None,
-                 stop_event: threading.Event | None = None, **service_kw: Any) -> int:
+                 stop_event: threading.Event | None = None) -> int:
     """Run the watcher without a UI until a signal (or `stop_event`); returns the exit code."""
     out = _Out(settings.watch.log_format)
     if summary_interval_s is None:
@@ -71,7 +71,7 @@ def run_headless(settings: Settings, summary_interval_s: float | None = None,
     pkg_log.addHandler(handler)
     pkg_log.setLevel(logging.INFO)
     try:
-        return _run(settings, out, summary_interval_s, stop_event or threading.Event(), service_kw)
+        return _run(settings, out, summary_interval_s, stop_event or threading.Event())
     finally:
         pkg_log.removeHandler(handler)
 
@@ -81,7 +81,7 @@ def _fail(out: _Out, msg: str) -> int:
     return exitcodes.USAGE
 
 
-def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event, service_kw: dict[str, Any]) -> int:
+def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event) -> int:
     stack = Stack()
     try:
         history = open_history(settings.store.db_url, read_only=False, stack=stack)
@@ -93,7 +93,7 @@ def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event,
     metrics = None
     try:
         try:
-            runner, target, cluster = headless_runner(settings, history, **service_kw)
+            runner, target, cluster = headless_runner(settings, history)
             runner.start()
         except UserError as exc:
             return _fail(out, str(exc))
