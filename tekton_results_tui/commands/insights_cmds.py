@@ -13,9 +13,9 @@ from tekton_results_tui.commands.args import add_db_option, add_filter_words, ad
 from tekton_results_tui.commands.common import check_filter, opened_history, quiet_broken_pipe, scoped_filter
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.insights import eta as eta_mod
-from tekton_results_tui.insights import flaky as flaky_mod
 from tekton_results_tui.insights import stats as stats_mod
 from tekton_results_tui.insights import timeline as tl_mod
+from tekton_results_tui.insights.run_summary import run_insights
 from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
@@ -155,7 +155,7 @@ def resolve_run(h: History, name: str, namespace: str | None) -> RecordRow | Non
     return rec if rec is not None and rec.kind in RUN_KINDS else None
 
 
-def timeline_of(h: History, run: RecordRow, total_width: int) -> tuple[tl_mod.Timeline, eta_mod.RunEta | None]:
+def timeline_of(h: History, run: RecordRow, total_width: int, eta: eta_mod.RunEta | None) -> tl_mod.Timeline:
     obj = h.record_object(run.id) or {}
     now = int(h.clock())
     if run.kind == "PipelineRun":
@@ -165,8 +165,7 @@ def timeline_of(h: History, run: RecordRow, total_width: int) -> tuple[tl_mod.Ti
         spans = tl_mod.spans_of_pipelinerun(obj, taskruns)
     else:
         spans = tl_mod.spans_of_taskrun(obj)
-    eta = eta_mod.run_eta(h, run)
-    return tl_mod.timeline_at(spans, total_width, now, eta.run.expected_end if eta else None), eta
+    return tl_mod.timeline_at(spans, total_width, now, eta.run.expected_end if eta else None)
 
 
 def timeline_document(tl: tl_mod.Timeline, eta: eta_mod.RunEta | None, flaky: str | None) -> dict[str, Any]:
@@ -197,23 +196,18 @@ def run_timeline(args: argparse.Namespace) -> int:
         if run is None:
             where = f" in namespace {visible(namespace)}" if namespace else ""
             raise UsageError(f"no stored run, Record or Result named {args.run!r}{where}")
-        tl, eta = timeline_of(h, run, width)
-        found = flaky_mod.run_flakiness(h, run)
-        flaky = found.line() if found else None
+        ins = run_insights(h, run)
+        tl = timeline_of(h, run, width, ins.eta)
         if args.output == "json":
-            output.emit_document(timeline_document(tl, eta, flaky), "json", sys.stdout)
+            output.emit_document(timeline_document(tl, ins.eta, ins.flaky), "json", sys.stdout)
             return exitcodes.OK
         out = sys.stdout
         status = tl_mod.STATUS_WORDS.get(run.status, "Running" if run.start is not None else "Pending")
         took = f", {human_duration(run.duration)}" if run.duration is not None else ""
         out.write(f"{run.kind} {visible(run.parent)}/{visible(run.run_name)}: {status}{took}\n")
-        if eta is not None:
-            e = eta.run
-            when = "overdue" if e.overdue else f"about {human_duration(e.remaining_seconds)} left"
-            out.write(f"expected end: {when} [{eta_mod.progress_bar(e.progress, 20)}] {e.progress * 100:.0f}% "
-                      f"(p50 {human_duration(e.p50_seconds)} of {e.basis} successful runs)\n")
-        if flaky:
-            out.write(visible(flaky) + "\n")
+        for line in (ins.eta_line, ins.flaky):
+            if line:
+                out.write(visible(line) + "\n")
         for line in tl_mod.render_lines(tl, width, steps=args.steps, clean=visible):
             out.write(line + "\n")
     return exitcodes.OK

@@ -360,6 +360,23 @@ def glyphs(seg: Segment, width: int, fill: str | None = None) -> dict[int, str]:
     return out
 
 
+def exact_cells(seg: Segment, width: int) -> list[tuple[int, str, bool]]:
+    """(column, character, reverse) drawing a segment exactly where colours are available (the TUI):
+    a cell covered from its left edge is a left eighth block; one covered up to its right edge from
+    mid-cell is the complementary left block in reverse video (background and foreground swapped)."""
+    out = []
+    for col, first, n in seg.cells():
+        if col >= width:
+            break
+        if n == 8:
+            out.append((col, "█", False))
+        elif first == 0 or first + n < 8:
+            out.append((col, EIGHTHS[n], False))
+        else:
+            out.append((col, EIGHTHS[first], True))
+    return out
+
+
 def _bar_text(b: Bar, width: int, clean: Any = str) -> str:
     if b.skipped:
         return f"skipped: {clean(b.note or '')}"[:width].ljust(width)

@@ -50,3 +50,17 @@ def test_progress_bar_eighths() -> None:
     assert progress_bar(0.55, 10) == "█████▌    "  # 44 of 80 eighths
     assert progress_bar(0.5375, 10) == "█████▍    "  # 43
     assert progress_bar(2.0, 4) == "████" and progress_bar(-1, 3) == "   " and progress_bar(0.5, 0) == ""
+
+
+def test_run_insights_for_a_summary(h: History) -> None:
+    from tekton_results_tui.insights.run_summary import run_insights
+
+    a = pipelinerun("a", "ok", created=T0 - 900, start=T0 - 900, end=T0 - 800, revision="r1")
+    b = pipelinerun("b", "fail", created=T0 - 700, start=T0 - 700, end=T0 - 650, revision="r1")
+    c = pipelinerun("c", "running", created=T0 - 25, start=T0 - 25, revision="r2")
+    store(h, a, b, c)
+    got = run_insights(h, h.find_runs("b")[0])
+    assert got.flaky == "flaky: same revision passed in run a" and got.eta is None and got.eta_line is None
+    running = run_insights(h, h.find_runs("c")[0], bar_width=8)
+    assert running.flaky is None
+    assert running.eta_line == "expected end: about 75s left  ██       25% (p50 100s of 1 successful runs)"

@@ -159,3 +159,12 @@ def test_steps_under_their_taskrun_and_hostile_names() -> None:
     lines = render_lines(tl, 100, steps=True, clean=visible)
     assert not any("\x1b" in line or "\x07" in line for line in lines)
     assert any(line.startswith("   s1 ") for line in lines)  # indented under the TaskRun
+
+
+def test_exact_cells_use_reverse_video_for_a_mid_cell_start() -> None:
+    from tekton_results_tui.insights.timeline import exact_cells
+
+    # eighths 20-36: cell 2 from its 5th eighth (reverse of the left half), cell 3 whole, cell 4's left half
+    assert exact_cells(Segment(20, 36), 10) == [(2, "▌", True), (3, "█", False), (4, "▌", False)]
+    assert exact_cells(Segment(3, 5), 10) == [(0, "▎", False)]  # inside one cell: its size, from the left
+    assert exact_cells(Segment(70, 100), 10) == [(8, "▊", True), (9, "█", False)]  # clipped at the width
