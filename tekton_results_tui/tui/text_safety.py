@@ -4,7 +4,7 @@ A step log is written by whatever ran in the pod. Shown raw, its escape sequence
 could retitle the terminal (OSC 0/2), plant hyperlinks (OSC 8), write the clipboard
 (OSC 52), move the cursor or clear the screen (CSI), switch modes (CSI ? h/l), send
 device-control strings (DCS/APC/PM/SOS) or hide text (CR overwrite, backspaces,
-SGR conceal). Only SGR colour and emphasis is worth keeping, so:
+SGR conceal, zero-width characters, bidi overrides). Only SGR colour and emphasis is worth keeping, so:
 
 1. `sanitize` removes every escape/control sequence except 7-bit SGR (`ESC [ <digits;:> m`);
    a lone carriage return becomes a line break (nothing overwritten is hidden);
@@ -35,7 +35,8 @@ _SEQUENCE = re.compile(
     | \x1b [\ -/]* [0-~]                                    # other ESC sequences (charset, RIS, DECSC...)
     | \x1b                                                  # lone ESC
     | [\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]             # other C0 (incl. BEL, BS) and C1 controls
-    | [\u202a-\u202e\u2066-\u2069]                          # bidi overrides/isolates (text that lies)
+    | [\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]  # bidi marks/overrides/isolates (text that
+                                                            # lies), zero-width and other invisible characters
     """,
     re.VERBOSE,
 )

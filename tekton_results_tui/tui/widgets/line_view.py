@@ -362,4 +362,4 @@ class SearchableLines(Vertical):
             return
         where = f"{index + 1}/{total}" if total else "no match"
         self.query_one(".search-status", Static).update(
-            Text.assemble(" /", (q, "bold"), f"  {where}  ", ("n next · N previous · / new search", "dim")))
+            Text.assemble(" /", (visible(q), "bold"), f"  {where}  ", ("n next · N previous · / new search", "dim")))
