@@ -427,7 +427,7 @@ class WatcherService:
 
     def can_delete_runs(self) -> bool:
         """May this identity delete every run kind in the watched scope (one review per kind and namespace)?"""
-        scopes: list[str | None] = list(dict.fromkeys(self.settings.namespaces)) or [None]
+        scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]
         return all(self.can_i("delete", k.resource, ns) for k in kinds.RUN_KINDS for ns in scopes)
 
 
