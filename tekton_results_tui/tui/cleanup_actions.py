@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
     from tekton_results_tui.store.history import History
     from tekton_results_tui.store.query import Filter
+    from textual.notifications import SeverityLevel
+
     from tekton_results_tui.tui.cluster import ClusterActions
 
     _AppBase = App[int]
@@ -78,6 +80,10 @@ class CleanupActions(_AppBase):
     filter: Filter
     clock: Callable[[], float]
     tree: ResultsTree
+
+    if TYPE_CHECKING:
+        def notify_plain(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+                         timeout: float | None = None) -> None: ...
 
     _can_delete: bool | None = None  # None: not known yet (access review pending)
     _can_delete_at: float = 0.0

@@ -60,10 +60,6 @@ async def test_paging_with_load_more(make_app):
 
 
 def current_tab(detail) -> str:
-    for attr in ("tab", "active_tab", "current_tab"):
-        val = getattr(detail, attr, None)
-        if isinstance(val, str):
-            return val
     return detail.query_one(TabbedContent).active
 
 
