@@ -224,21 +224,48 @@ def _run(db: pw.Database, sql: str, params: Sequence[Any]) -> list[tuple]:
     return list(db.execute_sql(sql, list(params)).fetchall())
 
 
-def _counts(db: pw.Database, base: pw.Select) -> list[GroupCounts]:
+_FINISHED_D = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
+
+
+def _one_pass(db: pw.Database, base: pw.Select) -> tuple[list[GroupCounts], dict[Any, RankedValues],
+                                                        dict[Any, RankedValues]]:
+    """Counts, the newest start, duration and queue ranks per group in ONE statement over the scoped rows.
+
+    The rows are read once into a common table expression (both engines materialize one that is used
+    more than once) and each answer is a branch of a UNION ALL: on SQLite, reading TaskRun rows is most
+    of the cost, so four separate statements cost four reads. Every branch has the same columns:
+    (tag, k, x1..x7, t).
+    """
     sql, params = base.sql()
+    pad = lambda n: ", NULL" * n  # noqa: E731
     sums = ", ".join(f"SUM(CASE WHEN s = '{s}' THEN 1 ELSE 0 END)"
                      for s in (g.SUCCESS, g.FAILURE, g.CANCELLED, g.TIMEOUT, g.UNKNOWN))
-    rows = _run(db, f"SELECT k, COUNT(*), {sums}, MAX(d) FROM ({sql}) AS b GROUP BY k", params)
-    last = {k: (st, s) for k, st, s in _run(
-        db, f"SELECT k, st, s FROM (SELECT k, st, s, ROW_NUMBER() OVER (PARTITION BY k ORDER BY st DESC, id DESC) AS rn "
-            f"FROM ({sql}) AS b WHERE st IS NOT NULL) AS r WHERE rn = 1", params)}
-    out = []
-    for k, total, ok, failed, cancelled, timeout, running, mx in rows:
-        st, s = last.get(k, (None, None))
-        out.append(GroupCounts(k, int(total), int(ok or 0), int(failed or 0), int(cancelled or 0), int(timeout or 0),
-                               int(running or 0), int(mx) if mx is not None else None,
-                               int(st) if st is not None else None, s))
-    return out
+    counts = f"SELECT 'c' AS tag, k, COUNT(*) AS x1, {sums}, MAX(d), NULL AS t FROM b GROUP BY k"
+    last = (f"SELECT 'l', k, st{pad(6)}, s FROM (SELECT k, st, s, ROW_NUMBER() OVER (PARTITION BY k "
+            f"ORDER BY st DESC, id DESC) AS rn FROM b WHERE st IS NOT NULL) AS r1 WHERE rn = 1")
+
+    def ranks(tag: str, value: str) -> str:
+        return (f"SELECT '{tag}', k, n, rn, v{pad(4)}, NULL FROM (SELECT k, {value} AS v, "
+                f"ROW_NUMBER() OVER (PARTITION BY k ORDER BY {value}) AS rn, COUNT(*) OVER (PARTITION BY k) AS n "
+                f"FROM b WHERE {value} IS NOT NULL) AS r{tag} WHERE {ranks_needed('n', PERCENTS)}")
+
+    rows = _run(db, f"WITH b AS ({sql}) {counts} UNION ALL {last} UNION ALL {ranks('d', _FINISHED_D)} "
+                    f"UNION ALL {ranks('q', 'q')}", params)
+    counted: dict[Any, GroupCounts] = {}
+    lasts: dict[Any, tuple[int, str]] = {}
+    ranked_by: dict[str, dict[Any, RankedValues]] = {"d": {}, "q": {}}
+    for tag, k, x1, x2, x3, x4, x5, x6, x7, t in rows:
+        if tag == "c":
+            counted[k] = GroupCounts(k, int(x1), int(x2 or 0), int(x3 or 0), int(x4 or 0), int(x5 or 0), int(x6 or 0),
+                                     int(x7) if x7 is not None else None)
+        elif tag == "l":
+            lasts[k] = (int(x1), t)
+        else:
+            rv = ranked_by[tag].setdefault(k, RankedValues(int(x1)))
+            rv.at[int(x2) - 1] = int(x3)
+    for k, (st, status) in lasts.items():
+        counted[k].last_start, counted[k].last_status = st, status
+    return list(counted.values()), ranked_by["d"], ranked_by["q"]
 
 
 def ranks_needed(n_expr: str, percents: Iterable[int]) -> str:
@@ -303,16 +330,28 @@ def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
     """Counts, duration and queue ranks per group of `by` over the runs `f` selects."""
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
-    base = _base(db, by, f)
-    finished = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
-    out = StatsReads(by, _counts(db, base), ranked(db, base, ["k"], finished), ranked(db, base, ["k"], "q"))
+    out = StatsReads(by, *_one_pass(db, _base(db, by, f)))
     if by == "pipeline":
-        tq = _pipeline_tasks(db, f)
-        out.task_p95 = ranked(db, tq, ["k", "t"], finished, (95,))
-        sql, params = tq.sql()
-        out.task_failed = {(k, t): int(n) for k, t, n in _run(
-            db, f"SELECT k, t, COUNT(*) FROM ({sql}) AS b WHERE s IN ('FAILURE', 'TIMEOUT') GROUP BY k, t", params)}
+        out.task_p95, out.task_failed = _task_extremes(db, _pipeline_tasks(db, f))
     return out
+
+
+def _task_extremes(db: pw.Database, tq: pw.Select) -> tuple[dict[tuple[Any, str], RankedValues],
+                                                            dict[tuple[Any, str], int]]:
+    """Per (pipeline key, pipeline task): p95 duration ranks and failures, in one read of the TaskRuns."""
+    sql, params = tq.sql()
+    failed = "SELECT 'f' AS tag, k, t, COUNT(*) AS x1, NULL AS x2, NULL AS x3 FROM b WHERE s IN ('FAILURE', 'TIMEOUT') GROUP BY k, t"
+    ranks = (f"SELECT 'd', k, t, n, rn, v FROM (SELECT k, t, {_FINISHED_D} AS v, ROW_NUMBER() OVER (PARTITION BY k, t "
+             f"ORDER BY {_FINISHED_D}) AS rn, COUNT(*) OVER (PARTITION BY k, t) AS n FROM b "
+             f"WHERE {_FINISHED_D} IS NOT NULL) AS r WHERE {ranks_needed('n', (95,))}")
+    p95: dict[tuple[Any, str], RankedValues] = {}
+    fails: dict[tuple[Any, str], int] = {}
+    for tag, k, t, x1, x2, x3 in _run(db, f"WITH b AS ({sql}) {failed} UNION ALL {ranks}", params):
+        if tag == "f":
+            fails[(k, t)] = int(x1)
+        else:
+            p95.setdefault((k, t), RankedValues(int(x1))).at[int(x2) - 1] = int(x3)
+    return p95, fails
 
 
 @dataclass
@@ -331,8 +370,7 @@ def trend_reads(db: pw.Database, by: str, f: Filter) -> TrendReads:
     daily = f"SELECT b.*, b.c / 86400 AS day FROM ({sql}) AS b"
     counts = {(k, int(day)): int(n) for k, day, n in _run(
         db, f"SELECT k, day, COUNT(*) FROM ({daily}) AS b2 GROUP BY k, day", params)}
-    finished = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
-    durations = {(k, int(day)): v for (k, day), v in ranked(db, (daily, params), ["k", "day"], finished, (50,)).items()}
+    durations = {(k, int(day)): v for (k, day), v in ranked(db, (daily, params), ["k", "day"], _FINISHED_D, (50,)).items()}
     return TrendReads(counts, durations)
 
 
