@@ -79,6 +79,9 @@ async def test_customrun_shows_under_its_pipelinerun_tagged_and_in_the_summary(h
         text = screen_text(app)
         assert app.detail.current_name == "release-run-1-approve"
         assert "Pipeline task" in text and "Approved" in text  # what it runs; its reason
+        app.action_tab("logs")  # a CustomRun runs no pod of Tekton's: no step logs (not its siblings')
+        await settle(pilot)
+        assert "No TaskRun here" in screen_text(app)
 
 
 async def test_marked_customrun_keeps_its_mark_through_a_live_relabel(history) -> None:

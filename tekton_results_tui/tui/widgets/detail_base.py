@@ -58,8 +58,9 @@ class Resolved:
     def task_runs(self) -> list[RecordRow]:
         """Runs with step logs this node covers: itself, or the children of a PipelineRun/Result."""
         run = self.run_record()
-        if run is not None and has_step_logs(run):
-            return [run]
+        kind = kinds.run_kind(run.kind) if run is not None else None
+        if run is not None and kind is not None and kind.parent is not None:  # a child run: its own logs only
+            return [run] if kind.step_logs else []
         return [r for r in self.records if has_step_logs(r)]
 
 
