@@ -15,7 +15,7 @@ The tui never imports kubernetes: the watcher does the talking.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from tekton_results_tui import kinds
 from tekton_results_tui.watcher.cleanup_plan import CleanupPlan
@@ -56,7 +56,6 @@ class RunDeleter(Protocol):
                     should_stop: StopFn | None = None) -> Sequence[DeleteOutcome]: ...
 
 
-@runtime_checkable
 class ClusterActions(Protocol):
     """What the TUI needs of the cluster."""
 
