@@ -8,8 +8,11 @@ import sqlite3
 
 import pytest
 
+from tekton_results_tui import kinds
 from tekton_results_tui.store.history import ReadOnlyError, RunUpsert
 from tekton_results_tui.tui.app import MUTATING_ACTIONS
+from tekton_results_tui.tui.cluster import NoCluster, WatcherCluster
+from tekton_results_tui.watcher.status import LIVE, WatcherStatus
 
 from .conftest import SIZE, T0, make_pipelinerun
 
@@ -57,3 +60,51 @@ async def test_writable_app_shows_mark_in_footer(make_app):
         await pilot.pause()
         assert app.check_action("mark", ()) is True
         assert "Mark" in footer_text(app)
+
+
+class CountingWatcher:
+    """A watcher service of this process that would delete: counts every call that reaches it."""
+
+    cluster = "c"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def status(self) -> WatcherStatus:
+        return WatcherStatus(state=LIVE)
+
+    def read_pod_log(self, namespace: str, pod: str, container: str) -> str:
+        self.calls.append("read_pod_log")
+        return ""
+
+    def can_i(self, verb: str, resource: str, namespace: str | None = None) -> bool:
+        self.calls.append("can_i")
+        return True
+
+    def delete_runs(self, plan, progress_cb=None, should_stop=None):  # noqa: ANN001, ANN201
+        self.calls.append("delete_runs")
+        return []
+
+
+async def test_read_only_app_gets_the_null_cluster_even_when_given_a_watcher(make_app):
+    watcher = CountingWatcher()
+    app = make_app(read_only=True, service=watcher)
+    assert isinstance(app.cluster, NoCluster) and app.cluster.deleter is None and app.deleter is None
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+d")
+        app.action_delete()
+        app._confirmed(app.make_plan(app.cursor_targets()))  # even a confirmed plan finds no way to delete
+        await pilot.pause()
+        assert not [w for w in app.workers if w.group == "cleanup-delete"]
+    assert watcher.calls == []  # not even an access review
+
+
+async def test_writable_app_reaches_the_watcher_through_the_adapter(make_app):
+    watcher = CountingWatcher()
+    app = make_app(service=watcher)
+    assert isinstance(app.cluster, WatcherCluster) and app.deleter is app.cluster
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app._can_delete is True and app.check_action("delete", ()) is True
+    assert watcher.calls.count("can_i") == len(kinds.RUN_KINDS)  # delete asked for every run kind
