@@ -237,7 +237,10 @@ def _one_pass(db: pw.Database, base: pw.Select) -> tuple[list[GroupCounts], dict
     (tag, k, x1..x7, t).
     """
     sql, params = base.sql()
-    pad = lambda n: ", NULL" * n  # noqa: E731
+
+    def pad(n: int) -> str:
+        return ", NULL" * n
+
     sums = ", ".join(f"SUM(CASE WHEN s = '{s}' THEN 1 ELSE 0 END)"
                      for s in (g.SUCCESS, g.FAILURE, g.CANCELLED, g.TIMEOUT, g.UNKNOWN))
     counts = f"SELECT 'c' AS tag, k, COUNT(*) AS x1, {sums}, MAX(d), NULL AS t FROM b GROUP BY k"
