@@ -104,3 +104,35 @@ async def test_letters_typed_in_the_bar_are_not_keys(make_app):
         await pilot.press("slash", *"qyles ", "enter")  # q must not quit, y/l/e/s must not switch tabs
         assert app.is_running
         assert app.filter_bar.text == "qyles "
+
+
+async def test_huge_number_in_the_filter_is_one_line_under_the_bar(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"dur>99999999999999999999", "enter")
+        await pilot.pause()
+        assert app.filter_bar.error and "\n" not in app.filter_bar.error
+        assert "99999999999999999999" in error_text(app)
+        assert len(shown_rows(app)) == 50  # the tree still shows the last good filter's Results
+
+
+async def test_a_filter_the_database_cannot_run_keeps_the_previous_one(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        history = app.history
+        real = history.list_results
+
+        def list_results(flt=None, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if flt is not None and "ns:dev" in getattr(flt, "text", str(flt)):
+                raise OverflowError("Python int too large to convert to SQLite INTEGER")
+            return real(flt, *args, **kw)
+
+        history.list_results = list_results  # type: ignore[method-assign]
+        await pilot.press("slash", *"ns:ci", "enter")
+        ci = [r.id for r in shown_rows(app)]
+        assert ci and all(r.parent == "ci" for r in shown_rows(app))
+        await pilot.press("slash", "ctrl+u", *"ns:dev", "enter")  # replace the text
+        await pilot.pause()
+        assert "too large" in app.filter_bar.error
+        assert app.filter.text == "ns:ci" and [r.id for r in shown_rows(app)] == ci
+        assert app.is_running
