@@ -53,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN")
     p.add_argument("-n", "--namespace", dest="run_namespace", metavar="NS", help="the run's namespace")
     p.add_argument("--steps", action="store_true", help="also one bar per step under each TaskRun")
+    p.add_argument("--revision-key", metavar="KEY", help="the label, param or annotation naming the source revision "
+                   "(for the flaky line; default: the Pipelines-as-Code sha, or the revision/git-revision/commit param)")
     p.add_argument("--width", type=int, metavar="COLUMNS", help="columns to use (default: the terminal's, else 80)")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     add_db_option(p, sub=True)
@@ -196,7 +198,7 @@ def run_timeline(args: argparse.Namespace) -> int:
         if run is None:
             where = f" in namespace {visible(namespace)}" if namespace else ""
             raise UsageError(f"no stored run, Record or Result named {args.run!r}{where}")
-        ins = run_insights(h, run)
+        ins = run_insights(h, run, revision_key=args.revision_key)
         tl = timeline_of(h, run, width, ins.eta)
         if args.output == "json":
             output.emit_document(timeline_document(tl, ins.eta, ins.flaky), "json", sys.stdout)

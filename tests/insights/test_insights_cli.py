@@ -107,6 +107,8 @@ def test_timeline_text_and_json(capsys: pytest.CaptureFixture, url: str) -> None
     doc = json.loads(out)
     assert doc["width"] == 200 - 10 - 18 - 2 and [b["name"] for b in doc["bars"]] == ["compile", "test"]
     assert doc["bars"][1]["critical"] and doc["flaky"] == "flaky: same revision passed in run build-a"
+    rc, out, _ = run(capsys, url, "timeline", "build-b", "--revision-key", "no-such-key")
+    assert rc == 0 and "flaky" not in out  # by that key the two runs share no revision
     # a TaskRun's timeline is its steps; this one recorded none
     rc, out, _ = run(capsys, url, "timeline", "build-b-test")
     assert rc == 0 and "no steps recorded for this TaskRun" in out
