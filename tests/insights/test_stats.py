@@ -211,3 +211,33 @@ def test_odd_objects_never_break_the_json_reads(h: History) -> None:
     repos = groups(h, "repository")
     assert "g\x1b[2J" in repos  # data as stored; the CLI makes it visible, see test_insights_cli
     assert statistics(h, None, "pipeline", revision_key="no-such-key").groups[0].flaky == 0
+
+
+def test_task_and_queue_percentiles_against_the_stored_records(h: History) -> None:
+    """Brute force over what the store lists (not over what the test meant to write)."""
+    rng = random.Random(29)
+    objs = []
+    for i in range(23):
+        created = T0 - 50_000 + i * 1000
+        p = pipelinerun(f"r{i}", created=created, start=created + rng.randrange(0, 90), end=created + 900)
+        objs.append(p)
+        for task in ("fetch", "build"):
+            tc = created + rng.randrange(100, 200)
+            ts = tc + rng.randrange(0, 60)
+            objs.append(taskrun(p, task, rng.choice(["ok", "fail"]), created=tc, start=ts, end=ts + rng.randrange(1, 700)))
+    store(h, *objs)
+    page = h.list_records("kind:taskrun", limit=1000)
+    assert len(page.items) == 46
+    got = groups(h, "task")
+    for task in ("fetch", "build"):
+        rows = [r for r in page.items if r.task == task]
+        durs = sorted(r.duration for r in rows)
+        queues = sorted(r.start - r.create_time for r in rows)
+        assert (got[task]["p50_seconds"], got[task]["p95_seconds"]) == (percentile(durs, 50), percentile(durs, 95))
+        assert got[task]["p95_seconds"] == pytest.approx(_brute(durs, 95), abs=1e-9)
+        assert (got[task]["queue_p50_seconds"], got[task]["queue_p95_seconds"]) == (percentile(queues, 50), percentile(queues, 95))
+        assert got[task]["max_seconds"] == durs[-1]
+    results = h.list_results(limit=1000).items
+    queues = sorted(r.start - r.sort_time for r in results)
+    top = groups(h, "pipeline")["build"]
+    assert (top["queue_p50_seconds"], top["queue_p95_seconds"]) == (percentile(queues, 50), percentile(queues, 95))
