@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from tekton_results_tui import kinds
 from tekton_results_tui.insights.percentiles import percentile
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store import insights_reads as reads
-from tekton_results_tui.store.history import History, RecordRow
+from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
 RECENT_RUNS = 20  # successful runs an ETA learns from
+_PIPELINERUN_TYPES = kinds.PIPELINE_RUN.record_types
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def eta_for(start: int, now: float, durations: Sequence[int]) -> Eta | None:
 def run_eta(h: History, run: RecordRow, limit: int = RECENT_RUNS) -> RunEta | None:
     """ETA of a running, started PipelineRun and of its running TaskRuns; None when it is not running,
     has no pipeline, or the pipeline has no successful run to learn from."""
-    if run.kind != "PipelineRun" or run.status != g.UNKNOWN or run.start is None or not run.pipeline:
+    if run.kind != kinds.PIPELINE_RUN.name or run.status != g.UNKNOWN or run.start is None or not run.pipeline:
         return None
     now = h.clock()
     totals, per_task = reads.recent_durations(h.db, run.cluster, run.parent, run.pipeline, before=run.start,
@@ -80,3 +82,23 @@ def progress_bar(fraction: float, width: int) -> str:
     full, part = divmod(eighths, 8)
     bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
     return bar.ljust(width)
+
+
+def page_etas(h: History, rows: Sequence[ResultRow], limit: int = RECENT_RUNS) -> dict[int, Eta]:
+    """Result id -> ETA for the running PipelineRuns among a page of Results (`eta` in `results -o json`).
+
+    One read of recent durations per (cluster, namespace, pipeline) on the page, not per row; judged by
+    the successful runs before now (per-run precision, before each run's own start, is `run_eta`'s)."""
+    now = h.clock()
+    learned: dict[tuple[str, str, str], list[int]] = {}
+    out: dict[int, Eta] = {}
+    for r in rows:
+        if r.status != g.UNKNOWN or r.start is None or not r.pipeline or r.summary_type not in _PIPELINERUN_TYPES:
+            continue
+        key = (r.cluster, r.parent, r.pipeline)
+        if key not in learned:
+            learned[key] = reads.recent_durations(h.db, *key, before=int(now), limit=limit)[0]
+        e = eta_for(r.start, now, learned[key])
+        if e is not None:
+            out[r.id] = e
+    return out

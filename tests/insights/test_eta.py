@@ -64,3 +64,19 @@ def test_run_insights_for_a_summary(h: History) -> None:
     running = run_insights(h, h.find_runs("c")[0], bar_width=8)
     assert running.flaky is None
     assert running.eta_line == "expected end: about 75s left  ██       25% (p50 100s of 1 successful runs)"
+
+
+def test_page_etas_for_a_results_listing(h: History) -> None:
+    from tekton_results_tui.insights.eta import page_etas
+
+    done = [pipelinerun(f"p{i}", created=T0 - 5000 + i, start=T0 - 5000 + i, end=T0 - 5000 + i + d)
+            for i, d in enumerate((60, 120, 180))]
+    run1 = pipelinerun("run1", "running", created=T0 - 30, start=T0 - 30)
+    run2 = pipelinerun("run2", "running", created=T0 - 200, start=T0 - 200)
+    other = pipelinerun("other", "running", created=T0 - 10, start=T0 - 10, pipeline="nothing-learned")
+    store(h, *done, run1, run2, other)
+    rows = h.list_results(limit=50).items
+    got = {r.display_name: page_etas(h, rows).get(r.id) for r in rows}
+    assert got["run1"] is not None and got["run1"].expected_end == T0 + 90 and got["run1"].basis == 3
+    assert got["run2"] is not None and got["run2"].overdue  # 200 s in, p50 is 120 s
+    assert got["other"] is None and got["p0"] is None  # nothing to learn from; finished
