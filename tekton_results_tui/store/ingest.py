@@ -27,7 +27,7 @@ from tekton_results_tui.store.changes import (
     ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
 )
 from tekton_results_tui.store.documents import event_list_document, events_version, log_document
-from tekton_results_tui.store.models import Label, Record, Result, StepLog
+from tekton_results_tui.store.models import Label, Record, Result, RunStat, StepLog
 from tekton_results_tui.store.sql import bulk_insert, chunks, dumps, rowcount, select_in
 from tekton_results_tui.store.storable import make_storable, storable_text, suspect, warning_for
 
@@ -171,7 +171,7 @@ def write(b: Batch, c: Collected, report: bool = False) -> tuple[int, dict[str, 
     return changed, outcomes
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)  # within a batch; 64k entries held ~9 MB in a long-running watcher for good
 def result_uid(cluster: str, name: str) -> str:
     """A Result's stable uid (both the create and the summary upsert of a batch need it)."""
     return g.derived_uid(cluster + "/" + name, "result")
@@ -209,8 +209,8 @@ _SUMMARY_FIELDS = [
     Result.cluster, Result.parent, Result.name, Result.uid, Result.annotations, Result.summary_record,
     Result.summary_type, Result.summary_status, Result.summary_reason, Result.summary_start,
     Result.summary_end, Result.summary_duration, Result.summary_annotations, Result.summary_rv,
-    Result.display_name, Result.pipeline, Result.in_cluster, Result.sort_time, Result.create_time,
-    Result.update_time, Result.seq,
+    Result.display_name, Result.pipeline, Result.revision, Result.repository, Result.in_cluster, Result.sort_time,
+    Result.create_time, Result.update_time, Result.seq,
 ]
 
 
@@ -226,7 +226,7 @@ def update_summaries(b: Batch, tops: list[g.RunInfo]) -> int:
     rows = [(
         b.cluster, i.namespace, i.result_name, result_uid(b.cluster, i.result_name),
         dumps(i.result_annotations), i.record_name, i.record_type, i.status, i.reason, i.start, i.end,
-        i.duration, dumps(i.summary_annotations), i.rv, i.name, i.pipeline, True,
+        i.duration, dumps(i.summary_annotations), i.rv, i.name, i.pipeline, i.revision, i.repository, True,
         i.created or b.now, b.now, b.now, b.seq,
     ) for i in newest.values()]
     EX = pw.EXCLUDED
@@ -236,7 +236,8 @@ def update_summaries(b: Batch, tops: list[g.RunInfo]) -> int:
         Result.summary_reason: EX.summary_reason, Result.summary_start: EX.summary_start,
         Result.summary_end: EX.summary_end, Result.summary_duration: EX.summary_duration,
         Result.summary_annotations: EX.summary_annotations, Result.summary_rv: EX.summary_rv,
-        Result.display_name: EX.display_name, Result.pipeline: EX.pipeline, Result.sort_time: EX.sort_time,
+        Result.display_name: EX.display_name, Result.pipeline: EX.pipeline, Result.revision: EX.revision,
+        Result.repository: EX.repository, Result.sort_time: EX.sort_time,
         Result.update_time: EX.update_time, Result.seq: EX.seq,
         # a newer top-level object is alive, so its Result is in the cluster again
         Result.in_cluster: EX.in_cluster, Result.gone_at: None,
@@ -294,15 +295,45 @@ def upsert_runs(b: Batch, runs: list[tuple[g.RunInfo, str]]) -> int:
     changed = bulk_insert(b.db, lambda r: Record.insert_many(r, fields=_RUN_FIELDS).on_conflict(
         conflict_target=[Record.cluster, Record.uid], update=update, where=(Record.rv < EX.rv)), rows)
     if changed == len(rows):  # every run was new or newer (a bulk import): no need to ask which
-        add_labels(b, [i for i, _ in runs])
+        written = [i for i, _ in runs]
     elif changed:
         # The rows this batch changed carry its seq (writers are serialized, so seq is ours alone):
         # cheaper than RETURNING through peewee, and it works with executemany.
         by_uid = {i.uid: i for i, _ in runs}
         returned = Record.select(Record.uid).where(
             (Record.seq == b.seq) & (Record.cluster == b.cluster) & (Record.kind << RUN_KIND_NAMES)).tuples()
-        add_labels(b, [by_uid[u] for (u,) in returned if u in by_uid])
+        written = [by_uid[u] for (u,) in returned if u in by_uid]
+    else:
+        return 0
+    add_labels(b, written)
+    upsert_run_stats(b, written)
     return changed
+
+
+_STAT_FIELDS = [
+    RunStat.id, RunStat.result, RunStat.kind, RunStat.cluster, RunStat.parent, RunStat.run_name, RunStat.status,
+    RunStat.reason, RunStat.created, RunStat.start, RunStat.end, RunStat.duration, RunStat.pipeline,
+    RunStat.pipeline_task, RunStat.task, RunStat.top_level, RunStat.retries,
+]
+
+
+def upsert_run_stats(b: Batch, infos: list[g.RunInfo]) -> None:
+    """The statistics rows (models.RunStat) of the runs this batch wrote, in the same transaction.
+
+    Record ids come from the (uid, cluster) index alone (it covers the id), never the Record rows.
+    """
+    if not infos:
+        return
+    ids = dict(select_in(b.db, Record, (Record.uid, Record.id), Record.uid, b.cluster, [i.uid for i in infos]))
+    res = b.result_ids
+    rows = [(ids[i.uid], res[i.result_name], i.kind, b.cluster, i.namespace, i.name, i.status, i.reason,
+             i.created or b.now, i.start, i.end, i.duration, i.pipeline, i.pipeline_task, i.task, i.top_level, i.retries)
+            for i in infos]
+    rows.sort(key=lambda r: r[0])  # ids ascending: a bulk import appends to the table
+    EX = pw.EXCLUDED
+    update = {f: getattr(EX, f.column_name) for f in _STAT_FIELDS if f.name not in ("id", "created")}
+    bulk_insert(b.db, lambda r: RunStat.insert_many(r, fields=_STAT_FIELDS).on_conflict(
+        conflict_target=[RunStat.id], update=update), rows)
 
 
 def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:

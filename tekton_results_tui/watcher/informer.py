@@ -23,6 +23,7 @@ import queue
 import socket
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ from tekton_results_tui.watcher import kube_errors as ke
 from tekton_results_tui.watcher.backoff import Backoff
 from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.kube import KubeTarget, list_runs
-from tekton_results_tui.watcher.messages import Relisted, RunEvent
+from tekton_results_tui.watcher.messages import Relisted, RunEvent, UidSet
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ class Informer:
         """A paged LIST; every item goes to the queue, then a Relisted marker. Returns the list's rv."""
         self._verb = "list"
         cont: str | None = None
-        uids: set[str] = set()
+        pages: list[array] = []  # the uids listed, as sorted hashes per page (UidSet): strings would grow with the cluster
         rv = "0"
         while True:
             kw: dict[str, Any] = {"limit": self.page_size, "_preload_content": False,
@@ -232,12 +233,10 @@ class Informer:
                 finally:
                     resp.release_conn()
             items = data.get("items") or []
+            pages.append(UidSet.page(str((o.get("metadata") or {}).get("uid") or "") for o in items))
             for obj in items:
                 if self.stop_event.is_set():
                     raise _Stopped()
-                uid = (obj.get("metadata") or {}).get("uid")
-                if uid:
-                    uids.add(uid)
                 self._put(RunEvent(self._typed(obj)))
             if items:
                 self.counters.events(len(items))
@@ -250,7 +249,7 @@ class Informer:
         if not self.label_selector:
             # with a selector the list holds only matching runs, and the store cannot tell which stored runs
             # match (in_cluster_uids ignores labels): a relist says nothing about what left the cluster
-            self._put(Relisted(self.kind, self.namespace, uids, _int_rv(rv)))
+            self._put(Relisted(self.kind, self.namespace, UidSet.merged(pages), _int_rv(rv)))
         return rv
 
     def _watch(self, timeout_s: int) -> int:

@@ -13,6 +13,10 @@ cleanup policy get that classification with it and never classify again.
 
 from __future__ import annotations
 
+import heapq
+from array import array
+from bisect import bisect_left
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from tekton_results_tui.kinds import RunKind
@@ -30,13 +34,46 @@ class RunEvent:
     deleted: bool = False
 
 
+class UidSet(Container[str]):
+    """The uids a LIST found, 8 bytes each (a sorted array of their hashes), not a set of strings.
+
+    A relist of 100,000 runs would otherwise hold ~12 MB of uid strings until the writer has compared
+    them with the history: the watcher's memory must not grow with the cluster. Two uids with one
+    64-bit hash would make a run that left look listed until the next relist: negligible."""
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, uids: Iterable[str] = ()) -> None:
+        self._hashes = array("q", sorted({hash(u) for u in uids}))
+
+    @classmethod
+    def merged(cls, pages: Iterable[array]) -> UidSet:
+        """From sorted arrays of hashes (one per LIST page), merged without a Python int per uid at once."""
+        out = cls()
+        out._hashes = array("q", heapq.merge(*pages))
+        return out
+
+    @staticmethod
+    def page(uids: Iterable[str]) -> array:
+        """One page's uids as a sorted array of hashes (for `merged`)."""
+        return array("q", sorted(hash(u) for u in uids))
+
+    def __contains__(self, uid: object) -> bool:
+        h = hash(uid)
+        i = bisect_left(self._hashes, h)
+        return i < len(self._hashes) and self._hashes[i] == h
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
 @dataclass(slots=True)
 class Relisted:
     """A full LIST of `kind` in `namespace` (None = all) found exactly these uids."""
 
     kind: RunKind
     namespace: str | None
-    uids: set[str]
+    uids: Container[str]  # a UidSet from the informer
     rv: int = 0  # the list's resourceVersion: only runs stored at an older one may be marked gone
 
 

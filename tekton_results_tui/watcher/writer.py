@@ -154,6 +154,7 @@ class Writer:
         self._tune_connection()
         while True:
             wait = 0.5 if self._first is None else max(0.0, self._first + self.batch_wait_s - time.monotonic())
+            item = None  # not kept while waiting (a relist's uids, a captured log)
             try:
                 item = self.q.get(timeout=wait) if wait > 0 else self.q.get_nowait()
             except queue.Empty:
@@ -224,7 +225,8 @@ class Writer:
         while True:
             try:
                 known = self.history.in_cluster_uids(r.kind.name, self.cluster, [r.namespace] if r.namespace else None)
-                missing = known - r.uids
+                missing = {u for u in known if u not in r.uids}
+                del known
                 if missing and r.rv:
                     # only what was stored before the list's snapshot: a run stored at a newer resourceVersion
                     # (a watch event, another writer) was seen after it and is not gone
