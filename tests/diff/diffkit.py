@@ -1,0 +1,38 @@
+"""Hand-made pairs of runs for the diff tests, built with the insights tests' run builders."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "insights"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+
+from clikit import Cli  # noqa: E402
+from insights_kit import T0, new_uid, pipelinerun, store, taskrun  # noqa: E402
+
+__all__ = ["Cli", "T0", "new_uid", "pipelinerun", "store", "taskrun", "with_images", "SPEC"]
+
+SPEC = [{"name": "clone", "taskRef": {"name": "git-clone"}},
+        {"name": "compile", "runAfter": ["clone"], "taskRef": {"name": "golang-build"}},
+        {"name": "test", "runAfter": ["compile"], "taskRef": {"name": "golang-test"}}]
+
+
+def with_images(tr: dict, images: dict[str, tuple[str, str]]) -> dict:
+    """Give a TaskRun's steps images and digests (step -> (image, imageID)) and the resolved taskSpec that names them."""
+    steps = []
+    for s in tr["status"].get("steps", []):
+        if s["name"] in images:
+            s["imageID"] = images[s["name"]][1]
+        steps.append({"name": s["name"], "image": images.get(s["name"], ("busybox", ""))[0], "script": "make"})
+    tr["status"]["taskSpec"] = {"steps": steps}
+    return tr
+
+
+def deep_set(obj: dict, path: list[Any], value: Any) -> dict:
+    cur = obj
+    for k in path[:-1]:
+        cur = cur[k]
+    cur[path[-1]] = value
+    return obj
