@@ -12,16 +12,18 @@ import argparse
 import sys
 
 from tekton_results_tui import __version__, exitcodes
-from tekton_results_tui.commands import cleanup_cmd, import_cmd, insights_cmds, prune_cmd, query_cmds
+from tekton_results_tui.commands import cleanup_cmd, import_cmd, insights_cmds, prune_cmd, query_cmds, sync_cmd
 from tekton_results_tui.commands import diff_cmd
-from tekton_results_tui.commands.args import Parser, add_cluster_options, add_db_option, add_mode_options, settings_from_args
+from tekton_results_tui.commands.args import (
+    Parser, add_cluster_options, add_db_option, add_mode_options, add_source_options, settings_from_args,
+)
 from tekton_results_tui.commands.common import database_error_message
 from tekton_results_tui.errors import user_message
 from tekton_results_tui.sim import cli as sim_cli
 from tekton_results_tui.textsafe import visible
 
 # in `--help` order
-SUBCOMMANDS = (query_cmds, insights_cmds, diff_cmd, import_cmd, prune_cmd, cleanup_cmd, sim_cli)
+SUBCOMMANDS = (query_cmds, insights_cmds, diff_cmd, import_cmd, prune_cmd, cleanup_cmd, sync_cmd, sim_cli)
 PROG = "tekton-results-tui"
 
 __all__ = ["build_parser", "main", "settings_from_args"]
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_option(parser)
     add_cluster_options(parser)
     add_mode_options(parser)
+    add_source_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in SUBCOMMANDS:
         mod.register(sub)

@@ -7,6 +7,7 @@
     ├── watch    WatchSettings          what the watcher does, its tunables (page size, timeouts, relist, caps)
     │                                   and how a headless one reports (--log-format, --metrics-port)
     ├── cleanup  CleanupSettings        --delete-after, --delete-selector, --finalizers, --store-deadline
+    ├── source   SourceSettings         a Tekton Results server to sync from instead of a cluster (--results-api)
     └── tui      TuiSettings            the demo cluster's workload
 
 Each tunable has its one default here; the parts read it from the settings they are given and keep no
@@ -97,6 +98,18 @@ class CleanupSettings:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    results_api: str | None = None  # a Tekton Results API server: sync from it instead of watching a cluster
+    results_token: str | None = None  # bearer token (else one from --kubeconfig/--context when given)
+    source_parent: str = "-"  # the parent (namespace) to sync; `-` = all
+    source_filter: str = ""  # CEL the server applies to Records
+    insecure_skip_tls_verify: bool = False
+    sync_interval_s: float = 5.0  # between passes when following
+    sync_page_size: int = 1000  # Records per page
+    sync_timeout_s: float = 30.0  # read timeout of one request (connect: watch.connect_timeout_s)
+
+
+@dataclass(frozen=True)
 class TuiSettings:
     demo_preload: int = 36  # finished PipelineRuns in the simulated cluster before the watcher starts
     demo_rate: float = 0.7  # new simulated runs per second
@@ -104,7 +117,7 @@ class TuiSettings:
 
 
 _SECTIONS = {"store": StoreSettings, "cluster": ClusterSettings, "watch": WatchSettings,
-             "cleanup": CleanupSettings, "tui": TuiSettings}
+             "cleanup": CleanupSettings, "source": SourceSettings, "tui": TuiSettings}
 _MODES = ("read_only", "headless", "demo")
 # flat option name -> its section
 _SECTION_OF: dict[str, str] = {f.name: sec for sec, cls in _SECTIONS.items() for f in dataclasses.fields(cls)}
@@ -122,6 +135,7 @@ class Settings:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     cleanup: CleanupSettings = field(default_factory=CleanupSettings)
+    source: SourceSettings = field(default_factory=SourceSettings)
     tui: TuiSettings = field(default_factory=TuiSettings)
 
     @staticmethod

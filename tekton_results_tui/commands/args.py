@@ -63,6 +63,29 @@ def add_mode_options(p: argparse.ArgumentParser) -> None:
     w.add_argument("--metrics-port", type=port_number, metavar="PORT", help="serve /metrics, /healthz, /readyz (headless)")
 
 
+def add_source_options(p: argparse.ArgumentParser, sub: bool = False) -> argparse._ArgumentGroup:
+    """A Tekton Results server as the source (the modes: instead of a cluster; `sync`: required).
+
+    On a subcommand (sub=True) unset flags default to SUPPRESS so they never hide the same flag given
+    before the subcommand's name.
+    """
+    dflt = (lambda v: argparse.SUPPRESS) if sub else (lambda v: v)
+    g = p.add_argument_group("Tekton Results source")
+    g.add_argument("--results-api", metavar="URL", default=dflt(None), required=False,
+                   help="a Tekton Results API server (https://host:8080): sync its Results, Records and logs into the "
+                   "history instead of watching a cluster (delete keys are not offered)")
+    g.add_argument("--token", metavar="TOKEN", default=dflt(None),
+                   help="bearer token for the Results API (default: the --kubeconfig/--context credentials when given)")
+    g.add_argument("--parent", metavar="NS", default=dflt(None), help="sync only this parent (namespace); default: all")
+    g.add_argument("--filter", dest="source_filter", metavar="CEL", default=dflt(None),
+                   help="sync only the Records this CEL filter matches (the server applies it)")
+    g.add_argument("--insecure-skip-tls-verify", action="store_true", default=dflt(False),
+                   help="do not verify the Results API server's certificate")
+    g.add_argument("--sync-interval", metavar="DURATION", default=dflt(None),
+                   help="time between sync passes when following (default 5s)")
+    return g
+
+
 def port_number(text: str) -> int:
     """A TCP port (0 = any free one), as argparse `type=`: anything else is a one-line usage error."""
     try:
@@ -171,6 +194,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "delete_selector": delete_selector,
         "finalizers": bool(getattr(args, "finalizers", False)),
     }
+    if getattr(args, "results_api", None):
+        options.update(results_api=args.results_api, results_token=getattr(args, "token", None),
+                       source_parent=getattr(args, "parent", None) or "-",
+                       source_filter=getattr(args, "source_filter", None) or "",
+                       insecure_skip_tls_verify=bool(getattr(args, "insecure_skip_tls_verify", False)))
+        if getattr(args, "sync_interval", None):
+            options["sync_interval_s"] = duration_arg("--sync-interval", args.sync_interval, "5s, 1m")
+        if options["read_only"] or options["demo"]:
+            raise UsageError("--results-api syncs into the history: not with " + ("--read-only" if options["read_only"] else "--demo"))
     if getattr(args, "delete_after", None):
         options["delete_after_s"] = duration_arg("--delete-after", args.delete_after)
     if getattr(args, "store_deadline", None):

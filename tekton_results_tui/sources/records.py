@@ -1,0 +1,218 @@
+"""Records of a Results server -> the store's changes, as the watcher would have made them.
+
+- PipelineRun/TaskRun/CustomRun records -> `ClassifiedRun`, the object's JSON text kept byte for byte;
+  the run joins the Result the source filed it under (when that Result is in the run's namespace).
+- Log records -> `Logs` of their TaskRun: the content (fetched separately) split into step logs.
+- EventList records -> `Events` of their run.
+A Log or EventList names its run only indirectly; it is matched against the runs of its Result (in the
+page, else in the history). One that has no run yet waits (cursor.pending) until its run arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tekton_results_tui import kinds
+from tekton_results_tui.sources.wire import SourceRecord
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.history import ClassifiedRun, Events, History, Logs, StepLogData
+
+RUN_TYPES: dict[str, kinds.RunKind] = {t: k for k in kinds.RUN_KINDS for t in k.record_types}
+LOG_TYPES = frozenset({kinds.LOG.record_type, "results.tekton.dev/v1alpha2.Log"})
+EVENT_TYPES = frozenset({kinds.EVENT_LIST.record_type})
+LOG_ANNOTATION = "results.tekton.dev/log"  # upstream's watcher names a run's Log record here
+EVENTLIST_ANNOTATION = "results.tekton.dev/eventlist"
+
+
+@dataclass
+class RunFound:
+    """A run this sync knows: its object as the store should classify it for its Logs/Events."""
+
+    uid: str
+    result_name: str
+    obj: dict
+
+
+@dataclass
+class Translated:
+    changes: list[Any] = field(default_factory=list)
+    runs: dict[str, RunFound] = field(default_factory=dict)  # uid -> run of this page
+    docs: list[SourceRecord] = field(default_factory=list)  # Log/EventList records to match with a run
+    skipped: list[str] = field(default_factory=list)
+    other: int = 0  # records of types this program does not store
+
+
+def decode_json(r: SourceRecord) -> tuple[str, Any]:
+    text = r.value.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    return text, json.loads(text)
+
+
+def translate(records: list[SourceRecord]) -> Translated:
+    """The run changes of a page, and its Log/EventList records (matched once the runs are known)."""
+    t = Translated()
+    for r in records:
+        if r.type in RUN_TYPES:
+            try:
+                text, obj = decode_json(r)
+                info = g.classify(obj)
+            except (ValueError, RecursionError) as exc:
+                t.skipped.append(f"{r.name}: {type(exc).__name__}: {str(exc)[:120]}")
+                continue
+            source_result = r.result_name
+            if source_result != info.result_name and source_result.startswith(f"{info.namespace}/results/"):
+                info.result_name = source_result
+                info.record_name = g.record_name(source_result, info.uid)
+            t.changes.append(ClassifiedRun(info, text))
+            t.runs[info.uid] = RunFound(info.uid, info.result_name, in_result(obj, info.result_name))
+        elif r.type in LOG_TYPES or r.type in EVENT_TYPES:
+            t.docs.append(r)
+        else:
+            t.other += 1
+    return t
+
+
+def in_result(obj: dict, result_name: str) -> dict:
+    """A shallow copy of a run whose grouping annotation names `result_name` (only for classifying its
+    Logs/Events into the same Result as the run; the stored object is the source's text)."""
+    meta = dict(obj.get("metadata") or {})
+    ann = meta.get("annotations")
+    ann = dict(ann) if isinstance(ann, dict) else {}
+    if ann.get(g.RESULT_ANNOTATION) == result_name:
+        return obj
+    ann[g.RESULT_ANNOTATION] = result_name
+    meta["annotations"] = ann
+    out = dict(obj)
+    out["metadata"] = meta
+    return out
+
+
+class RunFinder:
+    """Finds the run a Log/EventList record is about: in this page's runs, else in the history."""
+
+    def __init__(self, history: History, cluster: str) -> None:
+        self.history = history
+        self.cluster = cluster
+
+    def stored(self, uid: str) -> RunFound | None:
+        row = self.history.get_record(uid=uid, cluster=self.cluster)
+        if row is None or not kinds.is_run(row.kind):
+            return None
+        obj = self.history.record_object(row.id)
+        if not isinstance(obj, dict):
+            return None
+        result = self.history.get_result(id=row.result_id)
+        name = result.name if result else row.name.rsplit("/records/", 1)[0]
+        return RunFound(uid, name, in_result(obj, name))
+
+    def stored_in_result(self, result_name: str) -> list[RunFound]:
+        res = self.history.get_result(name=result_name, cluster=self.cluster)
+        if res is None:
+            return []
+        out = []
+        for row in self.history.records_of(res.id):
+            if kinds.is_run(row.kind):
+                obj = self.history.record_object(row.id)
+                if isinstance(obj, dict):
+                    out.append(RunFound(row.uid, result_name, in_result(obj, result_name)))
+        return out
+
+    def run_of(self, r: SourceRecord, doc: Any, page_runs: dict[str, RunFound]) -> RunFound | None:
+        if r.type in LOG_TYPES:
+            res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) else None
+            uid = res.get("uid") if isinstance(res, dict) else None
+            if isinstance(uid, str) and uid:
+                return page_runs.get(uid) or self.stored(uid)
+        candidates = {f.uid: f for f in page_runs.values() if f.result_name == r.result_name}
+        for f in self.stored_in_result(r.result_name):
+            candidates.setdefault(f.uid, f)
+        return match_document(r, doc, list(candidates.values()))
+
+
+def match_document(r: SourceRecord, doc: Any, candidates: list[RunFound]) -> RunFound | None:
+    """The run among `candidates` (runs of the record's Result) a Log/EventList record is about."""
+    what = kinds.LOG.name if r.type in LOG_TYPES else kinds.EVENT_LIST.name
+    annotation = LOG_ANNOTATION if what == kinds.LOG.name else EVENTLIST_ANNOTATION
+    for f in candidates:  # this program's own Records: the id derives from the run's uid
+        if g.derived_uid(f.uid, what) == r.record_id:
+            return f
+    for f in candidates:  # upstream's watcher: the run names its record in an annotation
+        ann = (f.obj.get("metadata") or {}).get("annotations") or {}
+        if isinstance(ann, dict) and ann.get(annotation) == r.name:
+            return f
+    if what == kinds.EVENT_LIST.name and isinstance(doc, dict):
+        about = {(e.get("involvedObject") or {}).get("uid") for e in doc.get("items") or [] if isinstance(e, dict)}
+        for f in candidates:
+            if f.uid in about:
+                return f
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def event_items(doc: Any) -> list[dict] | None:
+    items = doc.get("items") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [e for e in items if isinstance(e, dict)]
+
+
+_PREFIX = re.compile(rb"\[([^\]\s]{1,253})\] ")
+
+
+def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
+    """A Log record's content as step logs.
+
+    When the record lists its steps with sizes that add up to the content (this program's Log
+    records), the content is cut at those sizes and each step keeps its container, truncated flag
+    and state. Otherwise lines prefixed `[step] ` (upstream's watcher writes them so) go to their
+    step, without the prefix; content with no such prefix is one step named `log`.
+    """
+    status = doc.get("status") if isinstance(doc, dict) else None
+    steps = status.get("steps") if isinstance(status, dict) else None
+    if isinstance(steps, list) and steps and all(isinstance(s, dict) and isinstance(s.get("size"), int)
+                                                 and isinstance(s.get("name"), str) for s in steps):
+        if sum(s["size"] for s in steps) == len(content) and not cut:
+            out, pos = [], 0
+            for s in steps:
+                out.append(StepLogData(s["name"], str(s.get("container") or f"step-{s['name']}"),
+                                       content[pos: pos + s["size"]], bool(s.get("truncated")),
+                                       str(s.get("state") or "stored")))
+                pos += s["size"]
+            return out
+    known = {s.get("name"): s for s in steps if isinstance(s, dict)} if isinstance(steps, list) else {}
+    parts: dict[str, list[bytes]] = {}
+    current = None
+    for line in content.splitlines(keepends=True):
+        m = _PREFIX.match(line)
+        if m:
+            current = m.group(1).decode("utf-8", "replace")
+            line = line[m.end():]
+        parts.setdefault(current or "log", []).append(line)
+    if not parts:
+        parts["log"] = []
+    out = []
+    for name, lines in parts.items():
+        meta = known.get(name) or {}
+        out.append(StepLogData(name, str(meta.get("container") or f"step-{name}"), b"".join(lines),
+                               cut or bool(meta.get("truncated")), "stored"))
+    return out
+
+
+def document_change(r: SourceRecord, doc: Any, run: RunFound,
+                    fetch_log: Callable[[SourceRecord], tuple[bytes, bool] | None]) -> Any:
+    """The Logs or Events change of a matched document, or a string saying why there is none."""
+    if r.type in LOG_TYPES:
+        rk = kinds.run_kind(run.obj.get("kind"))
+        if rk is None or not rk.step_logs:
+            # upstream also keeps a PipelineRun's log: the lines of its TaskRuns, which are stored as theirs
+            return f"{r.name}: a log of a {run.obj.get('kind')} (its TaskRuns' logs hold its lines)"
+        got = fetch_log(r)
+        if got is None:
+            return f"{r.name}: the source has no content for this log"
+        content, cut = got
+        return Logs(run.obj, step_logs(content, doc, cut))
+    items = event_items(doc)
+    if items is None:
+        return f"{r.name}: an EventList without items"
+    return Events(run.obj, items)

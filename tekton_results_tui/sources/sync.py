@@ -1,0 +1,262 @@
+"""A sync from a Tekton Results server into the history: incremental, resumable, idempotent.
+
+One pass lists the source's Records ordered by update_time, from the cursor on (cursor.py), a page at
+a time; each page becomes one `History.apply` batch and then the cursor moves past it, so a pass cut
+by a crash or Ctrl-C resumes at the last page applied, and a second pass fetches only what changed.
+Records deleted from the source are kept: a sync never marks anything gone.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tekton_results_tui import kinds
+from tekton_results_tui.sources import records as rec
+from tekton_results_tui.sources.client import HttpError, ResultsClient
+from tekton_results_tui.sources.cursor import Cursor, cursor_key, seen_key
+from tekton_results_tui.sources.wire import SourceError, SourceRecord, format_ns
+from tekton_results_tui.store.history import History
+
+ORDER = "update_time asc"
+MAX_SKIPPED_KEPT = 200  # skipped records named in a pass's stats (the count is exact)
+
+
+@dataclass
+class SyncStats:
+    pages: int = 0
+    records: int = 0  # Records received
+    applied: int = 0  # Records new or changed since the cursor, handed to the store
+    runs: int = 0
+    logs: int = 0
+    events: int = 0
+    waiting: int = 0  # Log/EventList records whose run has not arrived yet
+    other: int = 0  # Records of types this program does not store
+    changed: int = 0  # rows the store changed
+    skipped: int = 0
+    skipped_names: list[str] = field(default_factory=list)
+    requests: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def skip(self, why: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_names) < MAX_SKIPPED_KEPT:
+            self.skipped_names.append(why)
+
+    def add(self, other: SyncStats) -> None:
+        for name in ("pages", "records", "applied", "runs", "logs", "events", "other", "changed", "skipped",
+                     "requests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.waiting = other.waiting
+        self.skipped_names = (self.skipped_names + other.skipped_names)[-MAX_SKIPPED_KEPT:]
+
+
+class ResultsSync:
+    """Syncs one source (server, parent, filter) into `history` under the cluster name `cluster`."""
+
+    def __init__(self, history: History, client: ResultsClient, cluster: str, parent: str = "-",
+                 user_filter: str = "", page_size: int = 1000, log_workers: int = 8) -> None:
+        self.history = history
+        self.client = client
+        self.cluster = cluster
+        self.parent = parent or "-"
+        self.user_filter = (user_filter or "").strip()
+        self.page_size = page_size
+        self.log_workers = max(1, log_workers)
+        self.key = cursor_key(cluster, client.base_url, self.parent, self.user_filter)
+        self.finder = rec.RunFinder(history, cluster)
+
+    # --- one pass ----------------------------------------------------------------------------
+
+    def run_once(self, stop: threading.Event | None = None,
+                 on_page: Callable[[SyncStats], None] | None = None) -> SyncStats:
+        """Fetch and apply everything changed since the cursor; SourceError when the source fails
+        (what was applied before stays, and the cursor says where the next pass starts)."""
+        t0 = time.monotonic()
+        requests0 = self.client.requests
+        stats = SyncStats()
+        cur = Cursor.load(self.history, self.key, self.client.base_url)
+        start_time, start_seen = cur.time_ns, set(cur.seen)
+        filter_time = cur.server_filters_time and cur.time_ns > 0
+        token, newest, ordered = "", cur.time_ns, True
+        with ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log") as pool:
+            if cur.pending:
+                self._apply(rec.Translated(), [], cur, pool, stats, retry_all=True)
+                cur.save(self.history)
+            while True:
+                if stop is not None and stop.is_set():
+                    stats.interrupted = True
+                    break
+                try:
+                    page = self.client.list_records(self.parent, "-", self._filter(start_time if filter_time else 0),
+                                                    ORDER, self.page_size, token)
+                except HttpError as exc:
+                    if exc.status == 400 and filter_time and not token:
+                        # upstream's Records filter knows no update_time: list everything, skip what was applied
+                        filter_time = cur.server_filters_time = False
+                        continue
+                    raise
+                stats.pages += 1
+                stats.records += len(page.records)
+                for why in page.bad:
+                    stats.skip(why)
+                fresh = []
+                for r in page.records:
+                    if ordered and r.updated_ns < newest:
+                        ordered = False  # the server ignored the order: the cursor moves only at the end
+                    newest = max(newest, r.updated_ns)
+                    if not (r.updated_ns < start_time or (r.updated_ns == start_time and _seen(r, start_seen))):
+                        fresh.append(r)
+                self._apply(rec.translate(fresh), fresh, cur, pool, stats)
+                if ordered:
+                    for r in page.records:
+                        cur.advance(r)
+                elif not page.next_page_token:
+                    for r in sorted(page.records, key=lambda x: x.updated_ns):
+                        cur.advance(r)
+                cur.save(self.history)
+                if on_page is not None:
+                    on_page(stats)
+                token = page.next_page_token
+                if not token:
+                    cur.passes += 1
+                    cur.save(self.history)
+                    break
+        stats.waiting = len(cur.pending)
+        stats.requests = self.client.requests - requests0
+        stats.seconds = time.monotonic() - t0
+        return stats
+
+    def _filter(self, since_ns: int) -> str:
+        parts = [f"({self.user_filter})"] if self.user_filter else []
+        if since_ns:
+            parts.append(f'update_time >= timestamp("{format_ns(since_ns)}")')
+        return " && ".join(parts)
+
+    def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: ThreadPoolExecutor,
+               stats: SyncStats, retry_all: bool = False) -> None:
+        """Apply a page's runs and the documents whose run is known (this page's or waiting ones)."""
+        for why in t.skipped:
+            stats.skip(why)
+        stats.other += t.other
+        stats.applied += len(fresh)
+        stats.runs += len(t.changes)
+        # documents waiting from earlier pages whose run may be here now (or in the history)
+        page_results = {f.result_name for f in t.runs.values()}
+        waiting, still = [], []
+        for p in cur.pending:
+            if retry_all or p.get("run_uid") in t.runs or p.get("result") in page_results:
+                waiting.append(p)
+            else:
+                still.append(p)
+        docs = [_from_pending(p) for p in waiting] + t.docs
+        matched: list[tuple[SourceRecord, Any, rec.RunFound]] = []
+        newer_docs: dict[str, SourceRecord] = {}
+        for r in docs:  # the newest version of each document
+            old = newer_docs.get(r.name)
+            if old is None or r.updated_ns >= old.updated_ns:
+                newer_docs[r.name] = r
+        for r in newer_docs.values():
+            try:
+                _, doc = rec.decode_json(r)
+            except (ValueError, RecursionError) as exc:
+                stats.skip(f"{r.name}: {type(exc).__name__}: {str(exc)[:120]}")
+                continue
+            run = self.finder.run_of(r, doc, t.runs)
+            if run is None:
+                still.append(_to_pending(r, doc))
+            else:
+                matched.append((r, doc, run))
+        logs = [r for r, _, run in matched if r.type in rec.LOG_TYPES and _has_step_logs(run)]
+        contents = dict(zip((r.name for r in logs), pool.map(self._fetch_log, logs)))
+        changes: list[Any] = list(t.changes)
+        for r, doc, run in matched:
+            if r.type in rec.LOG_TYPES and not _has_step_logs(run):
+                stats.other += 1  # upstream also keeps a PipelineRun's log: its TaskRuns' lines, stored as theirs
+                continue
+            ch = rec.document_change(r, doc, run, lambda x: contents.get(x.name))
+            if isinstance(ch, str):
+                stats.skip(ch)
+                continue
+            changes.append(ch)
+            if r.type in rec.LOG_TYPES:
+                stats.logs += 1
+            else:
+                stats.events += 1
+        cur.pending = still
+        if changes:
+            res = self.history.apply(changes, cluster=self.cluster)
+            stats.changed += res.changed
+            for s in res.skipped:
+                stats.skip(f"{s.what}: {s.why}")
+
+    def _fetch_log(self, r: SourceRecord) -> tuple[bytes, bool] | None:
+        try:
+            return self.client.get_log(r.name)
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # --- following -----------------------------------------------------------------------------
+
+    def follow(self, interval_s: float, stop: threading.Event,
+               on_pass: Callable[[SyncStats | None, SourceError | None], None] | None = None,
+               backoff_cap_s: float = 60.0) -> None:
+        """Pass after pass until `stop`, `interval_s` apart; a failing source is retried with backoff."""
+        delay = interval_s
+        while not stop.is_set():
+            try:
+                stats = self.run_once(stop)
+            except SourceError as exc:
+                if on_pass is not None:
+                    on_pass(None, exc)
+                delay = min(max(delay * 2, interval_s), backoff_cap_s)
+            else:
+                if on_pass is not None:
+                    on_pass(stats, None)
+                delay = interval_s
+            stop.wait(delay)
+
+
+def _seen(r: SourceRecord, seen: set[str]) -> bool:
+    return seen_key(r) in seen
+
+
+def _has_step_logs(run: rec.RunFound) -> bool:
+    rk = kinds.run_kind(run.obj.get("kind"))
+    return rk is not None and rk.step_logs
+
+
+def _to_pending(r: SourceRecord, doc: Any) -> dict[str, Any]:
+    res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) and r.type in rec.LOG_TYPES else None
+    return {"name": r.name, "type": r.type, "value": base64.b64encode(r.value).decode(), "updated_ns": r.updated_ns,
+            "etag": r.etag, "result": r.result_name,
+            "run_uid": res.get("uid") if isinstance(res, dict) else None}
+
+
+def _from_pending(p: dict[str, Any]) -> SourceRecord:
+    return SourceRecord(p["name"], p["type"], base64.b64decode(p["value"]), int(p.get("updated_ns") or 0),
+                        p.get("etag") or "")
+
+
+def describe(stats: SyncStats) -> str:
+    """One line about a pass."""
+    rate = stats.records / stats.seconds if stats.seconds > 0 else 0.0
+    parts = [f"{stats.records} records read in {stats.pages} pages ({rate:,.0f}/s)", f"{stats.applied} new or changed",
+             f"{stats.runs} runs", f"{stats.logs} logs", f"{stats.events} event lists", f"{stats.changed} rows changed"]
+    if stats.waiting:
+        parts.append(f"{stats.waiting} logs/event lists wait for their run")
+    if stats.other:
+        parts.append(f"{stats.other} records of other types ignored")
+    if stats.skipped:
+        parts.append(f"{stats.skipped} skipped")
+    return ", ".join(parts)
+
+
+__all__ = ["ResultsSync", "SyncStats", "SourceError", "describe"]
