@@ -1,0 +1,1 @@
+"""`serve`: the read side of the Tekton Results v1alpha2 REST API over the store."""

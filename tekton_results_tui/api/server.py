@@ -1,0 +1,109 @@
+"""Start `serve`: open the history read-only, choose the authorizer, listen (TLS when given) until
+interrupted. `--auth none` is refused unless the address is loopback: an open history is an open door.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from typing import Callable
+
+from aiohttp import web
+
+from tekton_results_tui.api.app import ResultsApi
+from tekton_results_tui.api.auth import AllowAll, Authorizer, KubernetesAuthorizer
+from tekton_results_tui.errors import UsageError
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    listen: str = DEFAULT_LISTEN
+    auth: str | None = None  # "kubernetes" | "none"; None: none on loopback, kubernetes elsewhere
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    workers: int = 16
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """HOST:PORT ([::1]:8080 for IPv6; :8080 means every address)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_mode(opts: ServeOptions, host: str) -> str:
+    mode = opts.auth or ("none" if is_loopback(host) else "kubernetes")
+    if mode == "none" and not is_loopback(host):
+        raise UsageError(f"--auth none on {host}, which is not a loopback address: anyone who can reach it would read "
+                         "the whole history; use --auth kubernetes, or listen on 127.0.0.1")
+    return mode
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"TLS certificate {cert} / key {key}: {exc}") from None
+    return ctx
+
+
+def kubernetes_authorizer(kubeconfig: str | None, context: str | None) -> Authorizer:
+    from tekton_results_tui.watcher.kube import load_target
+
+    target = load_target(kubeconfig, context)
+    return KubernetesAuthorizer(target.new_api_client())
+
+
+async def _serve(api: ResultsApi, host: str, port: int, tls: ssl.SSLContext | None,
+                 ready: Callable[[str], None] | None, stop: asyncio.Event | None) -> None:
+    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=tls, backlog=512)
+    await site.start()
+    bound = port
+    for s in runner.addresses:
+        if isinstance(s, tuple) and len(s) >= 2:
+            bound = s[1]
+            break
+    scheme = "https" if tls else "http"
+    shown = f"[{host}]" if ":" in host else host
+    if ready is not None:
+        ready(f"{scheme}://{shown}:{bound}")
+    try:
+        await (stop.wait() if stop is not None else asyncio.Event().wait())
+    finally:
+        await runner.cleanup()
+
+
+def serve(opts: ServeOptions, ready: Callable[[str], None] | None = None, stop: asyncio.Event | None = None,
+          authorizer: Authorizer | None = None) -> None:
+    """Serve the bound history until interrupted (or `stop` is set)."""
+    host, port = parse_listen(opts.listen)
+    mode = auth_mode(opts, host)
+    tls = tls_context(opts.tls_cert, opts.tls_key)
+    if authorizer is None:
+        authorizer = AllowAll() if mode == "none" else kubernetes_authorizer(opts.kubeconfig, opts.context)
+    api = ResultsApi(authorizer, workers=opts.workers)
+    asyncio.run(_serve(api, host, port, tls, ready, stop))
