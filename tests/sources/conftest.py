@@ -1,0 +1,24 @@
+"""Fixtures of the sync tests: a fake Results server in either spelling, run objects, a History."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "store"))  # store_objects: the run builders
+
+from fake_results import FakeResults  # noqa: E402
+
+
+@pytest.fixture(params=["snake", "camel"])
+def spelling(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def fake(spelling):
+    f = FakeResults(spelling=spelling).start()
+    yield f
+    f.stop()
