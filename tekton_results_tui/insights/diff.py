@@ -33,9 +33,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-import yaml
-
 from tekton_results_tui import kinds
+from tekton_results_tui.insights.yaml_lines import yaml_lines
 from tekton_results_tui.store import grouping as g
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -461,9 +460,6 @@ class YamlDiff:
         return "".join(line + "\n" for line in self.lines)
 
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: several times faster on 2,000-line specs
-
-
 def yaml_view(obj: dict) -> dict:
     """The object as the YAML diff shows it: without managedFields and the labels/annotations the system writes."""
     meta = dict(_dict(obj.get("metadata")))
@@ -475,10 +471,9 @@ def yaml_view(obj: dict) -> dict:
 
 
 def to_yaml_lines(obj: dict) -> list[str]:
-    """Keys sorted, so two runs written in different key orders line up."""
-    text = yaml.dump(yaml_view(obj), Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False,
-                     width=10_000)
-    return text.splitlines()
+    """Keys sorted, so two runs written in different key orders line up; scripts as literal blocks, so a
+    changed script shows as its changed lines (insights/yaml_lines.py)."""
+    return yaml_lines(yaml_view(obj))
 
 
 def yaml_diff(a: dict, b: dict, a_label: str = "a", b_label: str = "b", context: int = 3) -> YamlDiff:

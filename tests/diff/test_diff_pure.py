@@ -199,3 +199,15 @@ def test_yaml_diff_hunks_and_what_it_leaves_out() -> None:
     assert yd.text().endswith("\n") and yd.text().count("\n") == len(yd.lines)
     same = d.yaml_diff(a, copy.deepcopy(a))
     assert same.lines == [] and same.hunks == []
+
+
+def test_yaml_diff_of_a_script_shows_the_line_that_changed() -> None:
+    a = with_images(taskrun(None, "unit", created=T0, start=T0, end=T0 + 30, steps=[("go", T0, T0 + 20)]),
+                    {"go": ("golang", "sha256:1")})
+    a["status"]["taskSpec"]["steps"][0]["script"] = "go vet ./...\ngo test ./...\ngo build\n"
+    b = copy.deepcopy(a)
+    b["status"]["taskSpec"]["steps"][0]["script"] = "go vet ./...\ngo test -race ./...\ngo build\n"
+    yd = d.yaml_diff(a, b, context=0)
+    assert [ln for ln in yd.lines[2:] if not ln.startswith("@@")] == [
+        "-        go test ./...", "+        go test -race ./..."]
+    assert len(yd.hunks) == 1
