@@ -103,8 +103,8 @@ def run_diff(args: argparse.Namespace) -> int:
         if a.kind != b.kind:
             raise UsageError(f"cannot compare a {a.kind} with a {b.kind} ({a.run_name}, {b.run_name})")
         result = diff_of(h, a, b)
-        if args.output == "json":
-            output.emit_document(_safe(result.document()), "json", sys.stdout)
+        if args.output == "json":  # json_text escapes what a terminal would obey; values stay exact
+            output.emit_document(result.document(), "json", sys.stdout)
             return exitcodes.OK
         out = sys.stdout
         write_summary(result, a, b, out, steps=args.steps)
@@ -117,17 +117,6 @@ def run_diff(args: argparse.Namespace) -> int:
             if not yd.hunks:
                 out.write("(the YAML of both runs is the same)\n")
     return exitcodes.OK
-
-
-def _safe(doc: Any) -> Any:
-    """Every string from data (keys too) made visible."""
-    if isinstance(doc, str):
-        return visible(doc)
-    if isinstance(doc, dict):
-        return {visible(str(k)): _safe(v) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_safe(v) for v in doc]
-    return doc
 
 
 # --- text ------------------------------------------------------------------------------------------

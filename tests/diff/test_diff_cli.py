@@ -144,3 +144,35 @@ def test_bad_input_is_one_line_naming_it(cli: Cli, argv: tuple[str, ...], needle
     rc, out, err = cli(*argv)
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err and "\x1b" not in err
+
+
+def test_hostile_data_is_shown_never_obeyed_and_json_keeps_it_exact(db_url: str, capsys: pytest.CaptureFixture) -> None:
+    import hostile_corpus as hc
+
+    evil = hc.hostile_strings()
+    db = open_database(db_url)
+    h = History(db)
+    a = _build("evil-1", "ok", T0, pipeline="evil")
+    b = _build("evil-2", "fail", T0 + 1000, pipeline="evil")
+    pr = b[0]
+    pr["spec"]["params"] = [{"name": k, "value": v} for k, v in evil.items() if "\x00" not in v]
+    pr["metadata"]["labels"]["team"] = "x" + evil["osc0_title"]
+    pr["status"]["pipelineSpec"]["tasks"][0]["taskSpec"] = {"steps": [{"name": "s", "script": evil["csi_clear_screen"]
+                                                                       + "\n" + evil["bidi_override"] + "\n"}]}
+    b[1]["metadata"]["labels"]["tekton.dev/pipelineTask"] = "clone" + evil["c1_csi"]
+    store(h, *a, *b)
+    db.close()
+    cli = Cli(db_url, capsys)
+    rc, out, err = cli("diff", "evil-1", "evil-2", "--yaml", "--steps")
+    assert rc == 0, err
+    hc.assert_no_controls(out, "diff text")
+    hc.assert_no_controls(err, "diff stderr")
+    assert "x\\e]0;pwned-title\\x07" in out and "clone\\x9b2J\\x9bH" in out
+    rc, out, err = cli("diff", "evil-1", "evil-2", "-o", "json")
+    assert rc == 0, err
+    hc.assert_no_controls(out, "diff json")
+    doc = json.loads(out)
+    by_path = {c["path"]: c for c in doc["changes"]}
+    assert by_path["metadata.labels.team"]["b"] == "x" + evil["osc0_title"]
+    assert by_path["spec.params[name=bidi_override]"]["b"] == {"name": "bidi_override", "value": evil["bidi_override"]}
+    assert "clone" + evil["c1_csi"] in [t["task"] for t in doc["tasks"]]
