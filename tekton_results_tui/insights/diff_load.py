@@ -24,15 +24,25 @@ def _owned_by(child: dict, run: RecordRow) -> bool:
     return labels.get(f"tekton.dev/{run.kind[0].lower()}{run.kind[1:]}") == run.run_name
 
 
+def _owned_children(h: History, run: RecordRow, result_id: int, child_kinds: set[str]) -> list[dict]:
+    ids = [r.id for r in h.records_of(result_id) if r.kind in child_kinds]
+    objs = h.record_objects(ids)  # one read for all of them
+    return [o for o in (objs.get(i) for i in ids) if isinstance(o, dict) and _owned_by(o, run)]
+
+
 def side_of(h: History, run: RecordRow) -> RunSide:
     """A stored run and (for a kind that owns runs) its stored children."""
     obj = h.record_object(run.id) or {}
     children: list[dict] = []
     child_kinds = {k.name for k in kinds.children_of(run.kind)}
     if child_kinds:
-        ids = [r.id for r in h.records_of(run.result_id) if r.kind in child_kinds]
-        objs = h.record_objects(ids)
-        children = [o for o in (objs.get(i) for i in ids) if isinstance(o, dict) and _owned_by(o, run)]
+        children = _owned_children(h, run, run.result_id, child_kinds)
+        if not children:
+            # children normally share their parent's Result (Tekton copies its labels and annotations onto
+            # them); ones that did not (an import without them) were grouped by their owner's uid
+            res = h.get_result(name=f"{run.parent}/results/{run.run_uid}", cluster=run.cluster)
+            if res is not None and res.id != run.result_id:
+                children = _owned_children(h, run, res.id, child_kinds)
     return RunSide(obj, children, run.name, run.in_cluster)
 
 

@@ -176,3 +176,26 @@ def test_hostile_data_is_shown_never_obeyed_and_json_keeps_it_exact(db_url: str,
     assert by_path["metadata.labels.team"]["b"] == "x" + evil["osc0_title"]
     assert by_path["spec.params[name=bidi_override]"]["b"] == {"name": "bidi_override", "value": evil["bidi_override"]}
     assert "clone" + evil["c1_csi"] in [t["task"] for t in doc["tasks"]]
+
+
+def test_children_are_the_runs_own_wherever_the_history_grouped_them(db_url: str, capsys: pytest.CaptureFixture) -> None:
+    db = open_database(db_url)
+    h = History(db)
+    # two PipelineRuns of one trigger event share a Result (the event id label reaches their TaskRuns too)
+    a = _build("ev-a", "ok", T0, pipeline="ev", labels={"triggers.tekton.dev/triggers-eventid": "e1"})
+    b = _build("ev-b", "ok", T0 + 100, pipeline="ev", took=70, labels={"triggers.tekton.dev/triggers-eventid": "e1"})
+    for tr in a[1:] + b[1:]:
+        tr["metadata"]["labels"]["triggers.tekton.dev/triggers-eventid"] = "e1"
+    # a PipelineRun named into a Result by annotation whose TaskRuns lack it: they are grouped by its uid
+    c = _build("ann-c", "ok", T0 + 200, pipeline="ev", took=90)
+    c[0]["metadata"]["annotations"]["results.tekton.dev/result"] = "ci/results/elsewhere"
+    store(h, *a, *b, *c)
+    assert h.get_record(uid=a[0]["metadata"]["uid"]).result_id == h.get_record(uid=b[0]["metadata"]["uid"]).result_id
+    db.close()
+    cli = Cli(db_url, capsys)
+    doc = cli.json("diff", "ev-a", "ev-b")
+    assert [(t["task"], t["a_seconds"], t["b_seconds"]) for t in doc["tasks"]] == [
+        ("clone", 50, 70), ("compile", 50, 70), ("test", 50, 70)]
+    doc = cli.json("diff", "ev-a", "ann-c")
+    assert [(t["task"], t["b_status"], t["b_seconds"]) for t in doc["tasks"]] == [
+        ("clone", "SUCCESS", 90), ("compile", "SUCCESS", 90), ("test", "SUCCESS", 90)]
