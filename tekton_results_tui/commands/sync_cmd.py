@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from tekton_results_tui import exitcodes
-from tekton_results_tui.commands.args import add_db_option, add_source_options, settings_from_args
+from tekton_results_tui.commands.args import add_db_option, add_source_options, bounded_int, settings_from_args
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.textsafe import visible
 
@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="name stored with every synced row (default: the server's host:port)")
     p.add_argument("--follow", action="store_true", help="keep polling for changes until interrupted")
     p.add_argument("--timeout", metavar="DURATION", default="30s", help="read timeout of one request (default 30s)")
+    p.add_argument("--page-size", type=bounded_int(1, 10_000), default=1000, metavar="N",
+                   help="Records per request (default 1000, at most 10000)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_db_option(p, sub=True)
     p.set_defaults(func=run)
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if not getattr(args, "results_api", None):
         raise UsageError("sync: --results-api URL is required")
     settings: Settings = settings_from_args(args)
-    settings = settings.replace(sync_timeout_s=duration_arg("--timeout", args.timeout, "10s, 1m"))
+    settings = settings.replace(sync_timeout_s=duration_arg("--timeout", args.timeout, "10s, 1m"),
+                                sync_page_size=args.page_size)
     quiet = args.quiet
     stop = threading.Event()
     old = _on_sigterm(stop)

@@ -93,6 +93,9 @@ class ResultsClient:
             raise SourceError(f"{what}: {self.base_url} did not answer within {self.timeout[1]:g}s "
                               f"(tried {self.retries + 1} times)") from None
         except requests.exceptions.ConnectionError as exc:
+            if _timed_out(exc):  # a timeout still failing after the retries arrives wrapped as a connection error
+                raise SourceError(f"{what}: {self.base_url} did not answer within {self.timeout[1]:g}s "
+                                  f"(tried {self.retries + 1} times)") from None
             raise SourceError(f"{what}: cannot reach {self.base_url}: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise SourceError(f"{what}: {_first_line(exc)}") from None
@@ -160,6 +163,22 @@ class HttpError(SourceError):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _timed_out(exc: BaseException) -> bool:
+    import urllib3.exceptions as u3
+
+    seen, inner = 0, exc
+    while inner is not None and seen < 8:
+        if isinstance(inner, u3.NewConnectionError):  # a subclass of ConnectTimeoutError, but a refusal
+            return False
+        if isinstance(inner, (u3.ReadTimeoutError, u3.ConnectTimeoutError, TimeoutError)):
+            return True
+        reason = getattr(inner, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else (
+            inner.args[0] if inner.args and isinstance(inner.args[0], BaseException) else None)
+        seen += 1
+    return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,158 @@
+"""`tekton-results-tui sync` as a user runs it: exit codes, one-line errors, resuming after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from fake_results import FakeResults
+from store_objects import pr, tr
+
+from tekton_results_tui.bootstrap import history_at
+from tekton_results_tui.cli import main
+
+CLUSTER = "src"
+
+
+def sync(url: str, db: str, *extra: str) -> int:
+    return main(["sync", "--results-api", url, "--db", db, "--cluster-name", CLUSTER, "-q", *extra])
+
+
+def fill(fake: FakeResults, n: int) -> list[dict]:
+    objs = []
+    for i in range(n):
+        p = pr(f"run-{i}")
+        t = tr(f"run-{i}-t", p)
+        fake.put_run(p)
+        fake.put_run(t)
+        fake.put_log(t, f"[build] line of run {i}\n".encode())
+        objs += [p, t]
+    return objs
+
+
+def stored(db_url: str) -> dict[str, str]:
+    """Record name -> stored object text, every Record of the history (runs, logs)."""
+    with history_at(db_url, read_only=True) as h:
+        out = {}
+        token = None
+        while True:
+            page = h.list_records(None, page_token=token, limit=500, order="newest")
+            for r in page.items:
+                out[r.name] = h.record_data(r.id)
+            token = page.next_token
+            if not token:
+                return out
+
+
+def test_sync_then_again_exit_zero_and_nothing_new(db_url, fake, capsys):
+    fill(fake, 3)
+    assert sync(fake.url, db_url) == 0
+    first = stored(db_url)
+    assert len(first) == 9  # 3 PipelineRuns, 3 TaskRuns, 3 Logs
+    fake.requests.clear()
+    assert sync(fake.url, db_url) == 0
+    assert len(fake.list_requests()) == 1 and fake.log_requests() == []
+    assert stored(db_url) == first
+
+
+@pytest.mark.parametrize("mode, says", [
+    ("garbage", "not JSON"),
+    ("html", "not JSON (starting '<html><body><h1>Welcome to nginx!"),
+    ("wrong-shape", "not a ListRecords response"),
+    ("503", "HTTP 503"),
+])
+def test_garbage_answers_are_one_line_exit_2_and_keep_what_was_synced(db_url, fake, capsys, mode, says):
+    fill(fake, 2)
+    assert sync(fake.url, db_url) == 0
+    before = stored(db_url)
+    fill(fake, 1)
+    fake.mode = mode
+    capsys.readouterr()
+    assert sync(fake.url, db_url) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tekton-results-tui sync: error: list records:") and says in err[0], err
+    assert "Traceback" not in err[0]
+    assert stored(db_url) == before
+    fake.mode = "ok"
+    assert sync(fake.url, db_url) == 0
+    assert len(stored(db_url)) == len(before) + 3
+
+
+def test_a_server_that_is_down(sqlite_url, capsys):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert sync(f"http://127.0.0.1:{port}", sqlite_url) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"tekton-results-tui sync: error: list records: cannot reach http://127.0.0.1:{port}: "
+                   "connection refused (what was synced before is kept; run again to resume)"]
+
+
+def test_a_slow_server_times_out(sqlite_url, spelling, capsys):
+    fake = FakeResults(spelling=spelling).start()
+    try:
+        fill(fake, 1)
+        fake.mode, fake.slow_s = "slow", 2.0
+        assert sync(fake.url, sqlite_url, "--timeout", "0.2s") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "did not answer within 0.2s (tried 4 times)" in err[0], err
+    finally:
+        fake.stop()
+
+
+def test_bad_records_are_named_exit_1(sqlite_url, fake, capsys):
+    fill(fake, 1)
+    fake.mode = "bad-records"
+    assert sync(fake.url, sqlite_url) == 1
+    err = capsys.readouterr().err
+    assert "skipped: a str where a Record was expected" in err and "data.value is not base64" in err
+
+
+def test_bad_url_and_missing_flag(sqlite_url, capsys):
+    assert main(["sync", "--db", sqlite_url]) == 2
+    assert "--results-api URL is required" in capsys.readouterr().err
+    assert sync("ftp://example.org", sqlite_url) == 2
+    assert "expected an http:// or https:// URL" in capsys.readouterr().err
+
+
+def test_resumes_after_kill_9(db_url, spelling, tmp_path):
+    fake = FakeResults(spelling=spelling).start()
+    try:
+        fill(fake, 20)  # 60 records, 12 pages of 5
+        fake.delay_after, fake.page_delay_s = 3, 0.5  # after 3 pages, each page takes a while
+        cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", db_url,
+               "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while fake.pages_served < 5 and proc.poll() is None and time.monotonic() < deadline:
+                fake.page_served.wait(0.5)
+                fake.page_served.clear()
+            assert proc.poll() is None, proc.stderr.read()
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(30)
+        partial = stored(db_url)
+        assert 0 < len(partial) < 60
+        fake.page_delay_s = 0.0
+        fake.requests.clear()
+        assert sync(fake.url, db_url, "--page-size", "5") == 0
+        # the second run started from its cursor, not from the beginning
+        first = fake.list_requests()[0]
+        assert "update_time >= timestamp(" in first["filter"][0]
+        served_again = sum(1 for _ in fake.log_requests())
+        assert served_again < 20
+        # the same history as one uninterrupted sync
+        clean = "sqlite:///" + str(tmp_path / "clean.db")
+        assert sync(fake.url, clean, "--page-size", "5") == 0
+        resumed, whole = stored(db_url), stored(clean)
+        assert resumed.keys() == whole.keys() and len(whole) == 60
+        import json
+        assert {k: json.loads(v) for k, v in resumed.items()} == {k: json.loads(v) for k, v in whole.items()}
+    finally:
+        fake.stop()
