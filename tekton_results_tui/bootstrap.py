@@ -23,6 +23,7 @@ from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
 
 if TYPE_CHECKING:  # the cluster client is imported when a cluster is used: `results`/`records` start faster
+    from tekton_results_tui.tui.cluster import ClusterActions
     from tekton_results_tui.watcher.kube import KubeTarget
     from tekton_results_tui.watcher.service import WatcherService
 
@@ -99,6 +100,7 @@ def start_watcher(settings: Settings, history: History, stack: Stack) -> tuple[W
     The TUI opens on the stored history either way: an unreachable cluster or a headless watcher
     owning the database is a state to show, not a reason to refuse to start.
     """
+    from tekton_results_tui.tui.following import following_reason
     from tekton_results_tui.watcher.kube import KubeError
     from tekton_results_tui.watcher.service import LeaseHeldError, WatcherService
 
@@ -108,8 +110,8 @@ def start_watcher(settings: Settings, history: History, stack: Stack) -> tuple[W
         service.start()
     except LeaseHeldError as exc:
         holder = exc.holder or str(exc)
-        return None, WatcherStatus(state=OFF, owner=holder, context=context,
-                                   reason=f"a headless watcher ({holder}) owns this database — following its changes")
+        return None, WatcherStatus(state=OFF, owner=holder, context=context, cluster=exc.cluster,
+                                   reason=following_reason(holder))
     except KubeError as exc:
         return None, WatcherStatus(state=OFF, reason=str(exc) or type(exc).__name__, context=context)
     stack.push(lambda: service.stop(5.0))
@@ -125,6 +127,7 @@ def headless_runner(settings: Settings, history: History) -> tuple[Any, KubeTarg
     """
     from tekton_results_tui.watcher.kube import check_reachable
     from tekton_results_tui.watcher.service import WatcherService
+    from tekton_results_tui.watcher.writer_lease import ha_holder
 
     first = WatcherService(settings, history)
     target, cluster = first.target, first.cluster
@@ -133,12 +136,51 @@ def headless_runner(settings: Settings, history: History) -> tuple[Any, KubeTarg
     from tekton_results_tui.watcher.leader import HaWatcher
 
     check_reachable(target)
-    holder = f"headless-ha:{cluster}"
+    holder = ha_holder(cluster)
 
     def make() -> WatcherService:
         return WatcherService(settings, history, target=target, lease_holder=holder)
 
     return HaWatcher(settings.store.db_url, cluster, make, identity=first.holder), target, cluster
+
+
+def tui_cluster(settings: Settings, history: History, stack: Stack) -> ClusterActions:
+    """How the TUI reaches the cluster: its own watcher when it can start one; otherwise a follower of the
+    writer lease, which shows who writes this history and, when they stop (or die), starts this TUI's
+    watcher the same way — or says why it will not (read-only, no cluster)."""
+    from tekton_results_tui.tui.cluster import WatcherCluster
+    from tekton_results_tui.tui.following import LeaseFollower
+    from tekton_results_tui.watcher.writer_lease import HA_HOLDER_PREFIX, lease_name
+
+    c = settings.cluster
+    if settings.read_only or history.read_only:
+        note = WatcherStatus(state=OFF, reason="read-only viewer", context=c.context)
+        follower = LeaseFollower(history, _lease_names(settings, history), note, why_not="read-only viewer")
+    else:
+        service, note = start_watcher(settings, history, stack)
+        if service is not None:
+            return WatcherCluster(service, c.namespaces)
+        assert note is not None
+        if note.owner is not None:  # another process writes this cluster's runs here
+            follower = LeaseFollower(history, [lease_name(note.cluster)], note, namespaces=c.namespaces,
+                                     take_over=lambda: start_watcher(settings, history, stack),
+                                     standby_prefix=HA_HOLDER_PREFIX, name=note.cluster)
+        else:  # no cluster to watch (no kubeconfig, unreachable, ...): still show who writes, if anyone
+            follower = LeaseFollower(history, _lease_names(settings, history), note, why_not=note.reason or "")
+    stack.push(follower.stop)
+    return follower.start()
+
+
+def _lease_names(settings: Settings, history: History) -> list[str]:
+    """The writer leases a TUI without a watcher of its own looks at: the named cluster's, else those of the
+    clusters whose runs the history holds."""
+    from tekton_results_tui.watcher.writer_lease import lease_name
+
+    try:
+        clusters = [settings.cluster.cluster_name] if settings.cluster.cluster_name else sorted(history.cluster_sample())
+    except Exception:  # noqa: BLE001 - an empty or unreadable history: nobody to follow
+        clusters = []
+    return [lease_name(name) for name in clusters]
 
 
 # --- the demo --------------------------------------------------------------------------------
@@ -179,10 +221,6 @@ def run_tui(settings: Settings) -> int:
         if settings.demo:
             settings = start_demo(settings, stack)
         history = open_history(settings.store.db_url, read_only=settings.read_only, stack=stack)
-        if settings.read_only:
-            service, note = None, WatcherStatus(state=OFF, reason="read-only viewer", context=settings.cluster.context)
-        else:
-            service, note = start_watcher(settings, history, stack)
-        return run_app(history, settings, service, note)
+        return run_app(history, settings, tui_cluster(settings, history, stack))
     finally:
         stack.close()

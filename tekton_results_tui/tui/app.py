@@ -34,10 +34,12 @@ from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.cleanup_actions import CLEANUP_ACTIONS, CLEANUP_BINDINGS, CleanupActions
 from tekton_results_tui.tui.cluster import ClusterActions, NoCluster, WatcherCalls, WatcherCluster
 from tekton_results_tui.tui.commands import ResultsCommands
+from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
 from tekton_results_tui.tui.widgets.detail import DetailPane
 from tekton_results_tui.tui.widgets.filter_bar import FilterBar
+from tekton_results_tui.tui.widgets.log_view import LogView
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
@@ -80,14 +82,16 @@ class ResultsApp(CleanupActions, App[int]):
                  cluster: ClusterActions | None = None) -> None:
         """`cluster` is how the app reaches the cluster; without it, a watcher `service` of this process
         is adapted (WatcherCluster), else the null cluster shows `watcher_note` (why the watcher is off).
-        A read-only app always gets the null cluster."""
+        A read-only app always gets the null cluster (or a lease follower that never takes over)."""
         super().__init__()
         self.history = history
         self.settings = settings or Settings()
         self.clock = clock
         self.read_only = read_only or history.read_only
-        if self.read_only or (cluster is None and service is None):
-            self.cluster: ClusterActions = NoCluster(watcher_note or WatcherStatus(
+        if self.read_only and isinstance(cluster, LeaseFollower) and not cluster.takes_over:
+            self.cluster: ClusterActions = cluster  # no way to write, but it says who writes and when they stop
+        elif self.read_only or (cluster is None and service is None):
+            self.cluster = NoCluster(watcher_note or WatcherStatus(
                 state=OFF, reason="read-only" if self.read_only else "no watcher"))
         elif cluster is not None:
             self.cluster = cluster
@@ -105,6 +109,7 @@ class ResultsApp(CleanupActions, App[int]):
         self.live_errors = 0
         self.last_live_error: str | None = None
         self.changes_applied = 0  # drains handled (tests and bench wait on this)
+        self._pod_logs = self.cluster.pod_logs  # changes when a follower takes over: see _cluster_changed
         self.cleanup_init()
 
     # --- layout -------------------------------------------------------------------------
@@ -218,7 +223,20 @@ class ResultsApp(CleanupActions, App[int]):
         if not headers:  # the interval can fire once more while the app is torn down
             return
         self.history_size()
+        if self.cluster.pod_logs is not self._pod_logs:
+            self._cluster_changed()
         headers.first().show(self.watcher_status(), self._hist_size, self.read_only, self.cluster.following)
+
+    def _cluster_changed(self) -> None:
+        """The watcher this TUI followed stopped and this TUI started its own: from now on it reads live pod
+        logs and may delete (after asking the cluster), as if it had started with its watcher."""
+        self._pod_logs = self.cluster.pod_logs
+        for view in self.query(LogView):
+            view.pod_logs = self._pod_logs
+        if isinstance(self.cluster, LeaseFollower) and self.cluster.took_over_because:
+            self.notify_plain(f"{self.cluster.took_over_because}: this TUI now runs the watcher", severity="warning")
+        self.cleanup_mount()
+        self.refresh_bindings()
 
     # --- filter ----------------------------------------------------------------------------------
 

@@ -17,19 +17,18 @@ from tekton_results_tui import exitcodes
 from tekton_results_tui.settings import Settings, data_dir
 from tekton_results_tui.store.history import History
 from tekton_results_tui.textsafe import visible
-from tekton_results_tui.watcher.status import WatcherStatus
+from tekton_results_tui.tui.cluster import ClusterActions
 
 
-def run_app(history: History, settings: Settings, service: object | None, note: WatcherStatus | None) -> int:
-    """Run the TUI on `history` (with the watcher `service` of this process, or none and `note` saying why).
+def run_app(history: History, settings: Settings, cluster: ClusterActions) -> int:
+    """Run the TUI on `history`, reaching the cluster through `cluster` (bootstrap.tui_cluster).
 
     Returns the exit code: 0 on quit; on a crash exitcodes.CRASH after the terminal is restored and one
     line naming the error and the log file holding its traceback is printed.
     """
     from tekton_results_tui.tui.app import ResultsApp
 
-    app = ResultsApp(history, service=service, settings=settings,  # type: ignore[arg-type]
-                     read_only=settings.read_only, watcher_note=note)
+    app = ResultsApp(history, settings=settings, read_only=settings.read_only, cluster=cluster)
     # Textual prints a crash's traceback (with locals) on this console once the terminal is restored:
     # keep it for the log file instead of the user's screen.
     errors = io.StringIO()
