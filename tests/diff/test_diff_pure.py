@@ -211,3 +211,26 @@ def test_yaml_diff_of_a_script_shows_the_line_that_changed() -> None:
     assert [ln for ln in yd.lines[2:] if not ln.startswith("@@")] == [
         "-        go test ./...", "+        go test -race ./..."]
     assert len(yd.hunks) == 1
+
+
+def test_yaml_diff_is_difflibs_unified_diff_and_has_a_side_by_side_form() -> None:
+    import difflib
+
+    a, _, b, _ = _pair(slow=2)
+    b["spec"]["params"][0]["value"] = "r2"
+    b["status"]["pipelineSpec"]["tasks"].pop(1)
+    for context in (0, 1, 3):
+        yd = d.yaml_diff(a, b, "A", "B", context=context)
+        assert yd.lines == list(difflib.unified_diff(d.to_yaml_lines(a), d.to_yaml_lines(b), "A", "B", n=context,
+                                                     lineterm=""))
+    rows = yd.side_by_side()
+    assert len(yd.side_hunks()) == len(yd.hunks) and yd.side_hunks()[0] == 0
+    assert d.SideRow(rows[0].a_no, rows[0].a_text, rows[0].b_no, rows[0].b_text, "equal") == rows[0]
+    changed = [r for r in rows if r.tag == "replace" and r.a_text and "value: r1" in r.a_text]
+    assert [(r.a_text, r.b_text) for r in changed] == [("    value: r1", "    value: r2")]
+    deleted = [r for r in rows if r.tag == "delete"]
+    assert deleted and all(r.b_no is None and r.b_text is None for r in deleted)
+    assert any(r.a_text == "    - name: compile" for r in deleted)
+    for r in rows:  # numbers point at the lines shown
+        assert r.a_no is None or yd.a_lines[r.a_no - 1] == r.a_text
+        assert r.b_no is None or yd.b_lines[r.b_no - 1] == r.b_text
