@@ -11,6 +11,7 @@ the read-only app also gets the null cluster, which has no way to delete at all.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.textsafe import visible
+from tekton_results_tui.tui.background import read_then, reads_in_flight
 from tekton_results_tui.tui.cleanup_actions import CLEANUP_ACTIONS, CLEANUP_BINDINGS, CleanupActions
 from tekton_results_tui.tui.cluster import ClusterActions, NoCluster, WatcherCalls, WatcherCluster
 from tekton_results_tui.tui.commands import ResultsCommands
@@ -52,6 +54,7 @@ RELABEL_S = 15.0  # ages/durations of loaded lines
 QUERY_ERRORS = (UserError, ValueError, OverflowError)
 MUTATING_ACTIONS = frozenset({"mark", "clear_marks", "delete", "delete_matching"})  # lead to cluster writes
 PANES = ("both", "tree", "detail")
+QUICK_COUNT = 10_000  # a count past this shows as "≥ 10,000" until the exact figure arrives
 
 
 class ResultsApp(CleanupActions, App[int]):
@@ -105,6 +108,10 @@ class ResultsApp(CleanupActions, App[int]):
         self._stop = threading.Event()
         self._hist_size: tuple[int, int] | None = None
         self._hist_size_dirty = True
+        self._counting_size = False
+        self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
+        self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
+        self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
         self.last_live_error: str | None = None
@@ -141,8 +148,7 @@ class ResultsApp(CleanupActions, App[int]):
         return self.query_one(FilterBar)
 
     def on_mount(self) -> None:
-        self.tree.load_page(self.filter)
-        self.filter_bar.show_count(self.history.count_results(self.filter))
+        self.tree.load_page(self.filter)  # the count follows the page (on PageLoaded)
         self.tree.focus()
         self.refresh_header()
         self.set_interval(HEADER_S, self.refresh_header, name="header")
@@ -188,9 +194,7 @@ class ResultsApp(CleanupActions, App[int]):
         if pending.reload:
             self.action_reload(keep_cursor=True)
             return
-        inserted = self.tree.apply_changes(pending.results, pending.records)
-        if inserted:
-            self.update_count()
+        self.tree.apply_changes(pending.results, pending.records)  # inserts say so with ResultsTree.Inserted
         detail = self._detail_or_none()
         if detail is None:
             return
@@ -205,24 +209,37 @@ class ResultsApp(CleanupActions, App[int]):
 
         await asyncio.to_thread(self.feed.poll)
         self.apply_pending()
+        await self.settle_reads()  # and what applying them asked the store for (a filter check, a reload)
 
     # --- header ------------------------------------------------------------------------------
 
     def watcher_status(self) -> WatcherStatus:
         return self.cluster.status()
 
-    def history_size(self) -> tuple[int, int]:
-        """(results, records), recounted only after changes."""
-        if self._hist_size_dirty or self._hist_size is None:
-            self._hist_size = self.history.size()
+    def history_size(self) -> tuple[int, int] | None:
+        """(results, records) as last counted; recounted in a worker after changes (None until then)."""
+        if (self._hist_size_dirty or self._hist_size is None) and not self._counting_size:
+            self._counting_size = True
             self._hist_size_dirty = False
+            read_then(self, self.history, self.history.size, self._size_arrived, group="header", exclusive=True,
+                      name="history size")
         return self._hist_size
 
-    def refresh_header(self) -> None:
+    def _size_arrived(self, size: tuple[int, int] | None, error: BaseException | None) -> None:
+        self._counting_size = False
+        if size is not None:
+            self._hist_size = size
+            self.refresh_header(recount=False)
+            self.show_count()
+        else:
+            self._hist_size_dirty = True  # try again on the next tick
+
+    def refresh_header(self, recount: bool = True) -> None:
         headers = self.query(StatusHeader)
         if not headers:  # the interval can fire once more while the app is torn down
             return
-        self.history_size()
+        if recount:
+            self.history_size()
         if self.cluster.pod_logs is not self._pod_logs:
             self._cluster_changed()
         headers.first().show(self.watcher_status(), self._hist_size, self.read_only, self.cluster.following)
@@ -244,31 +261,75 @@ class ResultsApp(CleanupActions, App[int]):
     def _filter_changed(self, event: FilterBar.Changed) -> None:
         if event.filter.text == self.filter.text:
             return
-        previous = self.filter
+        if self._previous_filter is None:
+            self._previous_filter = self.filter
         self.filter = event.filter
-        self.feed.reset()
-        try:
-            self.tree.load_page(self.filter)
-            self.update_count()
-        except QUERY_ERRORS as exc:  # a filter the parser took but the database cannot run: say why, keep the old
-            self.filter_bar.show_error(one_line(exc))
-            self.filter = previous
-            self.tree.load_page(previous)
-            self.update_count()
+        self.load_listing()
+
+    def load_listing(self) -> None:
+        """Ask for the first page of the current filter; the feed restarts from the store's sequence
+        in the same worker, before the page is read (a change in between is seen twice, never missed)."""
+        self.tree.load_page(self.filter, before=self.feed.reset)
+
+    @on(ResultsTree.PageLoaded)
+    def _page_loaded(self, event: ResultsTree.PageLoaded) -> None:
+        if event.filter is not self.filter:
+            return  # an older listing's page (a newer one is on its way)
+        previous, self._previous_filter = self._previous_filter, None
+        if event.error is not None:
+            if isinstance(event.error, QUERY_ERRORS) and previous is not None:
+                # a filter the parser took but the database cannot run: say why, keep the old one
+                self.filter_bar.show_error(one_line(event.error))
+                self.filter = previous
+                self.load_listing()
+            else:
+                self.notify_plain(f"could not read the history: {one_line(event.error)}", severity="error")
+            return
+        rid, self._cursor_after_load = self._cursor_after_load, None
+        if rid is not None and rid in self.tree.result_nodes:
+            self.tree.goto(self.tree.result_nodes[rid])
+            self._shown = None
+            self.show_node(self.tree.cursor_node)
+        self.update_count()
+
+    @on(ResultsTree.Inserted)
+    def _inserted(self, _: ResultsTree.Inserted) -> None:
+        self.update_count()
 
     @on(FilterBar.Done)
     def _filter_done(self) -> None:
         self.tree.focus()
 
     def update_count(self) -> None:
-        try:
-            n: int | None = self.history.count_results(self.filter)
-        except QUERY_ERRORS:
-            n = None
+        """Count the Results matching the filter in a worker (a newer count cancels this one); where the
+        store can answer "at least N" quickly, that shows first and the exact figure follows."""
+        flt = self.filter
+        read_then(self, self.history, lambda: quick_count(self.history, flt),
+                  lambda got, err: self._count_arrived(flt, got, err, exact_next=True),
+                  group="count", exclusive=True, name="count")
+
+    def _count_arrived(self, flt: Filter, got: tuple[int, bool] | None, error: BaseException | None,
+                       exact_next: bool) -> None:
+        if flt is not self.filter:
+            return
+        self._count = got if error is None else None
+        self.show_count()
+        if got is not None and not got[1] and exact_next:
+            read_then(self, self.history, lambda: (self.history.count_results(flt), True),
+                      lambda exact, err: self._count_arrived(flt, exact, err, exact_next=False),
+                      group="count", exclusive=True, name="exact count")
+
+    def show_count(self) -> None:
+        bars = self.query(FilterBar)
+        if not bars:
+            return
         total = None
-        if not self.filter.empty:
-            total = self.history_size()[0]
-        self.filter_bar.show_count(n, total)
+        if not self.filter.empty and self._hist_size is not None:
+            total = self._hist_size[0]
+        if self._count is None:
+            bars.first().show_count(None, total)
+        else:
+            bars.first().show_count(self._count[0], total, exact=self._count[1])
 
     # --- selection -> detail -------------------------------------------------------------------------
 
@@ -375,14 +436,10 @@ class ResultsApp(CleanupActions, App[int]):
             res = self.tree.result_node_of(node)
             if res is not None and isinstance(res.data, ResultItem):
                 rid = res.data.row.id
-        self.feed.reset()
         self._hist_size_dirty = True
-        self.tree.load_page(self.filter)
-        if rid is not None and rid in self.tree.result_nodes:
-            self.tree.goto(self.tree.result_nodes[rid])
+        self._cursor_after_load = rid
         self._shown = None
-        self.show_node(self.tree.cursor_node)
-        self.update_count()
+        self.load_listing()  # the cursor, the detail and the count follow the page (on PageLoaded)
         self.refresh_header()
 
     def action_copy_name(self) -> None:
@@ -420,17 +477,38 @@ class ResultsApp(CleanupActions, App[int]):
         """Palette: put the cursor on a Result; if it is not loaded, filter to its name."""
         node = self.tree.find_node(result_id)
         if node is None:
+            self._cursor_after_load = result_id  # the cursor goes there when the filtered page arrives
             self.filter_bar.set_text(f"name:{visible(name)}")
-            node = self.tree.find_node(result_id)
-        if node is not None:
+        else:
             self.tree.goto(node)
         self.tree.focus()
+
+    async def settle_reads(self) -> None:
+        """Wait until the store reads started for the screen (tree, counts, header, detail tabs) have been
+        applied; tests and benchmarks use it, the app itself never waits on the store."""
+        for _ in range(50):
+            pending = reads_in_flight(self)
+            if not pending:
+                return
+            for worker in pending:
+                try:
+                    await worker.wait()
+                except Exception:  # noqa: BLE001 - a failed or cancelled read is settled too
+                    pass
 
     # --- screenshots -----------------------------------------------------------------------------------
 
     def save_svg(self, path: str | Path) -> str:
         p = Path(path)
         return self.save_screenshot(filename=p.name, path=str(p.parent))
+
+
+def quick_count(history: History, flt: Filter) -> tuple[int, bool]:
+    """(count, exact): the store's bounded count where it has one ("at least N" first), else the exact one."""
+    if "limit" in inspect.signature(history.count_results).parameters:
+        n, exact = history.count_results(flt, limit=QUICK_COUNT)  # type: ignore[call-arg,misc]
+        return int(n), bool(exact)
+    return history.count_results(flt), True
 
 
 def one_line(exc: BaseException) -> str:

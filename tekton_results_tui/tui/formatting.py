@@ -19,30 +19,40 @@ _STATUS = {
 }
 
 
-def status_icon(status: str | None, in_cluster: bool = True) -> Text:
-    """One-cell icon for a run status; an unfinished run is "running" only while it is in the cluster."""
+def _running(in_cluster: bool, started: bool) -> bool:
+    """An unfinished run is "running" only while it is in the cluster and has started: with no
+    Succeeded condition and no start time nothing says it ever ran (an old import, say)."""
+    return in_cluster and started
+
+
+def status_icon(status: str | None, in_cluster: bool = True, started: bool = True) -> Text:
+    """One-cell icon for a run status: ● running, ? unknown."""
     known = _STATUS.get((status or "").upper())
     if known:
         icon, _, style = known
         return Text(icon, style=style)
-    if in_cluster:
+    if _running(in_cluster, started):
         return Text("●", style="yellow")
-    return Text("?", style="dim")  # never saw it finish and it is gone
+    return Text("?", style="dim")
 
 
-def status_word(status: str | None, in_cluster: bool = True) -> str:
+def status_word(status: str | None, in_cluster: bool = True, started: bool = True) -> str:
     """The status in words, as shown next to the icon."""
     known = _STATUS.get((status or "").upper())
     if known:
         return known[1]
-    return "Running" if in_cluster else "Unknown (gone before it finished)"
+    if _running(in_cluster, started):
+        return "Running"
+    if not in_cluster:
+        return "Unknown (gone before it finished)"
+    return "Unknown (no Succeeded condition, never started)"
 
 
-def status_style(status: str | None, in_cluster: bool = True) -> str:
+def status_style(status: str | None, in_cluster: bool = True, started: bool = True) -> str:
     known = _STATUS.get((status or "").upper())
     if known:
         return known[2]
-    return "yellow" if in_cluster else "dim"
+    return "yellow" if _running(in_cluster, started) else "dim"
 
 
 def fmt_duration(seconds: float | int | None) -> str:

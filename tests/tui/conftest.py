@@ -148,6 +148,27 @@ def fill_history(history: History, n: int = 120, seed: int = 7, now: int = T0, g
     history.apply(gone)
 
 
+@pytest.fixture(autouse=True)
+def pilot_settles_store_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads the store in workers; a Pilot wait (after a key, a pause, before a snapshot) also
+    waits until the reads it started were applied, so tests see what a user sees once the data is there.
+    A test about the waiting itself sets `app.settle_in_tests = False`."""
+    from textual.pilot import Pilot
+
+    plain = Pilot._wait_for_screen
+
+    async def wait_for_screen(self: Pilot, timeout: float = 30.0) -> bool:
+        done = await plain(self, timeout)
+        settle = getattr(self.app, "settle_reads", None)
+        if settle is not None and getattr(self.app, "settle_in_tests", True):
+            for _ in range(3):  # an applied read can start another (a page -> the count, the detail tab)
+                await settle()
+                done = await plain(self, timeout)
+        return done
+
+    monkeypatch.setattr(Pilot, "_wait_for_screen", wait_for_screen)
+
+
 @pytest.fixture
 def fixed_clock() -> Callable[[], float]:
     return lambda: float(T0)

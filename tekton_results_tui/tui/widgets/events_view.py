@@ -37,7 +37,7 @@ def events_table(items: list[dict], now: float) -> Table:
     t.add_column("AGE", no_wrap=True, justify="right")
     t.add_column("COUNT", no_wrap=True, justify="right")
     t.add_column("OBJECT", no_wrap=True, max_width=40, overflow="ellipsis")
-    t.add_column("MESSAGE", overflow="fold", ratio=1)
+    t.add_column("MESSAGE", overflow="ellipsis", ratio=1, min_width=12)  # wraps by words, never letter by letter
     for e in sorted(items, key=lambda e: _event_time(e) or 0):
         kind = str(e.get("type") or "")
         obj = e.get("involvedObject") or {}

@@ -127,13 +127,15 @@ class FilterBar(Static):
         err.display = bool(message)
         self.set_class(bool(message), "-error")
 
-    def show_count(self, n: int | None, total: int | None = None) -> None:
+    def show_count(self, n: int | None, total: int | None = None, exact: bool = True) -> None:
+        """"n results", "n of total results", or "≥ n results" while the exact count is on its way."""
+        at_least = "" if exact else "≥ "
         if n is None:
             text = Text("")
-        elif total is not None and total != n:
-            text = Text(f"{n:,} of {total:,} results")
+        elif total is not None and (total != n or not exact):
+            text = Text(f"{at_least}{n:,} of {total:,} results")
         else:
-            text = Text(f"{n:,} results")
+            text = Text(f"{at_least}{n:,} results")
         self.query_one("#filter-count", Static).update(text)
 
     def remember(self, text: str) -> None:

@@ -13,17 +13,23 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tekton_results_tui import kinds
-from tekton_results_tui.store.history import History, RecordRow, ResultRow
+from tekton_results_tui.store.history import History, Page, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
-from tekton_results_tui.textsafe import visible
-from tekton_results_tui.tui.formatting import fmt_age, fmt_duration, status_icon
+from tekton_results_tui.tui.background import read_then
+from tekton_results_tui.tui.widgets.tree_columns import (DEFAULT_COLUMNS, MARK, NAME_MAX, NAME_MIN, NAME_W, RUN_W,
+                                                         TASK_W, Layout, layout_for, natural_width, record_label,
+                                                         record_widths, result_label, result_name)
+
+__all__ = ["MARK", "NAME_W", "PAGE_SIZE", "LoadMoreItem", "RecordItem", "ResultItem", "ResultsTree",
+           "record_label", "result_label", "result_name"]
 
 PAGE_SIZE = 50
 
@@ -55,107 +61,15 @@ class LoadMoreItem:
 NodeData = ResultItem | RecordItem | LoadMoreItem
 
 
-# Column widths (cells) of a Result line: fixed so lines read as a table, as in k9s; the name
-# column takes what the tree's width leaves (name_width_for), between NAME_MIN and NAME_MAX.
-NAME_W, NAME_MIN, NAME_MAX, NS_W, PIPELINE_W, DUR_W, AGE_W, CLUSTER_W = 30, 12, 48, 9, 14, 7, 4, 10
-TASK_W, RUN_W = 18, 34
-GONE_W = 5  # " gone"
-FIXED_W = 4 + 2 + 2 + (1 + NS_W) + (1 + PIPELINE_W) + (1 + DUR_W) + (1 + AGE_W) + GONE_W + 3  # expander, mark, icon, columns, slack
-RECORD_FIXED_W = 6 + 2 + TASK_W + 1 + (1 + DUR_W) + 3  # deeper guides, icon, task, duration, slack
-
-
-def run_width_for(tree_width: int) -> int:
-    return max(12, min(44, tree_width - RECORD_FIXED_W))
-
-
-def name_width_for(tree_width: int, show_cluster: bool = False) -> int:
-    extra = (CLUSTER_W + 1) if show_cluster else 0
-    return max(NAME_MIN, min(NAME_MAX, tree_width - FIXED_W - extra))
-
-
-def _col(text: str, width: int, right: bool = False, cut: bool = True) -> str:
-    """`text` fitted to `width` cells: cut with an ellipsis (unless `cut` is False: names are shown
-    whole), padded with spaces (unicode-aware)."""
-    if cut and cell_len(text) > width:
-        text = set_cell_size(text, width - 1) + "…"
-    pad = " " * (width - cell_len(text))
-    return pad + text if right else text + pad
-
-
-def result_name(row: ResultRow) -> str:
-    """The name shown for a Result: its top-level run's name, controls written as visible escapes."""
-    return visible(row.display_name or row.name.rsplit("/", 1)[-1])
-
-
-MARK = "▶ "
-
-
-def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster: bool = False,
-                 name_w: int = NAME_W) -> Text:
-    """status icon, [cluster,] run name, namespace, pipeline, duration, age, and "gone" when out of
-    the cluster, in fixed-width columns. The cluster is shown when the history holds several."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(MARK if marked else "  ", style="bold magenta")
-    t.append_text(status_icon(row.status, row.in_cluster))
-    t.append(" ")
-    if show_cluster:
-        t.append(_col(visible(row.cluster or "-"), CLUSTER_W) + " ", style="magenta")
-    t.append(_col(result_name(row), name_w, cut=False), style="bold" if row.in_cluster else "")
-    t.append(" " + _col(visible(row.parent), NS_W), style="cyan")
-    t.append(" " + _col(visible(row.pipeline or ""), PIPELINE_W), style="blue")
-    dur = row.duration
-    if dur is None and row.start is not None and row.end is None:
-        dur = int(now - row.start)  # running: time so far
-    t.append(" " + _col(fmt_duration(dur), DUR_W, right=True))
-    t.append(" " + _col(fmt_age(row.sort_time, now), AGE_W, right=True), style="dim")
-    if not row.in_cluster:
-        t.append(" gone", style="dim italic")
-    return t
-
-
-# Child lines of a PipelineRun name its task; kinds other than the usual child (TaskRun) carry their tag.
-_USUAL_CHILD = {parent: kinds.children_of(parent)[0].name
-                for parent in {k.parent for k in kinds.RUN_KINDS if k.parent}}
-_DOCUMENT_ICONS = {kinds.LOG.name: "≡ "}  # other documents (events): "⚑ "
-_DOCUMENT_TAGS = {d.name: d.tag for d in kinds.DOCUMENT_KINDS}
-
-
-def record_label(rec: RecordRow, now: float, run_w: int = RUN_W, marked: bool = False) -> Text:
-    """A child line: status icon, kind or task, run name, duration; "gone" when out of the cluster."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    if marked:
-        t.append(MARK, style="bold magenta")
-    kind = kinds.run_kind(rec.kind)
-    if kind is not None:
-        t.append_text(status_icon(rec.status, rec.in_cluster))
-        t.append(" ")
-        run_name = visible(rec.run_name)
-        if kind.parent is None:  # the Result's own run
-            t.append(_col(kind.name, TASK_W), style="blue")
-            t.append(" " + _col(run_name, run_w, cut=False), style="bold" if rec.in_cluster else "")
-        else:
-            task = visible(rec.pipeline_task or rec.task or rec.run_name)
-            if kind.name != _USUAL_CHILD.get(kind.parent):
-                t.append(_col(task, TASK_W - len(kind.tag) - 1), style="bold" if rec.in_cluster else "")
-                t.append(" " + kind.tag, style="magenta")
-            else:
-                t.append(_col(task, TASK_W), style="bold" if rec.in_cluster else "")
-            t.append(" " + _col(run_name, run_w, cut=False), style="dim")
-        dur = rec.duration
-        if dur is None and rec.start is not None and rec.end is None:
-            dur = int(now - rec.start)
-        t.append(" " + _col(fmt_duration(dur), DUR_W, right=True))
-        if not rec.in_cluster:
-            t.append("  gone", style="dim italic")
-    else:
-        t.append(_DOCUMENT_ICONS.get(rec.kind, "⚑ "), style="yellow")
-        t.append(_DOCUMENT_TAGS.get(rec.kind) or visible(rec.kind), style="yellow")
-        t.append(f"  {visible(rec.run_name)}", style="dim")
-    return t
+LOADING = "loading…"
 
 
 class ResultsTree(Tree[NodeData]):
-    """Results newest first; `load_page` / `load_more` page; `apply_changes` patches live rows."""
+    """Results newest first; `load_page` / `load_more` page; `apply_changes` patches live rows.
+
+    Every store read runs in a named thread worker (tui/background.py): the tree keeps what it shows
+    until the answer arrives, and an expanding Result shows "loading…" until its children do.
+    """
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Expand", id="tree.expand", tooltip="expand/collapse; load more"),
@@ -164,40 +78,95 @@ class ResultsTree(Tree[NodeData]):
         Binding("k", "cursor_up", "Up", id="tree.up", show=False),
     ]
 
-    def __init__(self, history: History, clock: Callable[[], float] = time.time, *, id: str | None = "tree") -> None:
+    class PageLoaded(Message):
+        """A first page arrived for `filter` (`error`: the store could not run it; the tree kept its rows)."""
+
+        def __init__(self, flt: Filter | None, count: int, error: BaseException | None = None) -> None:
+            super().__init__()
+            self.filter = flt
+            self.count = count
+            self.error = error
+
+    class Inserted(Message):
+        """Live changes put `count` new Results in the tree."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    def __init__(self, history: History, clock: Callable[[], float] = time.time, *, id: str | None = "tree",
+                 columns: tuple[str, ...] = DEFAULT_COLUMNS) -> None:
         super().__init__(Text("Results"), id=id)
         self.history = history
         self.clock = clock
         self.show_root = False
         self.guide_depth = 2
         self.show_cluster = False  # the history holds more than one cluster: name it on each Result line
-        self.name_w = NAME_MIN  # the name column: as wide as the longest name loaded (up to NAME_MAX)
+        self.columns = columns  # the optional columns the user wants (as width allows)
+        self.widest = NAME_MIN  # the longest name loaded (cells, up to NAME_MAX)
+        self.line_layout = Layout((), NAME_W)
         self._relabel_scheduled = False
         self.run_w = RUN_W  # the run-name column of child lines
+        self.task_w = TASK_W
         self._clusters: set[str] = set()
         self.filter: Filter | None = None
         self.result_nodes: dict[int, TreeNode[NodeData]] = {}  # result id -> node (loaded ones only)
         self.record_nodes: dict[int, TreeNode[NodeData]] = {}  # record id -> node (expanded Results only)
         self.load_more_node: TreeNode[NodeData] | None = None
-        self.empty_node: TreeNode[NodeData] | None = None  # "nothing here" line of an empty page
+        self.empty_node: TreeNode[NodeData] | None = None  # "nothing here" / "loading…" line
+        self._page_gen = 0  # drops pages and children of a listing that was replaced meanwhile
         # Marks (for ctrl+d) live here and only here: labels are built from them, so a live relabel keeps them.
         self.marked: set[int] = set()  # marked Results (ids)
         self.marked_records: set[int] = set()  # marked run Records (ids)
 
+    @property
+    def name_w(self) -> int:
+        return self.line_layout.name_w
+
+    def content_width(self) -> int:
+        return self.scrollable_content_region.width or self.size.width or 80
+
+    def natural_width(self) -> int:
+        """Cells a line wants for every wanted column and whole names (the app sizes the split by it)."""
+        return natural_width(self.widest, self.columns, self.show_cluster)
+
     # --- paging ---------------------------------------------------------------------
 
-    def load_page(self, flt: Filter | None) -> int:
-        """Clear and load the first page for `flt`; the cursor goes to the first Result. Returns rows loaded."""
+    def load_page(self, flt: Filter | None, before: Callable[[], object] | None = None) -> None:
+        """Ask for the first page for `flt`; the rows shown stay until it arrives, then the cursor goes to
+        the first Result and `PageLoaded` is posted. `before` runs in the worker ahead of the read."""
+        self._page_gen += 1
+        gen = self._page_gen
+        if not self.result_nodes and self.empty_node is None:
+            self.empty_node = self.root.add_leaf(Text(LOADING, style="dim italic"), data=None)
+
+        def read() -> tuple[Page, set[str]]:
+            if before is not None:
+                before()
+            return self.history.list_results(flt, limit=PAGE_SIZE), cluster_sample(self.history)
+
+        read_then(self, self.history, read, lambda got, err: self._page_arrived(gen, flt, got, err),
+                  group="tree-page", exclusive=True, name=f"page {flt.text if flt is not None else ''}")
+
+    def _page_arrived(self, gen: int, flt: Filter | None, got: tuple[Page, set[str]] | None,
+                      error: BaseException | None) -> None:
+        if gen != self._page_gen:
+            return
+        if error is not None or got is None:
+            if self.empty_node is not None and not self.result_nodes:
+                self.empty_node.set_label(Text("could not read the history", style="dim italic"))
+            self.post_message(self.PageLoaded(flt, 0, error or RuntimeError("no page")))
+            return
+        page, clusters = got
         self.filter = flt
         self.clear()
         self.result_nodes.clear()
         self.record_nodes.clear()
         self.load_more_node = None
         self.empty_node = None
-        page = self.history.list_results(flt, limit=PAGE_SIZE)
-        self._clusters = cluster_sample(self.history)
+        self._clusters = clusters
         self.show_cluster = len(self._clusters) > 1
-        self.name_w = NAME_MIN  # a new listing sizes its name column afresh
+        self.widest = NAME_MIN  # a new listing sizes its name column afresh
         self._append_rows(page.items, page.next_token)
         if not page.items:
             msg = "no Results match this filter" if flt is not None and not flt.empty else \
@@ -205,31 +174,46 @@ class ResultsTree(Tree[NodeData]):
             self.empty_node = self.root.add_leaf(Text(msg, style="dim italic"), data=None)
         if self.root.children:
             self.goto(self.root.children[0])
-        return len(page.items)
+        self.post_message(self.PageLoaded(flt, len(page.items)))
 
-    def load_more(self) -> int:
-        """Replace the "load more…" node with the next page. Returns rows loaded."""
+    def load_more(self) -> None:
+        """Replace the "load more…" node with the next page (it says "loading…" until the page arrives)."""
         node = self.load_more_node
-        if node is None or not isinstance(node.data, LoadMoreItem):
-            return 0
-        page = self.history.list_results(self.filter, page_token=node.data.token, limit=PAGE_SIZE)
+        if node is None or not isinstance(node.data, LoadMoreItem) or node.data.token == "":
+            return
+        token = node.data.token
+        node.data = LoadMoreItem("")  # asked: a second enter does not ask again
+        node.set_label(Text(LOADING, style="italic dim"))
+        gen, flt = self._page_gen, self.filter
+        read_then(self, self.history, lambda: self.history.list_results(flt, page_token=token, limit=PAGE_SIZE),
+                  lambda page, err: self._more_arrived(gen, node, token, page, err),
+                  group="tree-more", exclusive=True, name="next page")
+
+    def _more_arrived(self, gen: int, node: TreeNode[NodeData], token: str, page: Page | None,
+                      error: BaseException | None) -> None:
+        if gen != self._page_gen or node is not self.load_more_node:
+            return
+        if error is not None or page is None:
+            node.data = LoadMoreItem(token)
+            node.set_label(Text("load more… (the last read failed: enter to retry)", style="italic dim"))
+            return
         was_cursor = self.cursor_node is node
         node.remove()
         self.load_more_node = None
         first = self._append_rows(page.items, page.next_token)
         if was_cursor and first is not None:
             self.goto(first)
-        return len(page.items)
 
     def _append_rows(self, rows: Iterable[ResultRow], token: str | None) -> TreeNode[NodeData] | None:
         now = self.clock()
         first = None
         rows = list(rows)
         widest = max((cell_len(result_name(r)) for r in rows), default=0)
-        if min(NAME_MAX, widest) > self.name_w:  # size the column before adding: one relabel at most
-            self.name_w = min(NAME_MAX, widest)
-            if self.result_nodes:
-                self.relabel_all()
+        if min(NAME_MAX, widest) > self.widest:  # size the column before adding: one relabel at most
+            self.widest = min(NAME_MAX, widest)
+            self._fit_layout(relabel=bool(self.result_nodes))
+        else:
+            self._fit_layout(relabel=False)
         for row in rows:
             if row.id in self.result_nodes:
                 continue  # a live insert already put it at the top
@@ -243,13 +227,31 @@ class ResultsTree(Tree[NodeData]):
     # --- children ---------------------------------------------------------------------
 
     def ensure_children(self, node: TreeNode[NodeData]) -> None:
-        """Load a Result's Records under it (once; live changes keep them current)."""
+        """Load a Result's Records under it (once; live changes keep them current): "loading…" until they arrive."""
         item = node.data
         if not isinstance(item, ResultItem) or item.loaded:
             return
         item.loaded = True
+        placeholder = node.add_leaf(Text(LOADING, style="dim italic"), data=None)
+        rid = item.row.id
+        read_then(self, self.history, lambda: self.history.records_of(rid),
+                  lambda recs, err: self._children_arrived(node, placeholder, recs, err),
+                  group="tree-children", exclusive=False, name=f"children {rid}")
+
+    def _children_arrived(self, node: TreeNode[NodeData], placeholder: TreeNode[NodeData],
+                          recs: list[RecordRow] | None, error: BaseException | None) -> None:
+        item = node.data
+        if not isinstance(item, ResultItem) or self.result_nodes.get(item.row.id) is not node:
+            return  # the listing was replaced meanwhile
+        if error is not None or recs is None:
+            item.loaded = False  # collapse and expand again to retry
+            placeholder.set_label(Text("could not read this Result's records", style="dim italic"))
+            return
+        placeholder.remove()
         now = self.clock()
-        for rec in self.history.records_of(item.row.id):
+        for rec in recs:
+            if rec.id in self.record_nodes:
+                continue  # a live change already put it there
             self.record_nodes[rec.id] = node.add_leaf(self.record_label_for(rec, now), data=RecordItem(rec))
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
@@ -264,14 +266,15 @@ class ResultsTree(Tree[NodeData]):
     def apply_changes(self, results: list[ResultRow], records: list[RecordRow]) -> int:
         """Patch loaded nodes, insert new matching Results at the top. The cursor stays on its node.
 
-        Returns how many Results were inserted.
+        Returns how many Results were inserted now; under a filter the new ones are checked against it
+        in a worker and inserted (with an `Inserted` message) when the answer arrives.
         """
         now = self.clock()
         if not self.show_cluster and results:
             self._clusters |= {r.cluster for r in results}
             if len(self._clusters) > 1:  # a second cluster's first run arrived: name the cluster on every line
                 self.show_cluster = True
-                self.relabel_all()
+                self._fit_layout(relabel=True)
         new_rows: list[ResultRow] = []
         for row in results:
             node = self.result_nodes.get(row.id)
@@ -281,7 +284,18 @@ class ResultsTree(Tree[NodeData]):
                 node.set_label(self._result_label(row, now, row.id in self.marked))
             else:
                 new_rows.append(row)
-        inserted = self._insert_new(new_rows, now)
+        inserted = 0
+        candidates = self._candidates(new_rows)
+        if candidates and self.filter is not None and not self.filter.empty:
+            flt, gen = self.filter, self._page_gen
+            ids = [r.id for r in candidates]
+            read_then(self, self.history, lambda: self.history.result_ids_matching(ids, flt),
+                      lambda matching, err: self._matching_arrived(gen, candidates, matching, err),
+                      group="tree-live", exclusive=False, name="live filter check")
+        elif candidates:
+            inserted = self._insert_new(candidates, now)
+            if inserted:
+                self.post_message(self.Inserted(inserted))
         for rec in records:
             rnode = self.record_nodes.get(rec.id)
             if rnode is not None:
@@ -294,26 +308,32 @@ class ResultsTree(Tree[NodeData]):
                 self._insert_record(parent, rec, now)
         return inserted
 
-    def _insert_new(self, rows: list[ResultRow], now: float) -> int:
-        """Insert new matching Results in newest-first order among what is loaded (usually at the top).
+    def _matching_arrived(self, gen: int, candidates: list[ResultRow], matching: set[int] | None,
+                          error: BaseException | None) -> None:
+        if gen != self._page_gen or error is not None or matching is None:
+            return  # a new listing replaced this one (it has read the rows itself), or the check failed
+        rows = [r for r in candidates if r.id in matching and r.id not in self.result_nodes]
+        inserted = self._insert_new(self._candidates(rows), self.clock())
+        if inserted:
+            self.post_message(self.Inserted(inserted))
 
-        Rows older than the last loaded one are left for paging to reach. Returns how many were inserted.
-        """
+    def _candidates(self, rows: list[ResultRow]) -> list[ResultRow]:
+        """New rows that belong among what is loaded; rows older than the last loaded one are left for
+        paging to reach."""
         if not rows:
-            return 0
+            return []
         loaded = [c for c in self.root.children if isinstance(c.data, ResultItem)]
-        bottom = None
         if loaded and self.load_more_node is not None:
             last = loaded[-1].data.row  # type: ignore[union-attr]
             bottom = (last.sort_time, last.id)
-        candidates = [r for r in rows if bottom is None or (r.sort_time, r.id) > bottom]
+            return [r for r in rows if (r.sort_time, r.id) > bottom]
+        return rows
+
+    def _insert_new(self, candidates: list[ResultRow], now: float) -> int:
+        """Insert new Results in newest-first order among what is loaded (usually at the top)."""
         if not candidates:
             return 0
-        if self.filter is not None and not self.filter.empty:
-            matching = self.history.result_ids_matching([r.id for r in candidates], self.filter)
-            candidates = [r for r in candidates if r.id in matching]
-        if not candidates:
-            return 0
+        loaded = [c for c in self.root.children if isinstance(c.data, ResultItem)]
         if self.empty_node is not None:
             self.empty_node.remove()
             self.empty_node = None
@@ -431,26 +451,38 @@ class ResultsTree(Tree[NodeData]):
 
     def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
         want = min(NAME_MAX, cell_len(result_name(row)))
-        if want > self.name_w:  # a longer name arrived: widen the column for every line (labels only)
-            self.name_w = want
+        if want > self.widest:  # a longer name arrived: widen the column for every line (labels only)
+            self.widest = want
             if not self._relabel_scheduled:
                 self._relabel_scheduled = True
                 self.call_later(self._relabel_for_width)
-        return result_label(row, now, marked, show_cluster=self.show_cluster, name_w=self.name_w)
+        return result_label(row, now, marked, show_cluster=self.show_cluster, layout=self.line_layout)
 
     def _relabel_for_width(self) -> None:
         self._relabel_scheduled = False
-        self.relabel_all()
+        self._fit_layout(relabel=True)
+
+    def _fit_layout(self, relabel: bool) -> None:
+        """Choose the columns for the current width and names; relabel when they changed (or asked)."""
+        layout = layout_for(self.content_width(), self.widest, self.columns, self.show_cluster)
+        changed = layout != self.line_layout
+        self.line_layout = layout
+        if changed or relabel:
+            self.relabel_all()
+
+    def set_columns(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        self._fit_layout(relabel=True)
 
     def record_label_for(self, rec: RecordRow, now: float | None = None) -> Text:
         return record_label(rec, self.clock() if now is None else now, run_w=self.run_w,
-                            marked=rec.id in self.marked_records)
+                            marked=rec.id in self.marked_records, task_w=self.task_w)
 
     def on_resize(self) -> None:
-        width = self.scrollable_content_region.width or self.size.width
-        rw = run_width_for(width)
-        if rw != self.run_w:
-            self.run_w = rw
+        self._fit_layout(relabel=False)
+        task_w, run_w = record_widths(self.content_width())
+        if (task_w, run_w) != (self.task_w, self.run_w):
+            self.task_w, self.run_w = task_w, run_w
             for node in self.record_nodes.values():
                 if isinstance(node.data, RecordItem):
                     node.set_label(self.record_label_for(node.data.row))

@@ -45,10 +45,12 @@ def _section(title: str) -> Text:
     return Text.assemble("\n", (title, "bold underline"))
 
 
-def _kv_table() -> Table:
+def _kv_table(wrap: bool = True) -> Table:
+    """Name/value lines. Values wrap by words (`wrap`) or stay on one line; a word wider than the pane
+    is cut with an ellipsis — never wrapped letter by letter."""
     t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column(overflow="fold")
+    t.add_column(style="bold", no_wrap=True, max_width=28, overflow="ellipsis")
+    t.add_column(overflow="ellipsis", no_wrap=not wrap, ratio=1)
     return t
 
 
@@ -85,7 +87,7 @@ def _params(obj: dict) -> Table | None:
     params = (obj.get("spec") or {}).get("params") or []
     if not params:
         return None
-    t = _kv_table()
+    t = _kv_table(wrap=False)
     for p in params:
         t.add_row(_t(p.get("name")), _t(p.get("value")))
     return t
@@ -96,7 +98,7 @@ def _results(obj: dict) -> Table | None:
     results = st.get("results") or st.get("pipelineResults") or st.get("taskResults") or []
     if not results:
         return None
-    t = _kv_table()
+    t = _kv_table(wrap=False)
     for r in results:
         t.add_row(_t(r.get("name")), _t(r.get("value")))
     return t
@@ -108,7 +110,7 @@ def _steps_table(obj: dict) -> Table | None:
         return None
     t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
     for col in ("STEP", "STATE", "EXIT", "DURATION"):
-        t.add_column(col, no_wrap=col != "STATE")
+        t.add_column(col, no_wrap=True, overflow="ellipsis", min_width=4)
     for s in steps:
         state, code, dur = step_state(s)
         t.add_row(_t(s.get("name")), state, code, dur)
@@ -135,9 +137,14 @@ def _children_table(res: Resolved, history: History, parent: str) -> tuple[str, 
     title = children_title(trs)
     mixed = len({r.kind for r in trs}) > 1
     run_col = "RUN" if mixed else trs[0].kind.upper()
-    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
-    for col in ("", "TASK", run_col, "DURATION", "STEPS (exit code)"):
-        t.add_column(col, no_wrap=col not in ("STEPS (exit code)",), overflow="fold")
+    # One line per child run at every width: the run name gives way first, then the steps (cut with an
+    # ellipsis), so nothing wraps letter by letter; wide panes show everything.
+    t = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", expand=True)
+    t.add_column("", no_wrap=True, width=1)
+    t.add_column("TASK", no_wrap=True, overflow="ellipsis", min_width=8, max_width=28)
+    t.add_column(run_col, no_wrap=True, overflow="ellipsis", min_width=8, ratio=1)
+    t.add_column("DURATION", no_wrap=True, justify="right", min_width=8)
+    t.add_column("STEPS (exit code)", no_wrap=True, overflow="ellipsis", min_width=10, ratio=2)
     usual = kinds.children_of(parent)[0].name
     for tr in trs:
         check_cancelled()
