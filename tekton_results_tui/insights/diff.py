@@ -66,6 +66,8 @@ SYSTEM_KEYS = frozenset({
     )),
 })
 RESULT_KEYS = ("results", "pipelineResults", "taskResults")  # v1, then v1beta1 PipelineRun / TaskRun
+_STATUS_RESULTS = tuple(f"status.{k}" for k in RESULT_KEYS)
+_TASK_ROOT = re.compile(r'tasks\[name=(?:"(?:[^"\\]|\\.)*"|[^\]"\s]+)\]')  # name_path("tasks", name)
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _PLAIN_NAME = re.compile(r"[^\]\"\s]+\Z")
 
@@ -189,11 +191,15 @@ def section_of(path: str) -> str:
         return PARAMS
     if path.startswith("metadata."):
         return METADATA
-    if path.startswith(tuple(f"status.{k}" for k in RESULT_KEYS)) or (path.startswith("tasks[")
-                                                                      and ".results" in path):
+    if path.startswith(_STATUS_RESULTS):
         return RESULTS
-    if path.startswith("tasks[") and path.endswith("].status"):
-        return TASKS
+    m = _TASK_ROOT.match(path)
+    if m:
+        rest = path[m.end():]
+        if rest == ".status":
+            return TASKS
+        if rest.startswith(".results"):
+            return RESULTS
     return SPEC
 
 

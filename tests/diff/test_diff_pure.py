@@ -234,3 +234,12 @@ def test_yaml_diff_is_difflibs_unified_diff_and_has_a_side_by_side_form() -> Non
     for r in rows:  # numbers point at the lines shown
         assert r.a_no is None or yd.a_lines[r.a_no - 1] == r.a_text
         assert r.b_no is None or yd.b_lines[r.b_no - 1] == r.b_text
+
+
+def test_sections_of_paths() -> None:
+    assert d.section_of('tasks[name="a]b"].status') == d.TASKS
+    assert d.section_of("tasks[name=build].results[name=x].value") == d.RESULTS
+    assert d.section_of("tasks[name=build].taskSpec.results[name=x].type") == d.SPEC
+    assert d.section_of("tasks[name=build].taskSpec.steps[name=s].image") == d.IMAGES
+    assert d.section_of("status.pipelineResults[name=x].value") == d.RESULTS
+    assert d.section_of("pipelineSpec.tasks[name=build].params[name=x].value") == d.SPEC
