@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-n", "--namespace", dest="diff_namespace", metavar="NS", help="the runs' namespace")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--yaml", action="store_true", help="text: also the unified diff of the two runs' YAML")
-    p.add_argument("--steps", action="store_true", help="text: a row per step under each task")
+    p.add_argument("--steps", action="store_true", help="text: a row per step under each task (always for a TaskRun)")
     p.add_argument("-U", "--context", type=bounded_int(0, 1000), default=3, metavar="N",
                    help="--yaml: lines of context around each change (default 3)")
     add_db_option(p, sub=True)
@@ -130,7 +130,9 @@ def _delta(a: int | None, b: int | None) -> str:
     if a is None or b is None:
         return ""
     diff = b - a
-    sign = "+" if diff > 0 else "-" if diff < 0 else "±"
+    if diff == 0:
+        return "±0s"
+    sign = "+" if diff > 0 else "-"
     pct = f" ({diff / a * 100:+.0f}%)" if a else ""
     return f"{sign}{human_duration(abs(diff))}{pct}"
 
@@ -161,6 +163,7 @@ def _change_lines(c: d.Change) -> list[str]:
 
 
 def _task_table(result: d.RunDiff, steps: bool) -> list[str]:
+    steps = steps or len(result.tasks) == 1  # a TaskRun diff: its steps are the detail there is
     rows: list[list[Any]] = []
     for t in result.tasks:
         rows.append([visible(t.task), _status(t.a_status), _status(t.b_status), _seconds(t.a_seconds),
@@ -170,8 +173,7 @@ def _task_table(result: d.RunDiff, steps: bool) -> list[str]:
                 rows.append(["  " + visible(s.step), _status(s.a_status), _status(s.b_status), _seconds(s.a_seconds),
                              _seconds(s.b_seconds), _delta(s.a_seconds, s.b_seconds)])
     buf = io.StringIO()
-    head = "STEP" if result.kind != "PipelineRun" and steps else "TASK"
-    output.render_table([head, "A", "B", "A-TIME", "B-TIME", "DELTA"], rows, buf)
+    output.render_table(["TASK", "A", "B", "A-TIME", "B-TIME", "DELTA"], rows, buf)
     return ["  " + ln for ln in buf.getvalue().splitlines()]
 
 
