@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tekton_results_tui.commands import output
+from tekton_results_tui.insights.eta import page_etas
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
@@ -21,6 +22,7 @@ def result_documents(rows: Sequence[ResultRow], history: History) -> list[dict]:
     ids = [r.id for r in rows]
     details = history.result_details_of(ids)
     counts = history.record_counts(ids)
+    etas = page_etas(history, rows)  # running PipelineRuns: when they should end, from their pipeline's past
     out = []
     for r in rows:
         d = details.get(r.id, {})
@@ -50,6 +52,7 @@ def result_documents(rows: Sequence[ResultRow], history: History) -> list[dict]:
             "gone_time": format_time(r.gone_at),
             "record_count": counts.get(r.id, 0),
             "warnings": warn,
+            "eta": etas[r.id].document() if r.id in etas else None,
         })
     return out
 

@@ -17,10 +17,12 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
 
+from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -93,6 +95,7 @@ class Sqlite(pw.SqliteDatabase):
     # only, unlocked); None when writable. `read_only_note` says what immutable cannot show.
     read_only_mode: str | None = None
     read_only_note: str | None = None
+    schema_version: int = SCHEMA_VERSION  # of the opened history (a read-only one may be older)
 
     def write_txn(self):  # noqa: ANN201 - peewee's transaction context
         return self.atomic(lock_type="IMMEDIATE")
@@ -103,6 +106,7 @@ class Postgres(PooledPostgresqlDatabase):
 
     read_only_mode: str | None = None  # "ro" when opened read-only (default_transaction_read_only)
     read_only_note: str | None = None
+    schema_version: int = SCHEMA_VERSION
 
     def write_txn(self):  # noqa: ANN201
         return self.atomic()
@@ -123,9 +127,9 @@ def open_database(url: str, read_only: bool = False, migrate: bool = True) -> pw
     try:
         db.connect(reuse_if_open=True)
         if read_only:
-            check_schema(db)  # never migrates: a v1 history is read as it is
+            db.schema_version = check_schema(db)  # never migrates: an older history is read as it is
         elif migrate:
-            run_migrations(db)
+            db.schema_version = run_migrations(db)
     except pw.DatabaseError as exc:  # OperationalError included
         db.close()
         if u.engine == "sqlite" and "not a database" in str(exc):
@@ -271,8 +275,110 @@ def _lean_label_indexes_v2(db: pw.Database) -> None:
     db.execute_sql('CREATE INDEX "label_key_value_result_id" ON "label" ("key", "value", "result_id")')
 
 
+NAME_FTS = "result_name_fts"  # SQLite: trigram index of Result display_name and pipeline (bare filter words)
+
+
+def _run_stats_v3(db: pw.Database) -> None:
+    """Writer-kept statistics columns and indexes for a million records; backfilled from the stored rows.
+
+    - `run_stat`: one narrow row per run Record (see models.RunStat), retries read from the objects;
+    - `result.revision` / `result.repository`: the source the top-level run built, computed as the
+      statistics computed them before from labels, params and annotations;
+    - Record indexes to list newest-first overall, by namespace and by pipeline;
+    - the bare filter word's substring index: SQLite an FTS5 trigram table over Result names kept by
+      triggers (so in the writer's transaction), PostgreSQL pg_trgm GIN indexes (when the extension
+      can be had; without it the same filter scans).
+    Idempotent: a fresh database already has the tables and columns from the current models.
+    """
+    from tekton_results_tui.store import insights_reads as ir  # local: it builds on this module
+
+    have = {c.name for c in db.get_columns("result")}
+    for col in ("revision", "repository"):
+        if col not in have:
+            db.execute_sql(f'ALTER TABLE "result" ADD COLUMN "{col}" VARCHAR(253)')
+    db.create_tables([m.RunStat], safe=True)
+    for model in (m.Result, m.Record, m.RunStat):
+        model._schema.create_indexes(safe=True)
+    runs = ", ".join("'" + k + "'" for k in kinds.RUN_KIND_NAMES)
+    if is_sqlite(db):
+        retries = ("CASE WHEN instr(data, '\"retriesStatus\"') > 0 THEN "
+                   "COALESCE(json_array_length(data, '$.status.retriesStatus'), 0) ELSE 0 END")
+    else:
+        retries = ("CASE WHEN jsonb_typeof(data->'status'->'retriesStatus') = 'array' "
+                   "THEN jsonb_array_length(data->'status'->'retriesStatus') ELSE 0 END")
+    db.execute_sql(
+        'INSERT INTO "run_stat" ("id", "result_id", "kind", "cluster", "parent", "run_name", "status", "reason", '
+        '"created", "start", "end", "duration", "pipeline", "pipeline_task", "task", "top_level", "retries") '
+        'SELECT "id", "result_id", "kind", "cluster", "parent", "run_name", "status", "reason", "create_time", '
+        f'"start", "end", "duration", "pipeline", "pipeline_task", "task", "top_level", {retries} FROM "record" '
+        f'WHERE "kind" IN ({runs}) AND NOT EXISTS (SELECT 1 FROM "run_stat" AS s WHERE s."id" = "record"."id")')
+    m.Result.update(
+        revision=pw.fn.SUBSTR(ir.revision_from_objects(db, m.Result.id), 1, 253),
+        repository=pw.fn.SUBSTR(ir.repository_from_objects(db, m.Result.id), 1, 253),
+    ).where(m.Result.summary_record.is_null(False) & m.Result.revision.is_null()
+            & m.Result.repository.is_null()).execute()
+    if is_sqlite(db):
+        _name_fts_sqlite(db)
+    else:
+        _name_trgm_postgres(db)
+
+
+def _name_fts_sqlite(db: pw.Database) -> None:
+    """An external-content FTS5 trigram table over result(display_name, pipeline), kept by triggers."""
+    exists = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (NAME_FTS,)).fetchone()
+    if exists:
+        return
+    t = NAME_FTS
+    db.execute_sql(f"CREATE VIRTUAL TABLE {t} USING fts5(display_name, pipeline, content='result', "
+                   "content_rowid='id', tokenize='trigram')")
+    db.execute_sql(f"INSERT INTO {t}({t}) VALUES ('rebuild')")
+    db.execute_sql(f"CREATE TRIGGER {t}_ai AFTER INSERT ON result BEGIN INSERT INTO {t}(rowid, display_name, "
+                   "pipeline) VALUES (new.id, new.display_name, new.pipeline); END")
+    db.execute_sql(f"CREATE TRIGGER {t}_ad AFTER DELETE ON result BEGIN INSERT INTO {t}({t}, rowid, display_name, "
+                   "pipeline) VALUES ('delete', old.id, old.display_name, old.pipeline); END")
+    db.execute_sql(f"CREATE TRIGGER {t}_au AFTER UPDATE OF display_name, pipeline ON result "
+                   "WHEN old.display_name IS NOT new.display_name OR old.pipeline IS NOT new.pipeline BEGIN "
+                   f"INSERT INTO {t}({t}, rowid, display_name, pipeline) VALUES ('delete', old.id, old.display_name, "
+                   f"old.pipeline); INSERT INTO {t}(rowid, display_name, pipeline) VALUES (new.id, new.display_name, "
+                   "new.pipeline); END")
+
+
+def pg_trgm_schema(db: pw.Database) -> str | None:
+    """The schema PostgreSQL's pg_trgm extension is installed in, None when it is not."""
+    row = db.execute_sql("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()
+    return row[0] if row else None
+
+
+def _name_trgm_postgres(db: pw.Database) -> None:
+    """GIN trigram indexes on LOWER(display_name) and LOWER(pipeline) (what the bare word's LIKE reads).
+
+    The extension is installed once per database (in `public`, so dropping a store's schema never
+    drops it) when the role may; otherwise the bare word scans, as before, and the log says why.
+    """
+    where = pg_trgm_schema(db)
+    if where is None:
+        try:
+            with db.atomic():  # a savepoint: a refusal must not abort the migration
+                db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        except pw.DatabaseError as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("pg_trgm unavailable (%s): the bare filter word will scan Results",
+                                                first_line(exc))
+            return
+        where = pg_trgm_schema(db)
+    ops = f'"{where}".gin_trgm_ops'
+    for col in ("display_name", "pipeline"):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "result_{col}_trgm" ON "result" USING gin (LOWER("{col}") {ops})')
+
+
+def has_run_stats(db: pw.Database) -> bool:
+    """Whether this history has the v3 statistics tables (a read-only older one does not)."""
+    return getattr(db, "schema_version", SCHEMA_VERSION) >= RUN_STATS_VERSION
+
+
 # Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_indexes_v2]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_indexes_v2, _run_stats_v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -295,7 +401,8 @@ def schema_version(db: pw.Database) -> int:
 def check_schema(db: pw.Database) -> int:
     """The schema version of a history opened read-only: any this program can read (reads do not
     depend on what later versions changed: v2 only dropped indexes and rebuilt `label` with the same
-    columns), never migrated; a newer or missing schema is a clear error."""
+    columns; reads that use v3's tables check `has_run_stats` and read the older way), never migrated;
+    a newer or missing schema is a clear error."""
     v = schema_version(db)
     if v > SCHEMA_VERSION:
         raise StoreError(

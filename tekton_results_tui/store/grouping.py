@@ -22,6 +22,11 @@ STORED_ANNOTATION = "results.tekton.dev/stored"
 RESULT_ANNOTATIONS_INPUT = "results.tekton.dev/resultAnnotations"
 SUMMARY_ANNOTATIONS_INPUT = "results.tekton.dev/recordSummaryAnnotations"
 EVENTID_LABEL = "triggers.tekton.dev/triggers-eventid"
+# The source a run built, as statistics and flaky detection group by it (kept by the writer)
+REVISION_LABEL = "pipelinesascode.tekton.dev/sha"  # Pipelines-as-Code sets it as a label and an annotation
+REVISION_PARAMS = ("revision", "git-revision", "commit")  # in order of preference
+REPOSITORY_LABEL = "pipelinesascode.tekton.dev/repository"
+REPOSITORY_PARAMS = ("repo-url", "git-url")
 
 TYPE_PIPELINERUN = kinds.PIPELINE_RUN.record_type
 TYPE_TASKRUN = kinds.TASK_RUN.record_type
@@ -112,6 +117,9 @@ class RunInfo:
     result_annotations: dict[str, Any]
     summary_annotations: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    revision: str | None = None  # see source_of
+    repository: str | None = None
+    retries: int = 0  # failed attempts before this one (len(status.retriesStatus))
 
     @property
     def result_id(self) -> str:
@@ -372,4 +380,38 @@ def classify(obj: Any) -> RunInfo:
         result_annotations=result_ann,
         summary_annotations=summary_ann,
         warnings=warnings,
+        revision=source_of(labels, spec, annotations, REVISION_LABEL, REVISION_PARAMS, True),
+        repository=source_of(labels, spec, annotations, REPOSITORY_LABEL, REPOSITORY_PARAMS, False),
+        retries=len(status_obj["retriesStatus"]) if isinstance(status_obj.get("retriesStatus"), list) else 0,
     )
+
+
+def _param_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def source_of(labels: dict[str, str], spec: dict, annotations: dict, label: str, params: tuple[str, ...],
+              annotation: bool) -> str | None:
+    """A run's source revision or repository: the label, else the first of `params` in the run's
+    params, else (`annotation`) the annotation named like the label. None when none is recorded."""
+    v = labels.get(label)
+    if v is not None:
+        return v[:MAX_NAME]
+    ps = spec.get("params")
+    if isinstance(ps, list):
+        found = {p.get("name"): p.get("value") for p in ps if isinstance(p, dict) and p.get("name") in params}
+        for name in params:
+            text = _param_text(found.get(name))
+            if text is not None:
+                return text[:MAX_NAME]
+    if annotation:
+        text = _param_text(annotations.get(label))
+        if text is not None:
+            return text[:MAX_NAME]
+    return None

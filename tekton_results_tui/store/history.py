@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, overload
 
 import peewee as pw
 
@@ -149,8 +149,15 @@ class History:
         """Results matching `flt`, a keyset page at a time. Raises FilterError / ValueError."""
         return reads.list_results(self._filter(flt), order, page_token, limit, reverse)
 
-    def count_results(self, flt: str | Filter | None = None) -> int:
-        return reads.count_results(self._filter(flt))
+    @overload
+    def count_results(self, flt: str | Filter | None = None) -> int: ...
+    @overload
+    def count_results(self, flt: str | Filter | None, limit: int) -> tuple[int, bool]: ...
+
+    def count_results(self, flt: str | Filter | None = None, limit: int | None = None) -> int | tuple[int, bool]:
+        """How many Results match; with `limit`, (n, exact): counting stops past `limit` ("≥ limit")."""
+        n, exact = reads.count_results(self._filter(flt), limit)
+        return n if limit is None else (n, exact)
 
     def list_records(self, flt: str | Filter | None = None, result: str | int | None = None, order: str = "newest",
                      page_token: str | None = None, limit: int = 50, cluster: str | None = None) -> Page:

@@ -9,13 +9,14 @@ The rank rule (shared with insights/percentiles.py): for a group of n sorted val
 percent p, the 0-based ranks `lo = (n-1)*p/100` (integer division) and `lo+1` are fetched, so the
 interpolation `v[lo] + (v[lo+1]-v[lo]) * frac((n-1)*p/100)` is percentile_cont's exactly.
 
-Statuses, durations, starts and creations are index columns. Three keys are not (yet): a Result's
-source repository and revision and a TaskRun's retry count come from the stored object when no
-label carries them, parsed per row by the database's JSON functions (SQLite json1, PostgreSQL
-jsonb) — never by Python. Writer-kept columns would make them free; until then they cost a JSON
-read per run in the window. On SQLite a Record's index columns sit after its stored object in the
-row, so reading a TaskRun's status or duration also reads the object's overflow pages (measured in
-bench/insights_bench.py): TaskRuns are reached through their Results' indexes where the query allows.
+Everything these reads group and rank is kept by the writer (schema v3): a Result's summary
+columns and its source `revision`/`repository`, and per run a narrow `run_stat` row (status,
+times, duration, pipeline, task, retries). On SQLite a Record's index columns sit after its ~4 KB
+object in the row, so reading a TaskRun's status or duration from `record` walks the object's
+overflow pages; `run_stat` rows hold ~100 bytes (bench/insights_bench.py measures both).
+A history opened read-only at an older schema has neither: its reads take the older way, with
+the revision, repository and retries parsed per row by the database's JSON functions (SQLite
+json1, PostgreSQL jsonb), never by Python; so does a user-named `--revision-key`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store.db import is_sqlite
-from tekton_results_tui.store.models import Label, Record, Result
+from tekton_results_tui.store.db import has_run_stats, is_sqlite
+from tekton_results_tui.store.grouping import REPOSITORY_LABEL, REPOSITORY_PARAMS, REVISION_LABEL, REVISION_PARAMS
+from tekton_results_tui.store.models import Label, Record, Result, RunStat
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.sql import chunks
 
@@ -36,10 +38,7 @@ GROUP_KEYS = ("pipeline", "task", "namespace", "repository", "cluster", "day", "
 NONE_KEY = "(none)"
 PERCENTS = (50, 95)  # the percentiles statistics show
 
-REPOSITORY_LABEL = "pipelinesascode.tekton.dev/repository"
-REPOSITORY_PARAMS = ("repo-url", "git-url")  # in order of preference
-REVISION_LABEL = "pipelinesascode.tekton.dev/sha"  # Pipelines-as-Code sets it as a label and an annotation
-REVISION_PARAMS = ("revision", "git-revision", "commit")
+_SOURCE_KEYS = (REPOSITORY_LABEL, REPOSITORY_PARAMS, REVISION_LABEL, REVISION_PARAMS)  # re-exported: insights reads them here
 
 PASSED = (g.SUCCESS,)
 FAILED = (g.FAILURE, g.TIMEOUT)  # a cancel is a person's decision, not an outcome of the code
@@ -139,17 +138,40 @@ def _label(result_id: pw.Node, key: str) -> pw.Node:
     return (Label.select(pw.fn.MIN(Label.value)).where((Label.result == result_id) & (Label.key == key)))
 
 
+def _result_column(db: pw.Database, result_id: pw.Node, column: pw.Field) -> pw.Node:
+    """A writer-kept column of the Result `result_id` names (itself when that is Result.id)."""
+    if result_id is Result.id:
+        return column
+    owner = Result.alias("src")
+    return owner.select(getattr(owner, column.name)).where(owner.id == result_id)
+
+
 def repository_expr(db: pw.Database, result_id: pw.Node) -> pw.Node:
     """The Pipelines-as-Code repository label, else the `repo-url`/`git-url` param of the top-level run."""
+    if has_run_stats(db):
+        return _result_column(db, result_id, Result.repository)
+    return repository_from_objects(db, result_id)
+
+
+def repository_from_objects(db: pw.Database, result_id: pw.Node) -> pw.Node:
+    """repository_expr read from the label set and the stored object (older schemas, the v3 backfill)."""
     return pw.fn.COALESCE(_label(result_id, REPOSITORY_LABEL), _json_param(db, result_id, REPOSITORY_PARAMS))
 
 
 def revision_expr(db: pw.Database, result_id: pw.Node, revision_key: str | None = None) -> pw.Node:
     """The source revision a Result's top-level run built.
 
-    Default: the Pipelines-as-Code `sha` label (indexed), else the `revision`/`git-revision`/`commit`
-    param, else the `sha` annotation. A user-named key is looked up as a label, a param and an annotation.
+    Default: the Pipelines-as-Code `sha` label, else the `revision`/`git-revision`/`commit` param,
+    else the `sha` annotation — kept by the writer as Result.revision. A user-named key is looked up
+    as a label, a param and an annotation (read from the stored object).
     """
+    if not revision_key and has_run_stats(db):
+        return _result_column(db, result_id, Result.revision)
+    return revision_from_objects(db, result_id, revision_key)
+
+
+def revision_from_objects(db: pw.Database, result_id: pw.Node, revision_key: str | None = None) -> pw.Node:
+    """revision_expr read from the label set and the stored object (older schemas, the v3 backfill)."""
     if revision_key:
         return pw.fn.COALESCE(_label(result_id, revision_key), _json_param(db, result_id, (revision_key,)),
                               _json_annotation(db, result_id, revision_key))
@@ -168,23 +190,33 @@ def _retries_expr(db: pw.Database) -> pw.Node:
                         Record.data, path, pw.SQL(") ELSE 0 END)")), glue="")
 
 
+def _runs(db: pw.Database) -> type[Record] | type[RunStat]:
+    """Where TaskRuns' statistics columns are read: the narrow run_stat rows, or (older schemas) Records."""
+    return RunStat if has_run_stats(db) else Record
+
+
+def _created(src: type[Record] | type[RunStat]) -> pw.Field:
+    return RunStat.created if src is RunStat else Record.create_time
+
+
 def _key_expr(db: pw.Database, by: str, tasks: bool) -> pw.Node:
-    """The group key of a top-level run (Result row) or, with `tasks`, of a TaskRun (Record row)."""
+    """The group key of a top-level run (Result row) or, with `tasks`, of a TaskRun (run_stat or Record row)."""
+    src = _runs(db)
     if by == "pipeline":
-        return pw.fn.COALESCE(Record.pipeline if tasks else Result.pipeline, NONE_KEY)
+        return pw.fn.COALESCE(src.pipeline if tasks else Result.pipeline, NONE_KEY)
     if by == "task":
-        return pw.fn.COALESCE(Record.task, Record.pipeline_task, NONE_KEY)
+        return pw.fn.COALESCE(src.task, src.pipeline_task, NONE_KEY)
     if by == "namespace":
-        return Record.parent if tasks else Result.parent
+        return src.parent if tasks else Result.parent
     if by == "cluster":
-        return Record.cluster if tasks else Result.cluster
-    created = Record.create_time if tasks else Result.sort_time
+        return src.cluster if tasks else Result.cluster
+    created = _created(src) if tasks else Result.sort_time
     if by == "day":
         return created / 86400
     if by == "week":
         return (created + _MONDAY_OFFSET) / (7 * 86400)
     if by == "repository":
-        return pw.fn.COALESCE(repository_expr(db, Record.result if tasks else Result.id), NONE_KEY)
+        return pw.fn.COALESCE(repository_expr(db, src.result if tasks else Result.id), NONE_KEY)
     raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
 
 
@@ -205,11 +237,13 @@ def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
     tasks = by == "task"
     key = _key_expr(db, by, tasks).alias("k")
     if tasks:
-        queue = pw.Case(None, ((Record.start >= Record.create_time, Record.start - Record.create_time),), None)
-        q = (Record.select(key, Record.status.alias("s"), Record.duration.alias("d"), queue.alias("q"),
-                           Record.start.alias("st"), Record.id.alias("id"), Record.create_time.alias("c"))
-             .where(Record.kind == _TASKRUN))
-        w = f.for_records()
+        src = _runs(db)
+        created = _created(src)
+        queue = pw.Case(None, ((src.start >= created, src.start - created),), None)
+        q = (src.select(key, src.status.alias("s"), src.duration.alias("d"), queue.alias("q"),
+                        src.start.alias("st"), src.id.alias("id"), created.alias("c"))
+             .where(src.kind == _TASKRUN))
+        w = f.for_run_stats() if src is RunStat else f.for_records()
     else:
         queue = pw.Case(None, ((Result.summary_start >= Result.sort_time, Result.summary_start - Result.sort_time),), None)
         q = (Result.select(key, Result.summary_status.alias("s"), Result.summary_duration.alias("d"),
@@ -312,8 +346,18 @@ def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
     Record's index columns sit behind its stored object (measured 2-3x slower). PostgreSQL keeps the
     object out of line (TOAST) and hash-joins best (measured 4x faster than the lookups).
     """
-    t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
     w = f.for_results()
+    if has_run_stats(db):
+        # the Results in scope from their indexes, their TaskRuns' narrow rows by run_stat(result, kind)
+        scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
+        if w is not None:
+            scope = scope.where(w)
+        owner = Result.alias("owner")
+        k = owner.select(pw.fn.COALESCE(owner.pipeline, NONE_KEY)).where(owner.id == RunStat.result)
+        t = pw.fn.COALESCE(RunStat.pipeline_task, RunStat.task, NONE_KEY)
+        return (RunStat.select(k.alias("k"), t.alias("t"), RunStat.duration.alias("d"), RunStat.status.alias("s"))
+                .where((RunStat.result << scope) & (RunStat.kind == _TASKRUN)))
+    t = pw.fn.COALESCE(Record.pipeline_task, Record.task, NONE_KEY)
     if is_sqlite(db):
         scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
         if w is not None:
@@ -392,14 +436,15 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
     tasks = by == "task"
     key = _key_expr(db, by, tasks)
     if tasks:
-        w = f.for_records()
+        src = _runs(db)
+        w = f.for_run_stats() if src is RunStat else f.for_records()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
-        q = (Record.select(Record.id, key, scope, Record.cluster, Record.parent, Record.pipeline,
-                           pw.fn.COALESCE(Record.pipeline_task, Record.task), Record.result, Record.status,
-                           _retries_expr(db), Record.run_name)
-             .where((Record.kind == _TASKRUN) & (Record.status << list(FINISHED))))
+        retries = RunStat.retries if src is RunStat else _retries_expr(db)
+        q = (src.select(src.id, key, scope, src.cluster, src.parent, src.pipeline,
+                        pw.fn.COALESCE(src.pipeline_task, src.task), src.result, src.status, retries, src.run_name)
+             .where((src.kind == _TASKRUN) & (src.status << list(FINISHED))))
         if since is not None:
-            q = q.where(Record.create_time >= since)
+            q = q.where(_created(src) >= since)
         rows = list(q.tuples().iterator())
         revs = revisions(db, sorted({r[7] for r in rows}), revision_key)  # once per Result, not per TaskRun
         rows = [(*r[:7], revs.get(r[7]), *r[8:]) for r in rows]
@@ -501,9 +546,10 @@ def recent_durations(db: pw.Database, cluster: str, namespace: str, pipeline: st
     per_task: dict[str, list[int]] = {}
     ids = [i for i, _ in rows]
     if ids:
-        tq = (Record.select(pw.fn.COALESCE(Record.pipeline_task, Record.task), Record.duration)
-              .where((Record.result << ids) & (Record.kind == _TASKRUN) & (Record.status == g.SUCCESS)
-                     & Record.duration.is_null(False)))
+        src = _runs(db)
+        tq = (src.select(pw.fn.COALESCE(src.pipeline_task, src.task), src.duration)
+              .where((src.result << ids) & (src.kind == _TASKRUN) & (src.status == g.SUCCESS)
+                     & src.duration.is_null(False)))
         for t, d in tq.tuples():
             if t is not None:
                 per_task.setdefault(t, []).append(int(d))

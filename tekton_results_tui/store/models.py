@@ -72,6 +72,9 @@ class Result(BaseModel):
     summary_rv = pw.BigIntegerField(default=0)
     display_name = pw.CharField(max_length=253, null=True)  # top-level run name
     pipeline = pw.CharField(max_length=253, null=True)
+    # the source the top-level run built (schema v3; grouping.source_of): statistics and flaky detection
+    revision = pw.CharField(max_length=253, null=True)
+    repository = pw.CharField(max_length=253, null=True)
     in_cluster = pw.BooleanField(default=True)  # the top-level run is still in the cluster
     gone_at = pw.BigIntegerField(null=True)
     sort_time = pw.BigIntegerField()  # creation of the top-level run, else first seen: "newest"
@@ -90,6 +93,7 @@ class Result(BaseModel):
             (("summary_end",), False),
             (("summary_duration",), False),
             (("display_name",), False),
+            (("pipeline", "revision"), False),  # flaky: other runs of a pipeline on one revision
         )
 
 
@@ -140,6 +144,46 @@ class Record(BaseModel):
             (("task",), False),
             (("reason",), False),
             (("cluster", "in_cluster", "kind"), False),
+            # newest first, overall and within a namespace or pipeline (schema v3): creation times
+            # arrive in order, so these append instead of dirtying random pages
+            (("create_time", "id"), False),
+            (("parent", "create_time", "id"), False),
+            (("pipeline", "create_time", "id"), False),
+        )
+
+
+class RunStat(BaseModel):
+    """A run's statistics columns, one narrow row per run Record (schema v3), kept by the writer.
+
+    On SQLite a Record's index columns sit after its ~4 KB object in the row, so reading any of
+    them walks the object's overflow pages: grouping a month of TaskRuns read ~1 GB. This table
+    holds only what statistics, flaky detection and ETAs read, so those reads touch ~100 bytes a run.
+    """
+
+    id = pw.ForeignKeyField(Record, primary_key=True, on_delete="CASCADE", column_name="id")  # the Record's id
+    result = pw.ForeignKeyField(Result, on_delete="CASCADE", index=False)
+    kind = pw.CharField(max_length=32)
+    cluster = pw.CharField(max_length=253, default="")
+    parent = pw.CharField(max_length=253)  # namespace
+    run_name = pw.CharField(max_length=253)
+    status = pw.CharField(max_length=16)
+    reason = pw.CharField(max_length=200, null=True)
+    created = pw.BigIntegerField()
+    start = pw.BigIntegerField(null=True)
+    end = pw.BigIntegerField(null=True)
+    duration = pw.BigIntegerField(null=True)
+    pipeline = pw.CharField(max_length=253, null=True)
+    pipeline_task = pw.CharField(max_length=253, null=True)
+    task = pw.CharField(max_length=253, null=True)
+    top_level = pw.BooleanField(default=False)
+    retries = pw.IntegerField(default=0)
+
+    class Meta:
+        table_name = "run_stat"
+        indexes = (
+            (("kind", "created"), False),  # a window of TaskRuns
+            (("result", "kind"), False),  # a Result's TaskRuns (a pipeline's task extremes, ETAs)
+            (("retries",), False),  # retried runs are few: flaky's retry evidence is an index probe
         )
 
 
@@ -197,4 +241,4 @@ class Lease(BaseModel):
         table_name = "lease"
 
 
-ALL_MODELS: list[type[BaseModel]] = [MetaKV, Result, Record, Label, StepLog, Lease]
+ALL_MODELS: list[type[BaseModel]] = [MetaKV, Result, Record, RunStat, Label, StepLog, Lease]

@@ -2,7 +2,7 @@
 
 Words separated by spaces, all must match; a leading `-` negates a term:
   status:failed  ns:ci  pipeline:build  task:golang-build  kind:taskrun  label:app=web
-  reason:StepOOM  cluster:prod  since:2h  before:2026-11-01  dur>5m  and bare words
+  reason:StepOOM  cluster:prod  since:2h  before:2026-11-01  dur>5m  flaky:true  and bare words
   (a substring of the run or pipeline name). Values may be comma lists (status:failed,timeout)
   and `pipeline:`/`task:`/`ns:` values may use `*` as a wildcard. Every term compiles to
   SQL on index columns; the same SQL runs on SQLite and PostgreSQL.
@@ -23,7 +23,8 @@ import peewee as pw
 from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store.models import Label, Record, Result
+from tekton_results_tui.store.db import NAME_FTS, has_run_stats, is_sqlite
+from tekton_results_tui.store.models import Label, Record, Result, RunStat, database_proxy
 from tekton_results_tui.store.storable import storable_text
 
 
@@ -35,7 +36,9 @@ class FilterError(UserError, ValueError):
         self.term = term
 
 
-KEYS = ("status", "ns", "namespace", "pipeline", "task", "kind", "label", "reason", "cluster", "since", "before", "name", "dur")
+KEYS = ("status", "ns", "namespace", "pipeline", "task", "kind", "label", "reason", "cluster", "since", "before", "name", "dur",
+        "flaky")
+BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 STATUS_WORDS = {
     "succeeded": g.SUCCESS, "success": g.SUCCESS, "ok": g.SUCCESS, "passed": g.SUCCESS,
     "failed": g.FAILURE, "failure": g.FAILURE, "error": g.FAILURE,
@@ -120,6 +123,10 @@ class Filter:
 
     def for_records(self) -> pw.Expression | None:
         return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
+
+    def for_run_stats(self) -> pw.Expression | None:
+        """The filter on runs' statistics rows (models.RunStat): what for_records() selects among runs."""
+        return _combine([_neg(t, _record_expr(t, self.now, RunStat)) for t in self.terms])
 
 
 def _fold(exprs: list[pw.Expression], op: Callable[[pw.Expression, pw.Expression], pw.Expression]) -> pw.Expression:
@@ -208,6 +215,12 @@ def _validate(t: Term, now: float) -> None:
             raise FilterError(t.raw, f'bad duration "{t.value[:40]}" in "{t.raw[:60]}" — {exc}') from None
         except ValueError:
             raise FilterError(t.raw, f'bad duration "{t.value[:40]}" in "{t.raw[:60]}" — expected e.g. 90s, 5m, 1h30m') from None
+    elif t.key == "flaky":
+        if t.value.lower() not in BOOL_WORDS:
+            raise FilterError(t.raw, f'bad value "{t.value[:40]}" in "{t.raw[:60]}" — expected flaky:true or flaky:false')
+        if not has_run_stats(database_proxy.obj):
+            raise FilterError(t.raw, f'"{t.raw[:60]}" needs the flaky columns this older history lacks: open it once '
+                                     "without --read-only to upgrade it")
     elif t.key == "label":
         k = t.value.split("!=", 1)[0].split("=", 1)[0]
         if not k:
@@ -233,6 +246,7 @@ def _text_match(col: pw.Field, value: str) -> pw.Expression:
 
 def _like_any(cols: list[pw.Field], word: str) -> pw.Expression:
     # case-insensitive substring: LOWER(col) LIKE %word% behaves the same on both engines
+    # (PostgreSQL answers it from pg_trgm GIN indexes on LOWER(display_name) and LOWER(pipeline))
     pat = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     out: pw.Expression | None = None
     for c in cols:
@@ -240,6 +254,61 @@ def _like_any(cols: list[pw.Field], word: str) -> pw.Expression:
         out = e if out is None else (out | e)
     assert out is not None
     return out
+
+
+def _result_word(word: str) -> pw.Expression:
+    """A bare word on Results: a substring of the display name or pipeline.
+
+    SQLite: the Results whose names hold every trigram of the word come from the FTS5 trigram
+    index (its case folding matches a superset of LOWER's), then the LIKE keeps the exact
+    meaning. Words under three characters have no trigram and scan, as do older histories.
+    """
+    like = _like_any([Result.display_name, Result.pipeline], word)
+    db = database_proxy.obj
+    if len(word) < 3 or db is None or not is_sqlite(db) or not has_run_stats(db):
+        return like
+    phrase = '"' + word.replace('"', '""') + '"'
+    hits = pw.SQL(f"(SELECT rowid FROM {NAME_FTS} WHERE {NAME_FTS} MATCH ?)", [phrase])
+    return pw.Expression(Result.id, "IN", hits) & like
+
+
+_PASS, _FAIL = (g.SUCCESS,), (g.FAILURE, g.TIMEOUT)  # a cancel is a person's decision: neither
+
+
+def _other_outcome(mine: pw.Node, theirs: pw.Node) -> pw.Expression:
+    return (((mine << list(_PASS)) & (theirs << list(_FAIL))) | ((mine << list(_FAIL)) & (theirs << list(_PASS))))
+
+
+def _flaky_results() -> pw.Expression:
+    """A Result is flaky (as statistics judge it, over the whole history): another run of its pipeline
+    (same cluster and namespace) on its revision had the other outcome; or one of its TaskRuns passed
+    on a retry; or one of its pipeline tasks both failed and passed on its revision. Each part is an
+    EXISTS on indexes: result(pipeline, revision), run_stat(result, kind), run_stat(retries)."""
+    other = Result.alias("flaky_r")
+    same_source = ((other.pipeline == Result.pipeline) & (other.revision == Result.revision)
+                   & (other.cluster == Result.cluster) & (other.parent == Result.parent)
+                   & other.summary_record.is_null(False))
+    by_revision = pw.fn.EXISTS(other.select(pw.SQL("1")).where(
+        same_source & (other.id != Result.id) & _other_outcome(Result.summary_status, other.summary_status)))
+    retried = RunStat.alias("flaky_s")
+    by_retry = pw.fn.EXISTS(retried.select(pw.SQL("1")).where(
+        (retried.result == Result.id) & (retried.retries > 0) & (retried.status << list(_PASS))))
+    mine, theirs = RunStat.alias("flaky_mine"), RunStat.alias("flaky_theirs")
+    task = kinds.TASK_RUN.name
+    by_task = pw.fn.EXISTS(
+        mine.select(pw.SQL("1"))
+        .join(other, on=same_source)
+        .join(theirs, on=((theirs.result == other.id) & (theirs.kind == task)))
+        .where((mine.result == Result.id) & (mine.kind == task)
+               & (pw.fn.COALESCE(theirs.pipeline_task, theirs.task) == pw.fn.COALESCE(mine.pipeline_task, mine.task))
+               & _other_outcome(mine.status, theirs.status)))
+    return Result.revision.is_null(False) & (by_revision | by_task) | by_retry
+
+
+def _flaky(value: str, owner: pw.Field) -> pw.Expression:
+    """`owner` (Result.id or Record.result) is / is not among the flaky Results."""
+    flaky = Result.select(Result.id).where(_flaky_results())
+    return (owner << flaky) if BOOL_WORDS[value.lower()] else pw.Expression(owner, "NOT IN", flaky)
 
 
 _OPS: dict[str, Callable[[pw.Node, float], pw.Expression]] = {
@@ -262,33 +331,37 @@ def _label_expr(value: str, owner: pw.Field) -> pw.Expression:
     return owner << sub
 
 
-def _record_expr(t: Term, now: float) -> pw.Expression:
+def _record_expr(t: Term, now: float, src: type[Record] | type[RunStat] = Record) -> pw.Expression:
+    """A term on run Records, or (`src=RunStat`) on their statistics rows, which carry the same columns."""
     v = t.value
+    created = Record.create_time if src is Record else RunStat.created
     if t.key == "status":
-        return Record.status << sorted({STATUS_WORDS[x.lower()] for x in v.split(",")})
+        return src.status << sorted({STATUS_WORDS[x.lower()] for x in v.split(",")})
     if t.key == "ns":
-        return _text_match(Record.parent, v)
+        return _text_match(src.parent, v)
     if t.key == "pipeline":
-        return _text_match(Record.pipeline, v)
+        return _text_match(src.pipeline, v)
     if t.key == "task":
-        return _text_match(Record.task, v) | _text_match(Record.pipeline_task, v)
+        return _text_match(src.task, v) | _text_match(src.pipeline_task, v)
     if t.key == "kind":
-        return Record.kind << sorted({KIND_WORDS[x.lower()] for x in v.split(",")})
+        return src.kind << sorted({KIND_WORDS[x.lower()] for x in v.split(",")})
     if t.key == "reason":
-        return _text_match(Record.reason, v)
+        return _text_match(src.reason, v)
     if t.key == "cluster":
-        return _text_match(Record.cluster, v)
+        return _text_match(src.cluster, v)
     if t.key == "name":
-        return _text_match(Record.run_name, v)
+        return _text_match(src.run_name, v)
     if t.key == "label":
-        return _label_expr(v, Record.result)
+        return _label_expr(v, src.result)
     if t.key == "since":
-        return Record.create_time >= parse_when(v, now)
+        return created >= parse_when(v, now)
     if t.key == "before":
-        return Record.create_time < parse_when(v, now)
+        return created < parse_when(v, now)
     if t.key == "dur":
-        return _OPS[t.op](Record.duration, parse_duration(v))
-    return _like_any([Record.run_name, Record.pipeline], v)
+        return _OPS[t.op](src.duration, parse_duration(v))
+    if t.key == "flaky":
+        return _flaky(v, src.result)
+    return _like_any([src.run_name, src.pipeline], v)
 
 
 def _result_expr(t: Term, now: float) -> pw.Expression:
@@ -312,7 +385,11 @@ def _result_expr(t: Term, now: float) -> pw.Expression:
     if t.key == "dur":
         return _OPS[t.op](Result.summary_duration, parse_duration(v))
     if t.key == "word":
-        return _like_any([Result.display_name, Result.pipeline], v)
+        return _result_word(v)
+    if t.key == "flaky":
+        if not BOOL_WORDS[v.lower()]:
+            return ~_flaky_results()
+        return _flaky_results()
     # task, kind, reason: a Result matches when one of its Records does
     sub = Record.select(Record.result).where(_record_expr(t, now))
     return Result.id << sub

@@ -80,8 +80,17 @@ def list_results(f: Filter, order: str, page_token: str | None, limit: int, reve
     return Page(*next_token(rows, limit, order))
 
 
-def count_results(f: Filter) -> int:
-    return int(_where(Result.select(pw.fn.COUNT(Result.id)), f.for_results()).scalar() or 0)
+def count_results(f: Filter, limit: int | None = None) -> tuple[int, bool]:
+    """(how many Results `f` matches, exact). With `limit`, counting stops at `limit` matches:
+    (limit, False) then means "at least limit" — quick however many match; the exact figure
+    is a second call without a limit. COUNT(*) so the planner may answer from an index alone."""
+    w = f.for_results()
+    if limit is None:
+        return int(_where(Result.select(pw.fn.COUNT(pw.SQL("*"))), w).scalar() or 0), True
+    limit = max(0, min(int(limit), INT64_MAX - 1))
+    inner = _where(Result.select(pw.SQL("1")), w).limit(limit + 1)
+    n = int(Result.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("m")).scalar() or 0)
+    return (n, True) if n <= limit else (limit, False)
 
 
 def list_records(f: Filter, result: str | int | None, order: str, page_token: str | None, limit: int,
@@ -103,7 +112,7 @@ def list_records(f: Filter, result: str | int | None, order: str, page_token: st
 
 
 def count_records(f: Filter) -> int:
-    return int(_where(Record.select(pw.fn.COUNT(Record.id)), f.for_records()).scalar() or 0)
+    return int(_where(Record.select(pw.fn.COUNT(pw.SQL("*"))), f.for_records()).scalar() or 0)
 
 
 def records_of(result_id: int) -> list[RecordRow]:

@@ -137,3 +137,22 @@ def test_timeline_without_taskruns_or_timing(capsys: pytest.CaptureFixture, url:
     rc, out, err = run(capsys, url, "timeline", "untimed")
     assert rc == 0, err
     assert out.splitlines()[-1] == "no timing recorded"
+
+
+def test_results_json_carries_the_eta_of_running_pipelineruns(capsys: pytest.CaptureFixture, url: str) -> None:
+    rc, out, err = run(capsys, url, "results", "-o", "json", "--limit", "0")
+    assert rc == 0, err
+    by_name = {r["display_name"]: r for r in json.loads(out)["results"]}
+    eta = by_name["build-c"]["eta"]  # running; the one successful build run took 100 s
+    assert eta["basis"] == 1 and eta["p50_seconds"] == 100.0 and not eta["overdue"]
+    assert 0 < eta["remaining_seconds"] <= 50 and eta["expected_end"]
+    assert by_name["build-a"]["eta"] is None  # finished
+    assert by_name["evil"]["eta"] is None
+
+
+def test_results_flaky_filter(capsys: pytest.CaptureFixture, url: str) -> None:
+    rc, out, err = run(capsys, url, "results", "flaky:true", "-o", "name")
+    assert rc == 0, err
+    assert len(out.splitlines()) == 2  # build-a and build-b: one revision, both outcomes
+    rc, out, err = run(capsys, url, "results", "flaky:perhaps")
+    assert rc != 0 and "flaky:true or flaky:false" in err

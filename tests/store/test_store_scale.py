@@ -1,0 +1,223 @@
+"""Schema v3 for a million records, on SQLite and PostgreSQL: writer-kept statistics rows (run_stat)
+and source columns, the bare word's trigram index, quick counts, `flaky:`, the v2 -> v3 migration
+and its backfill, and read-only opening of a v2 history (never migrated)."""
+
+from __future__ import annotations
+
+import peewee as pw
+import pytest
+from schema_v1 import downgrade_to_v2
+from store_objects import T0, bump, pr, tr
+
+from tekton_results_tui.store import db as dbmod
+from tekton_results_tui.store import models as m
+from tekton_results_tui.store.db import SCHEMA_VERSION, is_sqlite, open_database
+from tekton_results_tui.store.history import History, RunUpsert
+from tekton_results_tui.store.query import FilterError, parse_filter
+
+SHA = "pipelinesascode.tekton.dev/sha"
+REPO = "pipelinesascode.tekton.dev/repository"
+
+
+def _stats_rows() -> list[tuple]:
+    q = m.RunStat.select(m.RunStat.id, m.RunStat.result, m.RunStat.kind, m.RunStat.cluster, m.RunStat.parent,
+                         m.RunStat.run_name, m.RunStat.status, m.RunStat.reason, m.RunStat.created, m.RunStat.start,
+                         m.RunStat.end, m.RunStat.duration, m.RunStat.pipeline, m.RunStat.pipeline_task,
+                         m.RunStat.task, m.RunStat.top_level, m.RunStat.retries)
+    return sorted(tuple(r) for r in q.tuples())
+
+
+def _from_records() -> list[tuple]:
+    """What run_stat must hold: the run Records' own columns (retries aside)."""
+    q = m.Record.select(m.Record.id, m.Record.result, m.Record.kind, m.Record.cluster, m.Record.parent,
+                        m.Record.run_name, m.Record.status, m.Record.reason, m.Record.create_time, m.Record.start,
+                        m.Record.end, m.Record.duration, m.Record.pipeline, m.Record.pipeline_task, m.Record.task,
+                        m.Record.top_level).where(m.Record.kind << ["PipelineRun", "TaskRun", "CustomRun"])
+    return sorted(tuple(r) for r in q.tuples())
+
+
+def _retried(parent: dict, name: str, attempts: int, cond: str = "True", reason: str = "Succeeded") -> dict:
+    t = tr(name, parent, pipeline_task=name.rsplit("-", 1)[-1], task="golang-build", cond=cond, reason=reason)
+    t["status"]["retriesStatus"] = [{"conditions": [{"type": "Succeeded", "status": "False"}]}] * attempts
+    return t
+
+
+def _history_with_sources(h: History) -> dict[str, dict]:
+    """Three runs of pipeline build on revision r1 (ok, failed, ok through a retried TaskRun), one on r2
+    named by the PaC sha label with a repository label, one with no revision at all."""
+    a = pr("build-a", labels={SHA: "r1"}, created=T0 - 500)
+    b = pr("build-b", cond="False", reason="Failed", labels={SHA: "r1"}, created=T0 - 400)
+    c = pr("build-c", annotations={SHA: "r2"}, labels={REPO: "repo-x"}, created=T0 - 300)
+    d = pr("Nightly-Deploy", pipeline="deploy", created=T0 - 200)
+    d["spec"]["params"] = [{"name": "repo-url", "value": "https://git.example.com/d.git"}]
+    kids = [tr("build-a-unit", a, pipeline_task="unit", task="golang-test"),
+            tr("build-b-unit", b, pipeline_task="unit", task="golang-test", cond="False", reason="Failed"),
+            _retried(c, "build-c-unit", 2), tr("nightly-deploy-push", d, pipeline_task="push", task="kaniko")]
+    h.apply([RunUpsert(o) for o in (a, b, c, d, *kids)])
+    return {"a": a, "b": b, "c": c, "d": d}
+
+
+def test_writer_keeps_run_stats_and_sources(h: History) -> None:
+    objs = _history_with_sources(h)
+    assert _stats_rows() and [r[:-1] for r in _stats_rows()] == _from_records()
+    retries = {name: n for name, n in m.RunStat.select(m.RunStat.run_name, m.RunStat.retries).tuples()}
+    assert retries["build-c-unit"] == 2 and retries["build-a-unit"] == 0
+    src = {r.display_name: (r.revision, r.repository) for r in m.Result.select()}
+    # the sha label, else the revision param (the store_objects default is "main"), else the annotation
+    assert src["build-a"] == ("r1", None)
+    assert src["build-c"] == ("main", "repo-x")  # the param comes before the annotation
+    assert src["Nightly-Deploy"] == (None, "https://git.example.com/d.git")
+    # an update rewrites the row in the same transaction; an older version changes nothing
+    h.apply([RunUpsert(bump(objs["a"], 50, cond="False", reason="Failed"))])
+    h.apply([RunUpsert(bump(objs["a"], 40))])
+    assert [r[:-1] for r in _stats_rows()] == _from_records()
+    assert m.RunStat.get(m.RunStat.run_name == "build-a").status == "FAILURE"
+
+
+def test_prune_removes_run_stats(h: History) -> None:
+    _history_with_sources(h)
+    h.prune(ended_before=T0 + 10)
+    assert m.Record.select().count() == 0
+    assert m.RunStat.select().count() == 0
+
+
+def test_quick_count_stops_at_the_limit(h: History) -> None:
+    h.apply([RunUpsert(pr(f"r{i}", created=T0 - i)) for i in range(7)])
+    assert h.count_results() == 7
+    assert h.count_results("", limit=3) == (3, False)
+    assert h.count_results("", limit=7) == (7, True)
+    assert h.count_results("", limit=100) == (7, True)
+    assert h.count_results("status:failed", limit=1) == (0, True)
+    assert h.count_results("", limit=0) == (0, False)
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("nightly", {"Nightly-Deploy"}), ("NIGHT", {"Nightly-Deploy"}), ("deploy", {"Nightly-Deploy"}),
+    ("build-", {"build-a", "build-b", "build-c"}), ("ld-b", {"build-b"}), ("ui", {"build-a", "build-b", "build-c"}),
+    ("ghtly-d", {"Nightly-Deploy"}), ('a"b', set()), ("%", set()), ("_", set()), ("d-a", {"build-a"}),
+])
+def test_bare_word_matches_a_substring_of_name_or_pipeline(h: History, word: str, expected: set[str]) -> None:
+    _history_with_sources(h)
+    flt = parse_filter('"' + word.replace('"', '\\"') + '"')
+    got = {r.display_name for r in h.list_results(flt, limit=100).items}
+    assert got == expected
+    assert h.count_results(flt) == len(expected)
+
+
+def test_bare_word_follows_renames_and_deletes(h: History) -> None:
+    a = pr("alpha-run", pipeline="alpha")
+    h.apply([RunUpsert(a)])
+    assert h.count_results("alpha") == 1
+    renamed = bump(a, 5)
+    renamed["metadata"]["labels"]["tekton.dev/pipeline"] = "omega"
+    h.apply([RunUpsert(renamed)])
+    assert h.count_results("omega") == 1 and h.count_results("alpha") == 1  # still in the run's name
+    assert h.count_results("lpha-ru") == 1
+    h.prune(ended_before=T0 + 10)
+    assert h.count_results("alpha") == 0 and h.count_results("omega") == 0
+    h.apply([RunUpsert(pr("beta-run", pipeline="beta"))])  # a new Result may reuse nothing stale
+    assert h.count_results("alpha") == 0 and h.count_results("beta") == 1
+
+
+def test_name_index_exists(h: History) -> None:
+    db = h.db
+    if is_sqlite(db):
+        assert db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (dbmod.NAME_FTS,)).fetchone()
+        sql, params = m.Result.select(m.Result.id).where(parse_filter("nightly").for_results()).sql()
+        plan = " ".join(str(r) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert dbmod.NAME_FTS in plan and "VIRTUAL TABLE" in plan
+        return
+    if dbmod.pg_trgm_schema(db) is None:
+        pytest.skip("pg_trgm cannot be installed on this server: the bare word scans")
+    names = {i.name for i in db.get_indexes("result")}
+    assert {"result_display_name_trgm", "result_pipeline_trgm"} <= names
+
+
+def test_flaky_filter(h: History) -> None:
+    _history_with_sources(h)
+    flaky = {r.display_name for r in h.list_results("flaky:true", limit=100).items}
+    # a and b: same pipeline and revision, other outcomes; c: its TaskRun passed on a retry
+    assert flaky == {"build-a", "build-b", "build-c"}
+    assert {r.display_name for r in h.list_results("-flaky:true", limit=100).items} == {"Nightly-Deploy"}
+    assert {r.display_name for r in h.list_results("flaky:false", limit=100).items} == {"Nightly-Deploy"}
+    assert h.count_results("flaky:yes status:failed") == 1
+    runs = {r.run_name for r in h.list_records("flaky:true kind:taskrun", limit=100).items}
+    assert runs == {"build-a-unit", "build-b-unit", "build-c-unit"}
+    with pytest.raises(FilterError, match="flaky:true or flaky:false"):
+        parse_filter("flaky:maybe")
+
+
+def test_flaky_filter_same_pipeline_task_on_one_revision(h: History) -> None:
+    """Both runs succeeded overall (a finally-style pass) yet their `unit` task both failed and passed."""
+    a = pr("p-a", labels={SHA: "r9"})
+    b = pr("p-b", labels={SHA: "r9"})
+    other = pr("p-c", labels={SHA: "r8"})
+    h.apply([RunUpsert(o) for o in (
+        a, b, other, tr("p-a-unit", a, pipeline_task="unit"),
+        tr("p-b-unit", b, pipeline_task="unit", cond="False", reason="Failed"),
+        tr("p-c-unit", other, pipeline_task="unit", cond="False", reason="Failed"))])
+    assert {r.display_name for r in h.list_results("flaky:true", limit=10).items} == {"p-a", "p-b"}
+
+
+def _downgraded(db_url: str) -> tuple[list[tuple], dict]:
+    db = open_database(db_url)
+    h = History(db, clock=lambda: T0)
+    _history_with_sources(h)
+    before = {"stats": _stats_rows(), "src": sorted(m.Result.select(m.Result.id, m.Result.revision, m.Result.repository).tuples()),
+              "flaky": h.count_results("flaky:true"), "words": h.count_results("build")}
+    downgrade_to_v2(db)
+    db.close()
+    return before["stats"], before
+
+
+def test_v2_history_is_migrated_to_v3_with_a_backfill(db_url: str) -> None:
+    stats, before = _downgraded(db_url)
+    db = open_database(db_url)
+    try:
+        assert dbmod.schema_version(db) == SCHEMA_VERSION >= dbmod.RUN_STATS_VERSION
+        assert _stats_rows() == stats  # retries read back from the stored objects
+        assert sorted(m.Result.select(m.Result.id, m.Result.revision, m.Result.repository).tuples()) == before["src"]
+        h = History(db, clock=lambda: T0)
+        assert h.count_results("flaky:true") == before["flaky"] == 3
+        assert h.count_results("build") == before["words"] == 3
+        h.apply([RunUpsert(pr("build-new"))])  # the migrated database keeps them up to date
+        assert h.count_results("build") == 4 and [r[:-1] for r in _stats_rows()] == _from_records()
+    finally:
+        db.close()
+
+
+def test_read_only_v2_history_is_read_without_v3(db_url: str) -> None:
+    _downgraded(db_url)
+    db = open_database(db_url, read_only=True)
+    try:
+        assert dbmod.schema_version(db) == 2 and not dbmod.has_run_stats(db)
+        h = History(db, read_only=True, clock=lambda: T0)
+        assert h.count_results("build") == 3  # the word scans: no trigram table here
+        assert h.count_results("nightly", limit=10) == (1, True)
+        assert {r.display_name for r in h.list_results("ui", limit=10).items} == {"build-a", "build-b", "build-c"}
+        with pytest.raises(FilterError, match="older history"):
+            h.count_results("flaky:true")
+        assert not db.table_exists("run_stat")  # never migrated
+    finally:
+        db.close()
+
+
+def test_migration_is_one_transaction(db_url: str) -> None:
+    """A failing backfill leaves the v2 history as it was (the version row included)."""
+    _downgraded(db_url)
+    db = open_database(db_url, migrate=False)
+    real = dbmod.MIGRATIONS[2]
+
+    def broken(d: pw.Database) -> None:
+        real(d)
+        raise pw.OperationalError("disk full")
+
+    dbmod.MIGRATIONS[2] = broken
+    try:
+        with pytest.raises(pw.OperationalError):
+            dbmod.run_migrations(db)
+    finally:
+        dbmod.MIGRATIONS[2] = real
+    assert dbmod.schema_version(db) == 2
+    assert "revision" not in {c.name for c in db.get_columns("result")}
+    db.close()
