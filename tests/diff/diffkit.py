@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "insights"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 
 from clikit import Cli  # noqa: E402
-from insights_kit import T0, new_uid, pipelinerun, store, taskrun  # noqa: E402
+from insights_kit import T0, pipelinerun, store, taskrun  # noqa: E402
 
-__all__ = ["Cli", "T0", "new_uid", "pipelinerun", "store", "taskrun", "with_images", "SPEC"]
+__all__ = ["Cli", "T0", "pipelinerun", "store", "taskrun", "with_images", "SPEC"]
 
 SPEC = [{"name": "clone", "taskRef": {"name": "git-clone"}},
         {"name": "compile", "runAfter": ["clone"], "taskRef": {"name": "golang-build"}},
@@ -29,10 +27,3 @@ def with_images(tr: dict, images: dict[str, tuple[str, str]]) -> dict:
     tr["status"]["taskSpec"] = {"steps": steps}
     return tr
 
-
-def deep_set(obj: dict, path: list[Any], value: Any) -> dict:
-    cur = obj
-    for k in path[:-1]:
-        cur = cur[k]
-    cur[path[-1]] = value
-    return obj
