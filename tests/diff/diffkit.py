@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "insights"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+
+# the run builders of the insights tests and the CLI runner of the CLI tests (appended: nothing is shadowed)
+for _kit in ("insights", "cli"):
+    if str(Path(__file__).resolve().parents[1] / _kit) not in sys.path:
+        sys.path.append(str(Path(__file__).resolve().parents[1] / _kit))
 
 from clikit import Cli  # noqa: E402
 from insights_kit import T0, pipelinerun, store, taskrun  # noqa: E402
