@@ -76,18 +76,20 @@ class UnsupportedFilter(ValueError):
     """A filter the store cannot answer from its columns (the API says 400, naming it)."""
 
 
-def _like_escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _text_op(col: pw.Node, op: str, v: Any) -> pw.Expression:
     if op == "in":
         vals = [storable_text(str(x)) for x in v]
         return col.in_(vals) if vals else pw.SQL("1 = 0")
-    if op in ("contains", "startsWith", "endsWith"):
-        s = _like_escape(storable_text(str(v)))
-        pat = {"contains": f"%{s}%", "startsWith": f"{s}%", "endsWith": f"%{s}"}[op]
-        return pw.Expression(col, "LIKE", pw.NodeList((pw.Value(pat), pw.SQL("ESCAPE '\\'"))))
+    if op in ("contains", "startsWith", "endsWith"):  # case-sensitive as CEL's (LIKE is not, on SQLite)
+        s = storable_text(str(v))
+        n = len(s)
+        if not s:
+            return col.is_null(False)
+        if op == "startsWith":
+            return pw.fn.SUBSTR(col, 1, n) == s
+        if op == "endsWith":
+            return (pw.fn.SUBSTR(col, -n) if _on_sqlite() else pw.fn.RIGHT(col, n)) == s
+        return (pw.fn.INSTR(col, s) if _on_sqlite() else pw.fn.STRPOS(col, s)) > 0
     return _cmp(col, op, storable_text(str(v)) if isinstance(v, str) else v)
 
 
@@ -143,7 +145,13 @@ _COND_STATUS = {  # a run's Succeeded condition status -> our summary statuses
 }
 
 
-def _condition_status(op: str, v: Any) -> pw.Expression:
+def _unless_absent(present: pw.Expression, expr: pw.Expression) -> pw.Node:
+    """`expr` where the field exists, NULL where it does not: as upstream's SQL on JSON, a missing field
+    matches neither a comparison nor its negation."""
+    return pw.Case(None, ((present, expr),), None)
+
+
+def _condition_status(op: str, v: Any) -> pw.Node:
     vals = list(v) if op == "in" else [v]
     if op not in ("==", "!=", "in"):
         raise UnsupportedFilter(f"operator {op} on data.status.conditions[0].status")
@@ -152,20 +160,41 @@ def _condition_status(op: str, v: Any) -> pw.Expression:
         if x in _COND_STATUS:
             parts.append(Record.status.in_(_COND_STATUS[x]))
         elif x == "Unknown":
-            parts.append((Record.status == g.UNKNOWN) & Record.reason.is_null(False))
+            parts.append(Record.status == g.UNKNOWN)
     expr = _any(parts)
-    return ~expr if op == "!=" else expr
+    has_condition = Record.kind.in_(list(kinds.RUN_KIND_NAMES)) & Record.reason.is_null(False)
+    return _unless_absent(has_condition, ~expr if op == "!=" else expr)
 
 
-def _label_cond(c: Cond) -> pw.Expression:
+LOG_NAME_SUFFIX = "-log"  # a Log record's object is named after its run (store/documents.py)
+
+
+def _object_name(op: str, v: Any) -> pw.Expression:
+    """data.metadata.name from the indexed run name: a run's own, a Log's `<run>-log`."""
+    runs = Record.kind.in_(list(kinds.RUN_KIND_NAMES))
+    logs = Record.kind == kinds.LOG.name
+    if op in ("==", "!=", "in"):
+        vals = [str(x) for x in (v if op == "in" else [v])]
+        log_vals = [x[: -len(LOG_NAME_SUFFIX)] for x in vals if x.endswith(LOG_NAME_SUFFIX)]
+        expr = (runs & _text_op(Record.run_name, "in", vals)) | (logs & _text_op(Record.run_name, "in", log_vals))
+        return ~expr if op == "!=" else expr
+    if op in ("contains", "startsWith", "endsWith"):
+        return ((runs & _text_op(Record.run_name, op, v))
+                | (logs & _text_op(Record.run_name.concat(LOG_NAME_SUFFIX), op, v)))
+    return runs & _text_op(Record.run_name, op, v)
+
+
+def _label_cond(c: Cond, negated: bool) -> pw.Expression:
     if c.op == "has":
         key = str(c.value)
-        narrowed = Record.result.in_(Label.select(Label.result).where(Label.key == storable_text(key)))
-        return narrowed & _json_text(Record.data, ["metadata", "labels", key]).is_null(False)
+        present = _json_text(Record.data, ["metadata", "labels", key]).is_null(False)
+        if negated:
+            return present
+        return Record.result.in_(Label.select(Label.result).where(Label.key == storable_text(key))) & present
     if c.key is None:
         raise UnsupportedFilter(f"{c.field} compared as a whole (use {c.field}[\"key\"])")
     exact = _text_op(_json_text(Record.data, ["metadata", "labels", c.key]), c.op, c.value)
-    if c.op in ("==", "in"):  # the label index narrows to Results that carry the label, JSON checks the run
+    if c.op in ("==", "in") and not negated:  # the label index narrows to Results that carry the label, JSON checks the run
         vals = [c.value] if c.op == "==" else list(c.value)
         sub = Label.select(Label.result).where((Label.key == storable_text(c.key))
                                                & Label.value.in_([storable_text(str(x)) for x in vals]))
@@ -173,23 +202,33 @@ def _label_cond(c: Cond) -> pw.Expression:
     return exact
 
 
-def _record_cond(c: Cond) -> pw.Expression:
+RUN_ONLY_FIELDS = frozenset({"data.metadata.creationTimestamp", "data.status.startTime", "data.status.completionTime",
+                             "duration", "data.status.conditions[0].reason"})
+
+
+def _record_cond(c: Cond, negated: bool = False) -> pw.Node:
     cols = {"name": Record.name, "parent": Record.parent, "data_type": Record.type,
-            "data.metadata.name": Record.run_name, "data.metadata.namespace": Record.parent,
+            "data.metadata.namespace": Record.parent,
             "data.metadata.uid": Record.uid, "data.metadata.creationTimestamp": Record.create_time,
             "data.status.conditions[0].reason": Record.reason, "data.status.startTime": Record.start,
             "data.status.completionTime": Record.end, "duration": Record.duration,
             "create_time": Record.create_time, "update_time": Record.update_time}
     if c.field == "data.metadata.labels":
-        return _label_cond(c)
+        return _label_cond(c, negated)
     if c.field == "data.metadata.annotations":
         return _map_cond(Record.data, ["metadata", "annotations"], c)
     if c.field == "data.status.conditions[0].status":
         return _condition_status(c.op, c.value)
+    if c.field == "data.metadata.name":
+        return _object_name(c.op, c.value)
     col = cols.get(c.field)
     if col is None:
         raise UnsupportedFilter(f"field {c.field} on Records")
-    return _text_op(col, c.op, c.value) if RECORD_FIELDS[c.field] == "str" else _cmp(col, c.op, c.value)
+    expr = _text_op(col, c.op, c.value) if RECORD_FIELDS[c.field] == "str" else _cmp(col, c.op, c.value)
+    if c.field in RUN_ONLY_FIELDS:  # a Log or EventList object has no such field (its columns are the run's)
+        runs = Record.kind.in_(list(kinds.RUN_KIND_NAMES))
+        return _unless_absent(runs, expr) if negated else (runs & expr)
+    return expr
 
 
 def _all(parts: list[pw.Expression]) -> pw.Expression:
@@ -210,20 +249,23 @@ def _any(parts: list[pw.Expression]) -> pw.Expression:
     return out
 
 
-def compile_node(node: Node, on: str) -> pw.Expression:
+def compile_node(node: Node, on: str, negated: bool = False) -> pw.Expression:
     """The WHERE of a filter tree over Results (`on="results"`) or Records; UnsupportedFilter naming
-    what cannot be answered from the store's columns."""
-    leaf = _result_cond if on == "results" else _record_cond
+    what cannot be answered from the store's columns.
+
+    `negated` says the node sits under an odd number of `!`: there a field a row lacks must compare
+    as NULL (matching neither `x == v` nor `!(x == v)`, as upstream's SQL over JSON does), so the
+    index-friendly narrowing used in plain position is left out."""
     if isinstance(node, Const):
         return pw.SQL("1 = 1") if node.value else pw.SQL("1 = 0")
     if isinstance(node, Cond):
-        return leaf(node)
+        return _result_cond(node) if on == "results" else _record_cond(node, negated)
     if isinstance(node, AllOf):
-        return _all([compile_node(n, on) for n in node.items])
+        return _all([compile_node(n, on, negated) for n in node.items])
     if isinstance(node, AnyOf):
-        return _any([compile_node(n, on) for n in node.items])
+        return _any([compile_node(n, on, negated) for n in node.items])
     if isinstance(node, Negate):
-        return ~compile_node(node.item, on)
+        return ~compile_node(node.item, on, not negated)
     raise UnsupportedFilter(f"filter node {type(node).__name__}")
 
 
@@ -331,8 +373,9 @@ def _record_scope(scope: Scope) -> list[pw.Expression]:
         if scope.namespace is not None:
             conds.append(Record.result.in_(Result.select(Result.id).where(
                 Result.name == f"{storable_text(scope.namespace)}/results/{rid}")))
-        else:
-            conds.append(Record.result.in_(Result.select(Result.id).where(Result.uid == rid)))
+        else:  # `-/results/<id>`: that id in every namespace (few namespaces; names are indexed)
+            names = [f"{ns}/results/{rid}" for (ns,) in Result.select(Result.parent).distinct().tuples()]
+            conds.append(Record.result.in_(Result.select(Result.id).where(Result.name.in_(names or [""]))))
     if scope.namespace is not None:
         conds.append(Record.parent == storable_text(scope.namespace))
     if scope.kinds is not None:

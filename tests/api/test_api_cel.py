@@ -1,0 +1,180 @@
+"""Every CEL construct the API takes, checked against the same question asked of the stored objects
+in Python; every construct it does not take is a 400 naming it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from apikit import T0
+
+from tekton_results_tui.store.grouping import format_time
+
+Obj = dict[str, Any]
+
+
+def _records(api) -> list[tuple[str, str, Obj]]:
+    recs = api.json("/-/results/-/records", page_size=1000)["records"]
+    return [(r["uid"], r["data"]["type"], json.loads(base64.b64decode(r["data"]["value"]))) for r in recs]
+
+
+def _name(o: Obj) -> str | None:
+    return (o.get("metadata") or {}).get("name")
+
+
+def _labels(o: Obj) -> dict:
+    return (o.get("metadata") or {}).get("labels") or {}
+
+
+def _ann(o: Obj) -> dict:
+    return (o.get("metadata") or {}).get("annotations") or {}
+
+
+def _cond(o: Obj) -> dict | None:
+    cs = (o.get("status") or {}).get("conditions") or []
+    return cs[0] if cs else None
+
+
+def _secs(ts: str | None) -> int | None:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()) if ts else None
+
+
+MID = format_time(T0 - 10_000 + 250)  # between the third and the fourth run's start
+PR, TR = "tekton.dev/v1.PipelineRun", "tekton.dev/v1.TaskRun"
+
+RECORD_CASES: list[tuple[str, Callable[[str, Obj], bool]]] = [
+    ('data.metadata.name == "build-1"', lambda t, o: _name(o) == "build-1"),
+    ('data.metadata.name != "build-1"', lambda t, o: _name(o) is not None and _name(o) != "build-1"),
+    ('data.metadata.name in ["build-1", "test-1-compile", "deploy-2-compile-log"]',
+     lambda t, o: _name(o) in ("build-1", "test-1-compile", "deploy-2-compile-log")),
+    ('!(data.metadata.name in ["build-1"]) && data_type == PIPELINE_RUN', lambda t, o: t == PR and _name(o) != "build-1"),
+    ('data.metadata.name.startsWith("deploy")', lambda t, o: (_name(o) or "").startswith("deploy")),
+    ('data.metadata.name.endsWith("-compile")', lambda t, o: (_name(o) or "").endswith("-compile")),
+    ('data.metadata.name.contains("ild-2")', lambda t, o: "ild-2" in (_name(o) or "")),
+    ("data_type == PIPELINE_RUN", lambda t, o: t == PR),
+    ("data_type == 'TASK_RUN'", lambda t, o: t == TR),
+    ('data_type == "tekton.dev/v1.TaskRun"', lambda t, o: t == TR),
+    ("data_type != TASK_RUN", lambda t, o: t != TR),
+    ("data_type in [PIPELINE_RUN, TASK_RUN]", lambda t, o: t in (PR, TR)),
+    ('data.metadata.labels["team"] == "a"', lambda t, o: _labels(o).get("team") == "a"),
+    ("data.metadata.labels['tekton.dev/pipeline'] == 'test' && data_type == 'PIPELINE_RUN'",
+     lambda t, o: t == PR and _labels(o).get("tekton.dev/pipeline") == "test"),
+    ('data.metadata.labels["team"] != "a"', lambda t, o: "team" in _labels(o) and _labels(o)["team"] != "a"),
+    ('data.metadata.labels["team"] in ["b", "c"]', lambda t, o: _labels(o).get("team") in ("b", "c")),
+    ('data.metadata.labels.contains("kind")', lambda t, o: "kind" in _labels(o)),
+    ('data.metadata.annotations["repo"] == "web"', lambda t, o: _ann(o).get("repo") == "web"),
+    ('data.metadata.annotations.contains("repo") && data_type == PIPELINE_RUN', lambda t, o: t == PR and "repo" in _ann(o)),
+    ('data.metadata.annotations["repo"].startsWith("a")', lambda t, o: _ann(o).get("repo", "").startswith("a") and "repo" in _ann(o)),
+    ('data.metadata.namespace == "prod"', lambda t, o: (o.get("metadata") or {}).get("namespace") == "prod"),
+    ('data.status.conditions[0].reason == "Failed"', lambda t, o: (_cond(o) or {}).get("reason") == "Failed"),
+    ('data.status.conditions[0].status == "False"', lambda t, o: (_cond(o) or {}).get("status") == "False"),
+    ("!(data.status.conditions[0].status == 'True')", lambda t, o: _cond(o) is not None and _cond(o)["status"] != "True"),
+    ('data.status.conditions[0].status == "Unknown"', lambda t, o: (_cond(o) or {}).get("status") == "Unknown"),
+    (f'data.status.startTime > timestamp("{MID}")',
+     lambda t, o: (_secs((o.get("status") or {}).get("startTime")) or 0) > _secs(MID)),
+    (f'data.status.completionTime <= timestamp("{MID}")',
+     lambda t, o: (o.get("status") or {}).get("completionTime") is not None
+     and _secs(o["status"]["completionTime"]) <= _secs(MID)),
+    (f'data.metadata.creationTimestamp >= timestamp("{MID}") && data_type == PIPELINE_RUN',
+     lambda t, o: t == PR and _secs(o["metadata"]["creationTimestamp"]) >= _secs(MID)),
+    ('data.status.completionTime - data.status.startTime > duration("5m")',
+     lambda t, o: bool((o.get("status") or {}).get("completionTime")) and
+     _secs(o["status"]["completionTime"]) - _secs(o["status"]["startTime"]) > 300),
+    ('data.status.completionTime - data.status.startTime <= duration("1h2m3s") && data_type == TASK_RUN',
+     lambda t, o: t == TR and bool((o.get("status") or {}).get("completionTime"))),
+    ('name.startsWith("prod/")', lambda t, o: (o.get("metadata") or {}).get("namespace") == "prod"),
+    ('data.metadata.name == "build-1" || data.metadata.name == "deploy-2"', lambda t, o: _name(o) in ("build-1", "deploy-2")),
+    ('(data_type == PIPELINE_RUN || data_type == TASK_RUN) && !(data.metadata.labels["team"] == "a")',
+     lambda t, o: t in (PR, TR) and not _labels(o).get("team") == "a" and "team" in _labels(o)),
+    ("true", lambda t, o: True),
+    ("false", lambda t, o: False),
+]
+
+
+@pytest.mark.parametrize("cel,pred", RECORD_CASES, ids=[c for c, _ in RECORD_CASES])
+def test_record_filters_match_the_objects(api, cel: str, pred: Callable[[str, Obj], bool]) -> None:
+    everything = _records(api)
+    want = {uid for uid, t, o in everything if pred(t, o)}
+    got = {r["uid"] for r in api.json("/-/results/-/records", filter=cel, page_size=1000).get("records", [])}
+    assert got == want
+
+
+def test_record_filter_by_uid_and_full_name(api) -> None:
+    p = api.corpus.prs[2]
+    uid = p["metadata"]["uid"]
+    name = f"{api.corpus.result_name(p)}/records/{uid}"
+    assert [r["uid"] for r in api.json("/-/results/-/records", filter=f'data.metadata.uid == "{uid}"')["records"]] == [uid]
+    assert [r["name"] for r in api.json("/-/results/-/records", filter=f'name == "{name}"')["records"]] == [name]
+
+
+def _results(api, cel: str) -> set[str]:
+    return {r["name"] for r in api.json("/-/results", filter=cel, page_size=100).get("results", [])}
+
+
+def test_result_filters(api) -> None:
+    c = api.corpus
+    names = [c.result_name(p) for p in c.prs]  # build-1 SUCCESS, build-2 FAILURE, test-1 TIMEOUT, test-2 running,
+    # deploy-1 CANCELLED, deploy-2 SUCCESS
+    assert _results(api, "summary.status == SUCCESS") == {names[0], names[5]}
+    assert _results(api, "summary.status != SUCCESS") == set(names) - {names[0], names[5]}
+    assert _results(api, "!(summary.status == SUCCESS)") == set(names) - {names[0], names[5]}
+    assert _results(api, "summary.status in [FAILURE, TIMEOUT]") == {names[1], names[2]}
+    assert _results(api, "summary.status == CANCELLED || summary.status == UNKNOWN") == {names[3], names[4]}
+    assert _results(api, "summary.type == 'PIPELINE_RUN'") == set(names)
+    assert _results(api, "summary.type == TASK_RUN") == set()
+    assert _results(api, 'summary.type == "tekton.dev/v1.PipelineRun" && parent == "prod"') == {names[4], names[5]}
+    assert _results(api, 'annotations["repo"] == "web"') == {names[0], names[4]}
+    assert _results(api, 'annotations.contains("repo")') == {names[0], names[2], names[4]}
+    assert _results(api, 'summary.annotations["owner"] == "b"') == {names[2]}
+    assert _results(api, "summary.annotations.contains('owner')") == {names[0], names[2], names[4]}
+    uid = c.prs[1]["metadata"]["uid"]
+    assert _results(api, f'summary.record.endsWith("{uid}")') == {names[1]}
+    one = api.json(f"/{names[3]}")
+    assert _results(api, f'uid == "{one["uid"]}"') == {names[3]}
+    assert _results(api, f'summary.start_time > timestamp("{MID}")') == set(names[3:])
+    end = format_time(T0 - 9000)  # ends: T0-9940, -9740, -9540, running, -9140, -8940
+    assert _results(api, f'summary.end_time < timestamp("{end}")') == {names[0], names[1], names[2], names[4]}
+    assert _results(api, 'create_time > timestamp("2000-01-01T00:00:00Z") && update_time > timestamp("2000-01-01T00:00:00+02:00")') == set(names)
+    assert _results(api, 'create_time < timestamp("2000-01-01T00:00:00Z")') == set()
+    assert _results(api, 'parent.startsWith("pro")') == {names[4], names[5]}
+
+
+UNSUPPORTED = [
+    ("data.status.completionTime.getDate() == 7", "getDate"),
+    ("size(data.status.pipelineSpec.tasks) >= 3", "size"),
+    ('name.matches("^foo.*$")', "matches"),
+    ('data.spec.serviceAccountName == "default"', "data.spec.serviceAccountName"),
+    ("data.spec.pipelineSpec.tasks[0].name == 'x'", "data.spec.pipelineSpec.tasks[0].name"),
+    ('data_type == "x" ? true : false', "? :"),
+    ("data.metadata.name == data.metadata.namespace", "comparing two fields"),
+    ("data.status.startTime + duration('5m') > timestamp('2020-01-01T00:00:00Z')", "arithmetic"),
+    ('data.status.startTime > "2020-01-01"', "timestamp"),
+    ('data.status.startTime > timestamp("yesterday")', "RFC 3339"),
+    ('data.status.completionTime - data.status.startTime > duration("5 minutes")', "duration"),
+    ("data.metadata.labels == {}", "map"),
+    ('string(data.status.completionTime) == "2021-02-02T22:37:32Z"', "string"),
+    ("data.metadata.name = 'x'", "syntax error"),
+    ("bogus == 1", "bogus"),
+]
+
+
+@pytest.mark.parametrize("cel,named", UNSUPPORTED, ids=[c for c, _ in UNSUPPORTED])
+def test_unsupported_constructs_are_400_naming_them(api, cel: str, named: str) -> None:
+    r = api.get("/-/results/-/records", filter=cel)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["code"] == 3 and named in body["message"], body["message"]
+
+
+def test_unsupported_on_results_and_summary(api) -> None:
+    r = api.get("/-/results", filter='summary.status == "BOGUS"')
+    assert r.status_code == 400 and "SUCCESS" in r.json()["message"]
+    r = api.get("/-/results", filter="data.metadata.name == 'x'")
+    assert r.status_code == 400 and "data.metadata.name" in r.json()["message"]
+    r = api.get("/-/results/-/records/summary", filter="size(x) > 1")
+    assert r.status_code == 400 and "size" in r.json()["message"]
