@@ -26,7 +26,7 @@ from tekton_results_tui.tui.app import ResultsApp
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import LIVE
-from tekton_results_tui.watcher.writer_lease import lease_name
+from tekton_results_tui.watcher.writer_lease import ha_holder, lease_name
 
 TAKEOVER_BUDGET_S = 15.0  # the acceptance: the follower runs the watcher within this of the owner's death
 SIZE = (160, 30)
@@ -174,3 +174,41 @@ def test_a_new_headless_starts_at_once_after_a_kill_9(setup, spawn, reap) -> Non
         wait_for(lambda: h.find_runs("after-restart"), 20, "the new watcher to store a new run", detail=new.log_text)
     finally:
         h.db.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_following_tui_leaves_the_takeover_to_a_standby_replica(pg_url, make_sim, spawn, stack,  # noqa: F811
+                                                                                      tmp_path) -> None:
+    history = open_history(pg_url, read_only=False, stack=stack)  # the schema exists before the replicas start
+    sim = make_sim()
+    kc = sim.write_kubeconfig(str(tmp_path / "kubeconfig"), context="sim")
+    a, b = spawn("a", "--db", pg_url, "--kubeconfig", kc), spawn("b", "--db", pg_url, "--kubeconfig", kc)
+    logs = lambda: a.log_text()[-1500:] + b.log_text()[-1500:]  # noqa: E731
+    writer_pid = lambda: (lambda row: row["info"].get("pid") if row and row["live"] else None)(  # noqa: E731
+        history.lease(lease_name("sim")))
+    pid = wait_for(writer_pid, 30, "an elected replica to hold the lease", detail=logs)
+    leader, standby = (a, b) if pid == a.pid else (b, a)
+    standby.wait_line(lambda d: d.get("msg", "").startswith("watcher standby"), 30, "the other replica to stand by")
+
+    settings = Settings().replace(db_url=pg_url, kubeconfig=kc)
+    cluster = tui_cluster(settings, history, stack)
+    assert isinstance(cluster, LeaseFollower) and cluster.following
+    assert cluster.status().owner == ha_holder("sim")
+
+    app = ResultsApp(history, settings=settings, cluster=cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        kill_9(leader, reap=True)
+        await until(pilot, lambda: writer_pid() == standby.pid, TAKEOVER_BUDGET_S, "the standby replica to take the lease",
+                    logs)
+        seen = cluster.checks
+        await until(pilot, lambda: cluster.checks > seen, 10, "the TUI to read the lease again", lambda: header(app))
+        assert app.cluster.following and cluster.took_over_from is None, header(app)  # the replica writes, not the TUI
+
+        kill_9(standby, reap=True)  # no replica left: now the TUI steps in
+        took = await until(pilot, lambda: not app.cluster.following and app.cluster.status().state == LIVE,
+                           TAKEOVER_BUDGET_S, "the TUI to run its own watcher", lambda: header(app) + "\n" + logs())
+        print(f"\nTUI takeover after kill -9 of the last replica (PostgreSQL): {took:.2f} s")
+        assert cluster.took_over_because == f"the watcher {ha_holder('sim')} died (process {standby.pid} is gone)"
+        sim.create("pipelineruns", new_run("after-replicas"))
+        await until(pilot, lambda: history.find_runs("after-replicas"), 20, "the TUI's watcher to store a new run",
+                    lambda: header(app))
