@@ -23,6 +23,7 @@ from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
 
 if TYPE_CHECKING:  # the cluster client is imported when a cluster is used: `results`/`records` start faster
+    from tekton_results_tui.sources.service import SyncService
     from tekton_results_tui.tui.cluster import ClusterActions
     from tekton_results_tui.watcher.kube import KubeTarget
     from tekton_results_tui.watcher.service import WatcherService
@@ -125,6 +126,9 @@ def headless_runner(settings: Settings, history: History) -> tuple[Any, KubeTarg
     lease holder id per cluster, so a new leader takes the lease at once while a TUI still sees that a
     headless watcher owns this cluster's history. On SQLite the runner is the service itself.
     """
+    if settings.source.results_api:  # a Results server instead of a cluster: its sync is the runner
+        service = source_service(settings, history)
+        return service, service.target, service.cluster
     from tekton_results_tui.watcher.kube import check_reachable
     from tekton_results_tui.watcher.service import WatcherService
     from tekton_results_tui.watcher.writer_lease import ha_holder
@@ -144,6 +148,28 @@ def headless_runner(settings: Settings, history: History) -> tuple[Any, KubeTarg
     return HaWatcher(settings.store.db_url, cluster, make, identity=first.holder), target, cluster
 
 
+# --- a Tekton Results server as the source ------------------------------------------------------
+
+
+def source_service(settings: Settings, history: History) -> SyncService:
+    """The sync from `--results-api`, not started (SourceError, a UserError, on a bad URL or credentials)."""
+    from tekton_results_tui.sources.service import SyncService
+
+    return SyncService(settings, history)
+
+
+def source_cluster(settings: Settings, history: History, stack: Stack) -> ClusterActions:
+    """For the TUI on a Results server: the sync runs in the background (the tree follows the store's
+    change feed as for a watcher); the null cluster shows its status, so nothing offers to delete runs
+    or read pod logs of a cluster this program does not watch."""
+    from tekton_results_tui.tui.cluster import NoCluster
+
+    service = source_service(settings, history)
+    service.start()
+    stack.push(lambda: service.stop(5.0))
+    return NoCluster(service.live_status, name=service.cluster)
+
+
 def tui_cluster(settings: Settings, history: History, stack: Stack) -> ClusterActions:
     """How the TUI reaches the cluster: its own watcher when it can start one; otherwise a follower of the
     writer lease, which shows who writes this history and, when they stop (or die), starts this TUI's
@@ -153,6 +179,8 @@ def tui_cluster(settings: Settings, history: History, stack: Stack) -> ClusterAc
     from tekton_results_tui.watcher.writer_lease import HA_HOLDER_PREFIX, lease_name
 
     c = settings.cluster
+    if settings.source.results_api and not (settings.read_only or history.read_only):
+        return source_cluster(settings, history, stack)
     if settings.read_only or history.read_only:
         note = WatcherStatus(state=OFF, reason="read-only viewer", context=c.context)
         follower = LeaseFollower(history, _lease_names(settings, history), note, why_not="read-only viewer")

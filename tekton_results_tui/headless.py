@@ -97,7 +97,7 @@ def _run(settings: Settings, out: _Out, summary_s: float, stop: threading.Event)
             runner.start()
         except UserError as exc:
             return _fail(out, str(exc))
-        out.emit("info", "watcher started", cluster=cluster, context=target.context, server=target.server,
+        out.emit("info", "sync started" if settings.source.results_api else "watcher started", cluster=cluster, context=target.context, server=target.server,
                  db=redact(settings.store.db_url), scope=", ".join(settings.cluster.namespaces) or "all namespaces")
         if settings.watch.label_selector:
             out.emit("info", f"label selector {settings.watch.label_selector!r}: relists do not mark runs gone (the history "

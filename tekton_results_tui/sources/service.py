@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tekton_results_tui.settings import Settings
@@ -54,6 +55,14 @@ def sync_from_settings(settings: Settings, history: History) -> ResultsSync:
                        s.source_filter, s.sync_page_size)
 
 
+@dataclass(frozen=True)
+class SourceTarget:
+    """Where the data comes from, named as a cluster target is in the modes' start-up lines."""
+
+    server: str
+    context: str | None = None
+
+
 class SyncService:
     """Follows the source in a thread until `stop()`; `status()` says how it goes."""
 
@@ -62,6 +71,7 @@ class SyncService:
         self.interval_s = settings.source.sync_interval_s
         self.cluster = self.sync.cluster
         self.server = self.sync.client.base_url
+        self.target = SourceTarget(self.server)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.totals = SyncStats()

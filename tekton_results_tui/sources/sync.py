@@ -42,6 +42,7 @@ class SyncStats:
     requests: int = 0
     interrupted: bool = False
     seconds: float = 0.0
+    store_seconds: float = 0.0  # of which in History.apply
 
     def skip(self, why: str) -> None:
         self.skipped += 1
@@ -50,7 +51,7 @@ class SyncStats:
 
     def add(self, other: SyncStats) -> None:
         for name in ("pages", "records", "applied", "runs", "logs", "events", "other", "changed", "skipped",
-                     "requests"):
+                     "requests", "seconds", "store_seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.waiting = other.waiting
         self.skipped_names = (self.skipped_names + other.skipped_names)[-MAX_SKIPPED_KEPT:]
@@ -190,7 +191,9 @@ class ResultsSync:
                 stats.events += 1
         cur.pending = still
         if changes:
+            t0 = time.perf_counter()
             res = self.history.apply(changes, cluster=self.cluster)
+            stats.store_seconds += time.perf_counter() - t0
             stats.changed += res.changed
             for s in res.skipped:
                 stats.skip(f"{s.what}: {s.why}")

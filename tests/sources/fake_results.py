@@ -126,6 +126,7 @@ class FakeResults:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -257,3 +258,54 @@ def _owner_uid(obj: dict) -> str:
         if ref.get("kind") == "PipelineRun":
             return ref["uid"]
     return obj["metadata"]["uid"]
+
+
+def generate(fake: FakeResults, pipelineruns: int, taskruns_per: int = 3, log_bytes: int = 2000, logs: bool = True) -> int:
+    """A history like a CI cluster's: PipelineRuns with TaskRuns and their logs; returns the Record count."""
+    import random
+
+    sys_path_store()
+    from store_objects import pr, tr
+
+    rnd = random.Random(1)
+    n = 0
+    for i in range(pipelineruns):
+        p = pr(f"ci-{i}", pipeline=f"pipe-{i % 40}", labels={"app": f"app-{i % 7}"})
+        fake.put_run(p)
+        n += 1
+        for j in range(taskruns_per):
+            t = tr(f"ci-{i}-t{j}", p, pipeline_task=f"task-{j}",
+                   cond=rnd.choice(["True", "True", "True", "False"]))
+            fake.put_run(t)
+            n += 1
+            if logs:
+                line = f"[build] step output of ci-{i}-t{j} " + "x" * 60 + "\n"
+                fake.put_log(t, (line * max(1, log_bytes // len(line))).encode())
+                n += 1
+    return n
+
+
+def sys_path_store() -> None:
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    store = os.path.join(os.path.dirname(here), "store")
+    if store not in sys.path:
+        sys.path.insert(0, store)
+
+
+if __name__ == "__main__":  # a server for benchmarks in its own process: prints its URL, serves until killed
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pipelineruns", type=int, default=1000)
+    ap.add_argument("--spelling", default="snake")
+    ap.add_argument("--no-logs", action="store_true")
+    a = ap.parse_args()
+    f = FakeResults(spelling=a.spelling)
+    count = generate(f, a.pipelineruns, logs=not a.no_logs)
+    f.start()
+    print(f.url, count, flush=True)
+    threading.Event().wait()
