@@ -491,14 +491,17 @@ TIME_GROUP_COLS = {"creationTimestamp": Record.create_time, "startTime": Record.
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
+def _floor_to(col: pw.Node, n: int) -> pw.Node:
+    """`col` rounded down to a multiple of n (integer division on both engines; peewee's `%` is LIKE)."""
+    return (col / n) * n
+
+
 def _time_bucket(col: pw.Field, unit: str) -> pw.Node:
     """Start of the minute/hour/day/week (Monday, as PostgreSQL's date_trunc) holding an epoch second;
     month and year are rolled up from days by the caller."""
-    if unit == "week":  # 1970-01-01 was a Thursday: Monday-based weeks start 3 days later
-        day = col - (col % 86400)
-        return day - (((col / 86400) + 3) % 7) * 86400
-    n = _UNIT_SECONDS.get(unit, 86400)
-    return col - (col % n)
+    if unit == "week":  # 1970-01-01 was a Thursday: Monday-based weeks are 7-day blocks from 1969-12-29
+        return _floor_to(col + 3 * 86400, 7 * 86400) - 3 * 86400
+    return _floor_to(col, _UNIT_SECONDS.get(unit, 86400))
 
 
 def summarize(scope: Scope, node: Node, group: tuple[str, str | None] | None) -> list[dict[str, Any]]:
@@ -535,8 +538,9 @@ def summarize(scope: Scope, node: Node, group: tuple[str, str | None] | None) ->
                 (Label.result == Record.result) & (Label.key == "pipelinesascode.tekton.dev/repository")))
             gexpr = Record.parent.concat("/").concat(pw.fn.COALESCE(repo, ""))
         else:
-            gexpr = _time_bucket(TIME_GROUP_COLS[time_field or "creationTimestamp"],
-                                 "day" if what in ("month", "year") else what)
+            # a Log or EventList object has no such timestamp: it groups under null, as upstream's JSON
+            col = pw.Case(None, ((runs, TIME_GROUP_COLS[time_field or "creationTimestamp"]),), None)
+            gexpr = _time_bucket(col, "day" if what in ("month", "year") else what)
         cols.append(gexpr.alias("group_value"))
     q = Record.select(*cols)
     for c in [*_record_scope(scope), compile_node(node, "records")]:
