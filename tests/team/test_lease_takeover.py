@@ -152,6 +152,29 @@ async def test_a_read_only_viewer_says_the_owner_died_and_that_it_will_not_take_
         assert lease is not None and lease["holder_dead"]  # nothing took it: the viewer wrote nothing
 
 
+async def test_a_tui_without_a_cluster_says_the_owner_died_and_why_it_will_not_take_over(setup, spawn, stack,  # noqa: F811
+                                                                                         tmp_path) -> None:
+    sim, kc, db = setup
+    owner = owner_live(spawn, kc, db)
+    history = open_history(db, read_only=False, stack=stack)
+    wait_for(lambda: history.size()[0] > 0, 20, "the headless watcher to store the cluster's runs")
+    missing = tmp_path / "no-such-kubeconfig"
+    settings = Settings().replace(db_url=db, kubeconfig=str(missing))
+    cluster = tui_cluster(settings, history, stack)  # its watcher cannot start: it follows the stored cluster's lease
+    assert isinstance(cluster, LeaseFollower) and not cluster.takes_over
+
+    app = ResultsApp(history, settings=settings, cluster=cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "following" in header(app), 10, "the TUI to follow the headless watcher",
+                    lambda: header(app))
+        kill_9(owner, reap=True)
+        await until(pilot, lambda: "died" in header(app), TAKEOVER_BUDGET_S, "the header to say the owner died",
+                    lambda: header(app))
+        text = header(app)
+        assert f"not taking over: kubeconfig {missing} not found" in text and "following" not in text, text
+        assert app.cluster.deleter is None
+
+
 @pytest.mark.parametrize("reap", [True, False], ids=["reaped", "zombie"])
 def test_a_new_headless_starts_at_once_after_a_kill_9(setup, spawn, reap) -> None:  # noqa: F811
     sim, kc, db = setup
