@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from tekton_results_tui.sim import discovery
+from tekton_results_tui.sim.auth import REVIEW_PATHS, answer_review
 from tekton_results_tui.sim.core_routes import CoreRoutes
 from tekton_results_tui.sim.errors import ApiError, bad_request, expired, not_found
 from tekton_results_tui.sim.patch import apply_patch
@@ -182,6 +183,8 @@ class Handler(CoreRoutes, BaseHTTPRequestHandler):
             self._verb, self._resource = "create", "selfsubjectaccessreviews"
             self._gate(None)
             return self._ssar()
+        if m == "POST" and len(parts) == 4 and parts[0] == "apis" and parts[2] == "v1" and (parts[1], parts[3]) in REVIEW_PATHS:
+            return answer_review(self, parts[1], parts[3])
         if tekton:
             return self._runs(parts[2], parts[3:])
         if parts[:2] == ["api", "v1"]:
