@@ -122,7 +122,9 @@ class ResultsClient:
             body = resp.content
         except requests.exceptions.RequestException as exc:
             raise SourceError(f"list records: the answer was cut: {_first_line(exc)}") from None
-        return wire.record_page(body)
+        page = wire.record_page(body)
+        page.server_now_ns = wire.http_date_ns(resp.headers.get("Date"))
+        return page
 
     def get_log(self, record_name: str) -> tuple[bytes, bool]:
         """The log content of a Log record (`<parent>/results/<r>/records/<id>`): (bytes, cut at max_log_bytes).

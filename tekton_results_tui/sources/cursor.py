@@ -3,6 +3,9 @@
 A sync asks for `update_time >= timestamp(T)` ordered by update_time: records updated at exactly T
 are fetched again, and the ones already applied at T (their name and etag, hashed) are skipped, so
 records sharing a timestamp across a page boundary or a crash are neither lost nor applied twice.
+Once the server's clock (its `Date` header) is well past T, no record can still get update_time T:
+the cursor is `closed` and the next pass asks for `update_time > timestamp(T)` — on a server with
+second-precision timestamps, a bulk-written second is not fetched again on every pass.
 Log and EventList records whose run has not arrived yet wait here too (`pending`), with the run.
 """
 
@@ -18,6 +21,9 @@ from tekton_results_tui.store.history import History
 
 VERSION = 1
 MAX_PENDING = 20_000  # Log/EventList records kept waiting for their run; the oldest are dropped beyond
+
+
+CLOSE_AFTER_NS = 30 * 1_000_000_000  # server clock past the cursor by this much: its timestamp is closed
 
 
 def cursor_key(cluster: str, source: str, parent: str, user_filter: str) -> str:
@@ -42,6 +48,7 @@ class Cursor:
     server_filters_time: bool = True  # False: the server refused an update_time filter on Records
     pending: list[dict[str, Any]] = field(default_factory=list)
     passes: int = 0  # complete passes so far
+    closed: bool = False  # every record updated at time_ns was applied and no more can come
 
     @classmethod
     def load(cls, history: History, key: str, source: str) -> Cursor:
@@ -54,7 +61,7 @@ class Cursor:
                 return cls(key, source)
             return cls(key, source, int(doc.get("time_ns") or 0), set(doc.get("seen") or ()),
                        bool(doc.get("server_filters_time", True)), list(doc.get("pending") or ()),
-                       int(doc.get("passes") or 0))
+                       int(doc.get("passes") or 0), bool(doc.get("closed", False)))
         except (ValueError, TypeError, AttributeError):
             return cls(key, source)  # an unreadable cursor: a full pass again (idempotent)
 
@@ -64,15 +71,23 @@ class Cursor:
         history.set_value(self.key, json.dumps({
             "v": VERSION, "source": self.source, "time_ns": self.time_ns, "seen": sorted(self.seen),
             "server_filters_time": self.server_filters_time, "pending": self.pending, "passes": self.passes,
+            "closed": self.closed,
         }, separators=(",", ":")))
+
+    def close_if_past(self, server_now_ns: int | None) -> None:
+        """After a complete pass: close the cursor's timestamp when the server's clock is well past it
+        (the margin covers clock skew between the writer that stamped update_time and the server)."""
+        if server_now_ns and self.time_ns and server_now_ns - self.time_ns >= CLOSE_AFTER_NS:
+            self.closed, self.seen = True, set()
 
     def applied(self, r: SourceRecord) -> bool:
         """Already applied in an earlier page or pass (older than the cursor, or seen at its timestamp)."""
-        return r.updated_ns < self.time_ns or (r.updated_ns == self.time_ns and seen_key(r) in self.seen)
+        return r.updated_ns < self.time_ns or (r.updated_ns == self.time_ns and (self.closed or seen_key(r) in self.seen))
 
     def advance(self, r: SourceRecord) -> None:
         if r.updated_ns > self.time_ns:
             self.time_ns = r.updated_ns
             self.seen = {seen_key(r)}
+            self.closed = False
         elif r.updated_ns == self.time_ns:
             self.seen.add(seen_key(r))

@@ -82,7 +82,7 @@ class ResultsSync:
         requests0 = self.client.requests
         stats = SyncStats()
         cur = Cursor.load(self.history, self.key, self.client.base_url)
-        start_time, start_seen = cur.time_ns, set(cur.seen)
+        start_time, start_seen, start_closed = cur.time_ns, set(cur.seen), cur.closed
         filter_time = cur.server_filters_time and cur.time_ns > 0
         token, newest, ordered = "", cur.time_ns, True
         with ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log") as pool:
@@ -94,7 +94,8 @@ class ResultsSync:
                     stats.interrupted = True
                     break
                 try:
-                    page = self.client.list_records(self.parent, "-", self._filter(start_time if filter_time else 0),
+                    page = self.client.list_records(self.parent, "-", self._filter(start_time if filter_time else 0,
+                                                                                   start_closed),
                                                     ORDER, self.page_size, token)
                 except HttpError as exc:
                     if exc.status == 400 and filter_time and not token:
@@ -111,7 +112,8 @@ class ResultsSync:
                     if ordered and r.updated_ns < newest:
                         ordered = False  # the server ignored the order: the cursor moves only at the end
                     newest = max(newest, r.updated_ns)
-                    if not (r.updated_ns < start_time or (r.updated_ns == start_time and _seen(r, start_seen))):
+                    if not (r.updated_ns < start_time
+                            or (r.updated_ns == start_time and (start_closed or _seen(r, start_seen)))):
                         fresh.append(r)
                 self._apply(rec.translate(fresh), fresh, cur, pool, stats)
                 if ordered:
@@ -126,6 +128,7 @@ class ResultsSync:
                 token = page.next_page_token
                 if not token:
                     cur.passes += 1
+                    cur.close_if_past(page.server_now_ns)
                     cur.save(self.history)
                     break
         stats.waiting = len(cur.pending)
@@ -133,10 +136,10 @@ class ResultsSync:
         stats.seconds = time.monotonic() - t0
         return stats
 
-    def _filter(self, since_ns: int) -> str:
+    def _filter(self, since_ns: int, closed: bool = False) -> str:
         parts = [f"({self.user_filter})"] if self.user_filter else []
         if since_ns:
-            parts.append(f'update_time >= timestamp("{format_ns(since_ns)}")')
+            parts.append(f'update_time {">" if closed else ">="} timestamp("{format_ns(since_ns)}")')
         return " && ".join(parts)
 
     def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: ThreadPoolExecutor,

@@ -80,6 +80,19 @@ class RecordPage:
     records: list[SourceRecord]
     next_page_token: str
     bad: list[str]  # Records that could not be read (their name and why); the rest of the page is used
+    server_now_ns: int | None = None  # the server's clock when it answered (its Date header)
+
+
+def http_date_ns(value: str | None) -> int | None:
+    """An HTTP `Date` header -> nanoseconds since the epoch (None when absent or unreadable)."""
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return int(parsedate_to_datetime(value).timestamp()) * 1_000_000_000
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def parse_json(body: bytes, what: str) -> Any:

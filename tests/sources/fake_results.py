@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 PREFIX = "/apis/results.tekton.dev/v1alpha2/parents/"
 T0_NS = 1_780_000_000 * 1_000_000_000
-_TIME_FILTER = re.compile(r'update_time\s*>=\s*timestamp\("([^"]+)"\)')
+_TIME_FILTER = re.compile(r'update_time\s*(>=|>)\s*timestamp\("([^"]+)"\)')
 
 
 def rfc3339(ns: int) -> str:
@@ -52,7 +52,8 @@ class FakeRecord:
 class FakeResults:
     """`records` in the server's store; `logs` by Log record name; `mode` says how it answers lists."""
 
-    def __init__(self, spelling: str = "snake", log_style: str = "ndjson", time_filter: bool = True) -> None:
+    def __init__(self, spelling: str = "snake", log_style: str = "ndjson", time_filter: bool = True,
+                 base_ns: int | None = None) -> None:
         self.spelling = spelling
         self.log_style = log_style
         self.time_filter = time_filter  # False: a Records filter on update_time is a 400, as upstream's
@@ -66,6 +67,8 @@ class FakeResults:
         self.pages_served = 0
         self.page_served = threading.Event()
         self._clock = itertools.count(1)
+        # records are stamped from now on (a live server), or from `base_ns` (an old history)
+        self.base_ns = base_ns if base_ns is not None else time.time_ns() // 1_000_000 * 1_000_000
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self.port = 0
@@ -73,7 +76,7 @@ class FakeResults:
     # --- content -----------------------------------------------------------------------------
 
     def now_ns(self) -> int:
-        return T0_NS + next(self._clock) * 1_000_000  # 1 ms apart, strictly increasing
+        return self.base_ns + next(self._clock) * 1_000_000  # 1 ms apart, strictly increasing
 
     def put(self, name: str, type_: str, text: str, update_ns: int | None = None) -> FakeRecord:
         with self._lock:
@@ -202,12 +205,13 @@ class FakeResults:
         if m and not self.time_filter:
             return self._send(h, 400, json.dumps({"code": 3, "message": "invalid filter: undeclared reference to 'update_time'",
                                                   "details": []}).encode())
-        since = parse_rfc3339(m.group(1)) if m else None
+        since = parse_rfc3339(m.group(2)) if m else None
+        strict = bool(m) and m.group(1) == ">"
         with self._lock:
             rows = [r for r in self.records.values()
                     if (parent == "-" or r.name.startswith(parent + "/results/"))
                     and (result == "-" or r.name.split("/results/", 1)[1].startswith(result + "/"))
-                    and (since is None or r.update_ns >= since)]
+                    and (since is None or r.update_ns > since or (r.update_ns == since and not strict))]
         if (self._param(q, "order_by") or "").startswith("update_time"):
             rows.sort(key=lambda r: (r.update_ns, r.name))
         size = int(self._param(q, "page_size") or 50)

@@ -230,3 +230,25 @@ def test_unreadable_records_are_skipped_and_named(history, fake):
     assert stats.runs == 4 and stats.skipped == 2
     assert any("not base64" in w for w in stats.skipped_names)
     assert any("a str where a Record was expected" in w for w in stats.skipped_names)
+
+
+def test_a_timestamp_the_server_clock_is_well_past_is_not_fetched_again(history, spelling):
+    """An old history (timestamps far behind the server's Date): the next pass asks for `>` the cursor,
+    so a bulk-written second on a second-precision server is not read again on every pass."""
+    from fake_results import T0_NS
+
+    fake = FakeResults(spelling=spelling, base_ns=T0_NS).start()
+    try:
+        same = fake.now_ns()
+        for i in range(5):
+            fake.put_run(pr(f"old-{i}"), update_ns=same)
+        s = new_sync(history, fake, page_size=2)
+        assert s.run_once().runs == 5
+        fake.requests.clear()
+        again = s.run_once()
+        assert again.records == 0 and again.applied == 0
+        assert 'update_time > timestamp("' in fake.list_requests()[0]["filter"][0]
+        fake.put_run(pr("new-one"))  # later than the cursor: found
+        assert s.run_once().runs == 1
+    finally:
+        fake.stop()
