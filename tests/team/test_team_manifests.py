@@ -219,6 +219,8 @@ CALLS: dict[str, tuple[list[tuple[str, str]], str]] = {
     "list_namespace": ([("", "namespaces")], "list"),
     "create_self_subject_access_review": ([("authorization.k8s.io", "selfsubjectaccessreviews")], "create"),
     "create_self_subject_rules_review": ([("authorization.k8s.io", "selfsubjectrulesreviews")], "create"),
+    "create_token_review": ([("authentication.k8s.io", "tokenreviews")], "create"),
+    "create_subject_access_review": ([("authorization.k8s.io", "subjectaccessreviews")], "create"),
     # discovery and /version: open to every authenticated user (system:discovery, public-info-viewer)
     "get_code": ([], "get"),
     "get_api_resources": ([], "get"),
@@ -226,6 +228,7 @@ CALLS: dict[str, tuple[list[tuple[str, str]], str]] = {
     "get_api_group": ([], "get"),
 }
 WRITE_VERBS = {"patch", "delete", "update", "create", "deletecollection"}
+REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "tokenreviews", "subjectaccessreviews")  # ask, change nothing
 
 
 def kube_methods() -> set[str]:
@@ -301,9 +304,9 @@ def test_call_scanner_sees_calls_and_watch() -> None:
 def test_readonly_role_has_no_writes_and_keeps_the_reads() -> None:
     full = granted(one("ClusterRole", "tekton-results-tui"))
     ro = granted(one("ClusterRole", "tekton-results-tui-readonly"))
-    writes = {p for p in ro if p[2] in WRITE_VERBS and p[1] not in ("selfsubjectaccessreviews", "selfsubjectrulesreviews")}
+    writes = {p for p in ro if p[2] in WRITE_VERBS and p[1] not in REVIEWS}
     assert not writes, f"read-only role may write: {sorted(writes)}"
-    reads = {p for p in full if p[2] not in WRITE_VERBS or p[1] == "selfsubjectaccessreviews"}
+    reads = {p for p in full if p[2] not in WRITE_VERBS or p[1] in REVIEWS}
     assert ro == reads
     assert ("tekton.dev", "pipelineruns", "patch") in full and ("tekton.dev", "taskruns", "delete") in full
 
