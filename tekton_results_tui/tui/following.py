@@ -124,6 +124,10 @@ class LeaseFollower:
                     self.check()
                 except Exception as exc:  # noqa: BLE001 - a database hiccup: say so, keep polling
                     log.warning("following the writer lease: %s", exc)
+                    try:
+                        self.history.db.close()  # a broken connection is not reused: the next read opens anew
+                    except Exception:  # noqa: BLE001
+                        pass
                 self._stop.wait(self.poll_s)
         finally:
             try:

@@ -121,6 +121,8 @@ async def test_a_following_tui_takes_over_within_15_s_of_a_kill_9(setup, spawn, 
         await until(pilot, lambda: "live" in header(app) and "following" not in header(app), 5,
                     "the header to show this TUI's watcher", lambda: header(app))
         assert app.deleter is not None  # the takeover's watcher is this TUI's: it may delete (once allowed)
+        said = [str(n.message) for n in app._notifications]
+        assert f"{cluster.took_over_because}: this TUI now runs the watcher" in said, said
 
         lease = history.lease(lease_name("sim"))
         assert lease is not None and lease["live"] and lease["info"]["pid"] == os.getpid()
