@@ -197,7 +197,7 @@ def execute(plan: CleanupPlan, api_client: client.ApiClient, progress_cb: Progre
     Raises ReadOnlyRefused for a read-only plan, history or caller: no request is sent.
     `should_stop()` (checked between runs) lets a UI cancel a bulk delete part-way.
     """
-    if read_only or plan.read_only or bool(getattr(history, "read_only", False)):
+    if read_only or plan.read_only or (history is not None and history.read_only):
         raise ReadOnlyRefused("read-only: deleting runs from the cluster is not available")
     runs = plan.deletable
     co = client.CustomObjectsApi(api_client)
@@ -228,7 +228,7 @@ def delete_runs(target: KubeTarget, plan: CleanupPlan, progress_cb: ProgressFn |
                 read_only: bool = False, history: History | None = None,
                 should_stop: Callable[[], bool] | None = None) -> list[Outcome]:
     """`execute` with a fresh ApiClient for `target` (what WatcherService.delete_runs calls)."""
-    if read_only or plan.read_only or bool(getattr(history, "read_only", False)):
+    if read_only or plan.read_only or (history is not None and history.read_only):
         raise ReadOnlyRefused("read-only: deleting runs from the cluster is not available")
     api = target.new_api_client()
     try:

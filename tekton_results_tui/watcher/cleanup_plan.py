@@ -320,14 +320,14 @@ class _Planner:
         child_kinds = {k.name for k in kinds.children_of(pr.kind)}
         obj = self.h.record_object(pr.id) or {}
         refs = [c for c in ((obj.get("status") or {}).get("childReferences") or [])
-                if isinstance(c, dict) and c.get("kind", "TaskRun") in child_kinds and c.get("name")]
+                if isinstance(c, dict) and c.get("kind", kinds.TASK_RUN.name) in child_kinds and c.get("name")]
         mine = [r for r in self.records_of(pr.result_id) if r.kind in child_kinds and not r.top_level]
         by_name: dict[tuple[str, str], list[RecordRow]] = {}
         for r in mine:
             by_name.setdefault((r.kind, r.run_name), []).append(r)
         kids: dict[str, RecordRow] = {}
         for ref in refs:
-            kind, name = str(ref.get("kind", "TaskRun")), str(ref["name"])
+            kind, name = str(ref.get("kind", kinds.TASK_RUN.name)), str(ref["name"])
             cands = [r for r in by_name.get((kind, name), []) if self.owner_uid(r) == pr.uid]
             if not cands:  # grouped into another Result (an explicit result annotation)
                 cands = [r for r in self.h.find_runs(name, pr.parent, cluster=pr.cluster)
@@ -382,9 +382,9 @@ def _placeholder(history: History, t: Target) -> RunRef:
     if isinstance(t, ResultTarget):
         row: ResultRow | None = history.get_result(id=t.result_id)
         name = (row.display_name or row.name) if row else f"result {t.result_id}"
-        return RunRef(-1, t.result_id, "PipelineRun", row.parent if row else "?", name,
+        return RunRef(-1, t.result_id, kinds.PIPELINE_RUN.name, row.parent if row else "?", name,
                       (row.uid if row else f"result:{t.result_id}"), 0, row.cluster if row else "", "UNKNOWN")
-    return RunRef(t.record_id, -1, "TaskRun", "?", f"record {t.record_id}", f"record:{t.record_id}", 0, "", "UNKNOWN")
+    return RunRef(t.record_id, -1, kinds.TASK_RUN.name, "?", f"record {t.record_id}", f"record:{t.record_id}", 0, "", "UNKNOWN")
 
 
 def plan(history: History, targets: Iterable[Target], cluster: str, now: float | None = None, *,

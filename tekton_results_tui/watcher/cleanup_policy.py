@@ -186,7 +186,7 @@ class CleanupPolicy:
                     self._setup()
                 except Exception as exc:  # noqa: BLE001 - retried with backoff; the thread lives on
                     self.counts["setup_errors"] = self.counts.get("setup_errors", 0) + 1
-                    delay = setup_backoff.next(getattr(exc, "retry_after", None))
+                    delay = setup_backoff.next(exc.retry_after if isinstance(exc, ke.KubeError) else None)
                     log.warning("cleanup policy: start-up (stale finalizers, due runs) failed, retrying in %.0f s: %s",
                                 delay, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
                     _reset_db(self.history)

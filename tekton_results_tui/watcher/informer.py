@@ -161,7 +161,7 @@ class Informer:
             except ke.KubeError as exc:
                 if self.stop_event.is_set():
                     break
-                self._error(str(exc), getattr(exc, "retry_after", None))
+                self._error(str(exc), exc.retry_after)
             except Exception as exc:  # noqa: BLE001 - keep watching through surprises; say what happened
                 if self.stop_event.is_set():
                     break

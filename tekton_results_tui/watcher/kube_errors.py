@@ -32,6 +32,8 @@ from tekton_results_tui.errors import UserError
 class KubeError(UserError):
     """A cluster problem a person can act on; str() is one line."""
 
+    retry_after: float | None = None  # seconds the server asked us to wait before trying again
+
 
 class ApiError(KubeError):
     """The API server answered with an error status."""
@@ -87,8 +89,6 @@ class ServerError(ApiError):
 
 class Unreachable(KubeError):
     """No answer from the API server: refused, DNS, TLS, a connect timeout."""
-
-    retry_after: float | None = None
 
 
 class StreamBroken(Unreachable):

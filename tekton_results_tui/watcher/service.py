@@ -28,6 +28,7 @@ from tekton_results_tui.watcher import kube_errors as ke
 from tekton_results_tui.watcher.annotator import Annotator
 from tekton_results_tui.watcher.cleanup import Outcome, ProgressFn
 from tekton_results_tui.watcher.cleanup_plan import CleanupPlan
+from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy
 from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.db_retry import release_connection, reset_connection, retrying_db
 from tekton_results_tui.watcher.followups import FollowUps
@@ -75,6 +76,7 @@ class WatcherService:
         self._writer: Writer | None = None
         self._aux: FollowUps | None = None
         self._annotator: Annotator | None = None
+        self._policy: CleanupPolicy | None = None
         self._annotate = settings.watch.annotate
         self._stop = threading.Event()
         self._lease_thread: threading.Thread | None = None
@@ -158,11 +160,10 @@ class WatcherService:
                                   capture_retry_s=self.capture_retry_s)
         self._policy = None
         if not self.settings.read_only and not self.history.read_only:
-            from tekton_results_tui.watcher.cleanup_policy import CleanupPolicy
-
             self._policy = CleanupPolicy(self.settings, self.history, target.new_api_client, cluster)
         self._writer = Writer(self.history, cluster, q, self.counters, self._aux, annotator=self._annotator,
-                              batch_max=self.batch_max, batch_wait_s=self.batch_wait_s, want_logs=s.capture_logs, want_events=s.capture_events, on_error=self._db_error,
+                              batch_max=self.batch_max, batch_wait_s=self.batch_wait_s, want_logs=s.capture_logs,
+                              want_events=s.capture_events, on_error=self._db_error,
                               on_committed=self._policy.on_stored if self._policy is not None else None)
         scopes: list[str | None] = list(self.settings.cluster.namespaces) or [None]  # one informer per scope
         for kind in kinds.RUN_KINDS:
@@ -240,7 +241,7 @@ class WatcherService:
         """Stop watching, flush the pending batch, release the lease. Returns within ~timeout."""
         deadline = time.monotonic() + timeout
         self._stop.set()
-        if getattr(self, "_policy", None) is not None:
+        if self._policy is not None:
             self._policy.stop(1.0)
         for inf in self._informers:
             inf.stop()
