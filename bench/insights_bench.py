@@ -9,7 +9,8 @@ Prints, each with its target and PASS/MISS:
     writer keeps a revision column). Target < 300 ms (issue 13 states it at 200k PipelineRuns);
   - stats --by task over 30 days, target < 500 ms;
   - the raw-SQL baseline measured in the same run on the same file: plain sqlite3, one GROUP BY for the
-    counts and one ORDER BY fetch of every duration (the simplest exact percentiles), and the ratio;
+    counts and one ORDER BY fetch of every duration (the simplest exact percentiles), over the Records
+    and (schema v3) over the narrow run_stat rows the writer keeps;
   - the timeline of a PipelineRun with 200 TaskRuns x 5 steps: read from the store, geometry, text at
     160 columns; target < 100 ms.
 
@@ -38,7 +39,7 @@ import store_bench as sb  # noqa: E402 - the same generated history as the store
 from tekton_results_tui.insights import stats as stats_mod  # noqa: E402
 from tekton_results_tui.insights import timeline as tl_mod  # noqa: E402
 from tekton_results_tui.store import insights_reads as reads  # noqa: E402
-from tekton_results_tui.store.db import open_database, parse_db_url  # noqa: E402
+from tekton_results_tui.store.db import has_run_stats, open_database, parse_db_url, schema_version  # noqa: E402
 from tekton_results_tui.store.history import History, RunUpsert  # noqa: E402
 from tekton_results_tui.store.query import parse_filter  # noqa: E402
 
@@ -92,7 +93,7 @@ def big_pipelinerun() -> list[dict]:
     return out
 
 
-def raw_baseline(path: str, since: int) -> tuple[list[float], list[float]]:
+def raw_baseline(path: str, since: int, run_stat: bool) -> tuple[list[float], list[float], list[float]]:
     """Plain sqlite3 on the same file: counts per pipeline, then every finished duration in order."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
@@ -108,10 +109,17 @@ def raw_baseline(path: str, since: int) -> tuple[list[float], list[float]]:
         conn.execute("SELECT task, duration FROM record WHERE kind = 'TaskRun' AND create_time >= ? AND duration "
                      "IS NOT NULL ORDER BY task, duration", (since,)).fetchall()
 
+    def by_task_narrow() -> None:
+        conn.execute("SELECT task, COUNT(*), SUM(status = 'SUCCESS'), MAX(duration) FROM run_stat "
+                     "WHERE kind = 'TaskRun' AND created >= ? GROUP BY task", (since,)).fetchall()
+        conn.execute("SELECT task, duration FROM run_stat WHERE kind = 'TaskRun' AND created >= ? AND duration "
+                     "IS NOT NULL ORDER BY task, duration", (since,)).fetchall()
+
     a, _ = timed(by_pipeline)
     b, _ = timed(by_task)
+    c = timed(by_task_narrow)[0] if run_stat else []
     conn.close()
-    return a, b
+    return a, b, c
 
 
 def verdict(ok: bool) -> str:
@@ -137,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             url = args.db or "sqlite:///" + os.path.join(work, "history.db")
             print(f"building {runs} PipelineRuns x {sb.TASKS_PER_RUN} TaskRuns (seed {args.seed}) ...", flush=True)
             batches = sb.generate(runs, args.seed)
-            dump = os.path.join(work, "dump.json")
-            sb.write_dump(batches, dump, "compact")
+            dumps = sb.write_dumps(batches, os.path.join(work, "dump.json"), "compact")
             del batches
             db = open_database(url)
             h = History(db, clock=lambda: NOW)
-            secs, _, _, new = sb.build_store(h, dump)
-            os.remove(dump)
+            secs, _, _, new = sb.build_store(h, dumps)
+            for dump in dumps:
+                os.remove(dump)
             h.apply([RunUpsert(o) for o in big_pipelinerun()])
             h.optimize()
             print(f"  imported {new} records in {secs:.1f} s")
@@ -151,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         db = open_database(url, read_only=parse_db_url(url).engine == "sqlite")
         h = History(db, clock=lambda: NOW)
         results, records = h.size()
-        print(f"history: {results} Results, {records} Records ({parse_db_url(url).engine})")
+        kept = has_run_stats(db)
+        print(f"history: {results} Results, {records} Records ({parse_db_url(url).engine}, schema "
+              f"v{schema_version(db)}: {'writer-kept run_stat rows' if kept else 'no writer-kept rows, JSON per row'})")
         if h.find_runs("big-run") == []:
             print("  (no 200-TaskRun run in this history: the timeline figure is skipped)")
 
@@ -165,15 +175,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fmt(ms)}   target < {target} ms   {verdict(max(ms) < target)}")
             ms_reads, _ = timed(lambda by=by: reads.stats_reads(h.db, by, f))
             ms_flaky, ev = timed(lambda by=by: reads.flaky_evidence(h.db, by, f, since))
+            how = "Result.revision and run_stat.retries" if kept else "read from JSON per row"
             print(f"  parts: counts + percentile ranks {fmt(ms_reads)}; flaky evidence ({len(ev)} runs with a "  # type: ignore[arg-type]
-                  f"revision, read from JSON per row) {fmt(ms_flaky)}")
+                  f"revision, {how}) {fmt(ms_flaky)}")
         ms_old, _ = timed(lambda: h.aggregate("pipeline", "since:30d"))
         print(f"  reference: History.aggregate('pipeline', since:30d) {fmt(ms_old)}")
         if parse_db_url(url).engine == "sqlite":
             path = parse_db_url(url).path or ""
-            base_p, base_t = raw_baseline(path, since)
+            base_p, base_t, base_s = raw_baseline(path, since, kept)
             print(f"raw-SQL baseline (sqlite3: GROUP BY counts + ORDER BY fetch of every duration): --by pipeline "
-                  f"{fmt(base_p)}; --by task {fmt(base_t)}")
+                  f"{fmt(base_p)}; --by task over record {fmt(base_t)}"
+                  + (f"; --by task over run_stat {fmt(base_s)}" if base_s else ""))
 
         big = h.find_runs("big-run")
         if big:

@@ -426,38 +426,63 @@ def trend_reads(db: pw.Database, by: str, f: Filter) -> TrendReads:
 
 def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
                    revision_key: str | None = None) -> list[EvidenceRow]:
-    """Finished runs (since `since`) that carry a revision, each marked in or out of the filtered scope.
+    """The finished runs (since `since`) that may be flaky, each marked in or out of the filtered scope.
 
     The evidence is every finished run of the window, not only the filtered ones: `status:failed`
     must still see the passing rerun that makes a failure flaky. For `--by task` the rows are
     TaskRuns (with their retry counts), identified by pipeline task; otherwise top-level runs,
-    identified by (cluster, namespace, pipeline).
+    identified by (cluster, namespace, pipeline). The database keeps only the runs that can be
+    judged flaky (flaky.find_flaky gives the same answer on them as on all): a passed run retried
+    before, and every run of an (identity, revision) group that both passed and failed — a month
+    of runs sharing no revision costs a GROUP BY, not a Python object each.
     """
     tasks = by == "task"
-    key = _key_expr(db, by, tasks)
+    key = _key_expr(db, by, tasks).alias("k")
+    if tasks and not has_run_stats(db):
+        return _taskrun_evidence_v2(db, key, f, since, revision_key)
     if tasks:
-        src = _runs(db)
-        w = f.for_run_stats() if src is RunStat else f.for_records()
+        w = f.for_run_stats()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
-        retries = RunStat.retries if src is RunStat else _retries_expr(db)
-        q = (src.select(src.id, key, scope, src.cluster, src.parent, src.pipeline,
-                        pw.fn.COALESCE(src.pipeline_task, src.task), src.result, src.status, retries, src.run_name)
-             .where((src.kind == _TASKRUN) & (src.status << list(FINISHED))))
+        rev = revision_expr(db, Result.id, revision_key)
+        q = (RunStat.select(RunStat.id.alias("id"), key, scope.alias("sc"), RunStat.cluster.alias("cl"),
+                            RunStat.parent.alias("ns"), RunStat.pipeline.alias("pl"),
+                            pw.fn.COALESCE(RunStat.pipeline_task, RunStat.task).alias("pt"), rev.alias("rev"),
+                            RunStat.status.alias("st"), RunStat.retries.alias("rt"), RunStat.run_name.alias("nm"))
+             .join(Result, pw.JOIN.LEFT_OUTER, on=(Result.id == RunStat.result))
+             .where((RunStat.kind == _TASKRUN) & (RunStat.status << list(FINISHED))))
         if since is not None:
-            q = q.where(_created(src) >= since)
-        rows = list(q.tuples().iterator())
-        revs = revisions(db, sorted({r[7] for r in rows}), revision_key)  # once per Result, not per TaskRun
-        rows = [(*r[:7], revs.get(r[7]), *r[8:]) for r in rows]
+            q = q.where(RunStat.created >= since)
     else:
         w = f.for_results()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
         rev = revision_expr(db, Result.id, revision_key)
-        q = (Result.select(Result.id, key, scope, Result.cluster, Result.parent, Result.pipeline, pw.SQL("NULL"), rev,
-                           Result.summary_status, pw.SQL("0"), Result.display_name)
+        q = (Result.select(Result.id.alias("id"), key, scope.alias("sc"), Result.cluster.alias("cl"),
+                           Result.parent.alias("ns"), Result.pipeline.alias("pl"), pw.SQL("NULL").alias("pt"),
+                           rev.alias("rev"), Result.summary_status.alias("st"), pw.SQL("0").alias("rt"),
+                           Result.display_name.alias("nm"))
              .where(Result.summary_record.is_null(False) & (Result.summary_status << list(FINISHED))))
         if since is not None:
             q = q.where(Result.sort_time >= since)
-        rows = list(q.tuples().iterator())
+    return _evidence_rows(_flaky_candidates(db, q), tasks)
+
+
+def _flaky_candidates(db: pw.Database, q: pw.Select) -> list[tuple]:
+    """The rows of `q` (id, k, sc, cl, ns, pl, pt, rev, st, rt, nm) that flaky detection can flag."""
+    sql, params = q.sql()
+    same = "IS" if is_sqlite(db) else "IS NOT DISTINCT FROM"  # NULL-safe: a run may have no pipeline task
+    passed = " OR ".join(f"st = '{s}'" for s in PASSED)
+    failed = " OR ".join(f"st = '{s}'" for s in FAILED)
+    retried = f"(rt > 0 AND ({passed}))"
+    groups = (f"SELECT cl AS gcl, ns AS gns, pl AS gpl, pt AS gpt, rev AS grev FROM ev WHERE rev IS NOT NULL "
+              f"GROUP BY cl, ns, pl, pt, rev HAVING MAX(CASE WHEN {passed} THEN 1 ELSE 0 END) = 1 "
+              f"AND MAX(CASE WHEN {failed} THEN 1 ELSE 0 END) = 1")
+    cols = "id, k, sc, cl, ns, pl, pt, rev, st, rt, nm"
+    return _run(db, f"WITH ev AS ({sql}) SELECT {cols} FROM ev WHERE {retried} UNION ALL "
+                    f"SELECT {cols} FROM ev JOIN ({groups}) AS g ON cl {same} gcl AND ns {same} gns AND pl {same} gpl "
+                    f"AND pt {same} gpt AND rev = grev WHERE NOT {retried}", params)
+
+
+def _evidence_rows(rows: Iterable[tuple], tasks: bool) -> list[EvidenceRow]:
     out = []
     for rid, k, in_scope, cluster, ns, pipeline, ptask, revision, status, retries, name in rows:
         if revision is None and not retries:
@@ -466,6 +491,22 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
         out.append(EvidenceRow(int(rid), k if in_scope else None, bool(in_scope), ident,
                                None if revision is None else str(revision), status, int(retries or 0), name or ""))
     return out
+
+
+def _taskrun_evidence_v2(db: pw.Database, key: pw.Node, f: Filter, since: int | None,
+                         revision_key: str | None) -> list[EvidenceRow]:
+    """Every finished TaskRun of the window from the Records (a history without run_stat rows)."""
+    w = f.for_records()
+    scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
+    q = (Record.select(Record.id, key, scope, Record.cluster, Record.parent, Record.pipeline,
+                       pw.fn.COALESCE(Record.pipeline_task, Record.task), Record.result, Record.status,
+                       _retries_expr(db), Record.run_name)
+         .where((Record.kind == _TASKRUN) & (Record.status << list(FINISHED))))
+    if since is not None:
+        q = q.where(Record.create_time >= since)
+    rows = list(q.tuples().iterator())
+    revs = revisions(db, sorted({r[7] for r in rows}), revision_key)  # once per Result, not per TaskRun
+    return _evidence_rows([(*r[:7], revs.get(r[7]), *r[8:]) for r in rows], True)
 
 
 def revisions(db: pw.Database, result_ids: Sequence[int], revision_key: str | None = None) -> dict[int, str]:
