@@ -5,7 +5,12 @@ their TaskRuns read from the history, compared) plus the unified YAML diff below
 to a raw baseline measured in the same run on the same objects: plain difflib over the two runs'
 JSON texts (indented, keys sorted — the least work a line diff of these objects can be), and the ratio.
 
-    .venv/bin/python bench/diff_bench.py [--tasks 50] [--spec-lines 2000] [--rounds 15] [--db URL]
+    .venv/bin/python bench/diff_bench.py [--tasks 50] [--spec-lines 2000] [--rounds 15] [--db URL] [--history N]
+
+With --history N, the pair is stored in a history of N generated PipelineRuns x 5 TaskRuns (as
+bench/store_bench.py builds one) spanning the 90 days between them, and `--last-success` is timed
+too: for the newer run (its only earlier success is older than every generated run: the longest
+walk back) and for the newest run of a common pipeline.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from tekton_results_tui.insights import diff as d
-from tekton_results_tui.insights.diff_load import side_of
+from tekton_results_tui.insights.diff_load import last_success, side_of
 from tekton_results_tui.insights.yaml_lines import yaml_lines
 from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.grouping import format_time
@@ -90,10 +95,11 @@ def build_pair(n_tasks: int, spec_lines: int) -> tuple[list[dict], list[dict]]:
     for i in (3, 30):
         tasks_b[i]["taskSpec"]["steps"][1]["script"] += "echo one more line\n"
     tasks_b[40] = {**_task(40, spec_lines // n_tasks), "name": "task-40-new"}
-    a = pipelinerun("big-1", "00000000-0000-4000-8000-00000000000a", T0, tasks_a, "r1")
-    b = pipelinerun("big-2", "00000000-0000-4000-8000-00000000000b", T0 + 5000, tasks_b, "r2")
-    trs_a = [taskrun(a, t, n, T0, 60, f"{n:060x}") for n, t in enumerate(tasks_a)]
-    trs_b = [taskrun(b, t, n, T0 + 5000, 60 + n, f"{n + (1 if n in (5, 6, 7) else 0):060x}") for n, t in enumerate(tasks_b)]
+    t_a, t_b = T0 - 100 * 86400, T0 + 5000  # around the 90 days a generated history spans (--history)
+    a = pipelinerun("big-1", "00000000-0000-4000-8000-00000000000a", t_a, tasks_a, "r1")
+    b = pipelinerun("big-2", "00000000-0000-4000-8000-00000000000b", t_b, tasks_b, "r2")
+    trs_a = [taskrun(a, t, n, t_a, 60, f"{n:060x}") for n, t in enumerate(tasks_a)]
+    trs_b = [taskrun(b, t, n, t_b, 60 + n, f"{n + (1 if n in (5, 6, 7) else 0):060x}") for n, t in enumerate(tasks_b)]
     return [a, *trs_a], [b, *trs_b]
 
 
@@ -118,6 +124,8 @@ def main() -> None:
     ap.add_argument("--spec-lines", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--history", type=int, default=0, metavar="N",
+                    help="also store N generated PipelineRuns around the pair and time --last-success")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +133,11 @@ def main() -> None:
         db = open_database(url)
         h = History(db)
         side_a, side_b = build_pair(args.tasks, args.spec_lines)
+        if args.history:
+            _generated_history(h, args.history, tmp)
         h.apply([RunUpsert(o) for o in side_a + side_b])
+        if args.history:
+            h.optimize()
         ra = h.find_runs("big-1")[0]
         rb = h.find_runs("big-2")[0]
         spec_yaml = len(yaml_lines(side_a[0]["status"]["pipelineSpec"]))
@@ -147,10 +159,20 @@ def main() -> None:
 
         t_raw, raw_lines = _timed(raw, args.rounds)
         assert isinstance(raw_lines, list)
+        last: list[str] = []
+        if args.history:
+            t_last, found = _timed(lambda: last_success(h, rb), args.rounds)
+            assert found is not None and found.run_name == "big-1", found
+            last.append(f"  --last-success of big-2 (walks back past every generated run)  {_fmt(t_last)}")
+            common = h.find_runs(_newest_run_name(h))[0]
+            t_common, _ = _timed(lambda: last_success(h, common), args.rounds)
+            last.append(f"  --last-success of the newest run of pipeline {common.pipeline:<11}       {_fmt(t_common)}")
+        results, records = h.size()
         db.close()
 
     print(f"diff of two PipelineRuns, {args.tasks} TaskRuns each; pipelineSpec {spec_yaml} YAML lines, "
-          f"the run {run_yaml} lines; {args.rounds} rounds on {url.split(':')[0]}")
+          f"the run {run_yaml} lines; {args.rounds} rounds on {url.split(':')[0]} ({results} Results, "
+          f"{records} Records)")
     print(f"  changes {len(result.changes)}, tasks {len(result.tasks)}, YAML diff {len(yd.lines)} lines in "
           f"{len(yd.hunks)} hunks (raw JSON diff {len(raw_lines)} lines)")
     print(f"  structured diff (read both runs + children, compare)   {_fmt(t_diff)}")
@@ -159,6 +181,27 @@ def main() -> None:
     print(f"  raw baseline: difflib over the two runs' JSON texts     {_fmt(t_raw)}")
     ratio = statistics.median(t_both) / max(statistics.median(t_raw), 1e-6)
     print(f"  first screen / raw baseline: {ratio:.1f}x")
+    for line in last:
+        print(line)
+
+
+def _generated_history(h: History, runs: int, tmp: str) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import store_bench as sb  # the same generated history as the store benchmark
+
+    t = time.perf_counter()
+    batches = sb.generate(runs, 7)
+    dumps = sb.write_dumps(batches, str(Path(tmp) / "dump.json"), "compact")
+    del batches
+    sb.build_store(h, dumps)
+    print(f"(built {runs} generated PipelineRuns in {time.perf_counter() - t:.0f} s)")
+
+
+def _newest_run_name(h: History) -> str:
+    page = h.list_records("kind:pipelinerun -pipeline:big", limit=1)
+    return page.items[0].run_name
 
 
 if __name__ == "__main__":

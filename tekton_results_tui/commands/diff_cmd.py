@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run_b", metavar="RUN_B", nargs="?", help="the run compared to")
     p.add_argument("--last-success", action="store_true",
                    help="compare RUN_A with the newest successful run of the same pipeline (or task) in its "
-                        "namespace that started before it")
+                        "namespace created before it")
     p.add_argument("-n", "--namespace", dest="diff_namespace", metavar="NS", help="the runs' namespace")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--yaml", action="store_true", help="text: also the unified diff of the two runs' YAML")
@@ -93,7 +93,9 @@ def run_diff(args: argparse.Namespace) -> int:
                 print(visible(f"{exc}: no run is the same pipeline or task to compare it with"), file=sys.stderr)
                 return exitcodes.PARTIAL
             if a is None:
-                what = f"pipeline {b.pipeline}" if b.kind == "PipelineRun" else f"task {b.task}"
+                what = (f"pipeline {b.pipeline}" if b.kind == "PipelineRun" else
+                        f"task {b.pipeline_task} of pipeline {b.pipeline}" if b.pipeline and b.pipeline_task else
+                        f"task {b.task}")
                 print(visible(f"no successful run of {what} in namespace {b.parent} before {_label(b)}"),
                       file=sys.stderr)
                 return exitcodes.PARTIAL

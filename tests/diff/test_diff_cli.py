@@ -110,6 +110,12 @@ def test_last_success_is_the_newest_earlier_success_of_the_same_pipeline_and_nam
     doc = cli.json("diff", "build-2", "--last-success")
     # not build-3 (newer), build-f (failed), build-0 (other namespace) or deploy-1 (other pipeline)
     assert (doc["a"], doc["b"]) == ("build-1", "build-2")
+    # a TaskRun of a pipeline: the newest success of the same pipeline task, even in a run that failed
+    doc = cli.json("diff", "build-2-compile", "--last-success")
+    assert (doc["a"], doc["b"]) == ("build-f-compile", "build-2-compile")
+    rc, out, err = cli("diff", "build-1-test", "--last-success")
+    assert rc == 1 and err.strip() == ("no successful run of task test of pipeline build in namespace ci before "
+                                       "TaskRun ci/build-1-test")
     doc = cli.json("diff", "unit-2", "--last-success")
     assert (doc["a"], doc["b"], doc["kind"]) == ("unit-1", "unit-2", "TaskRun")
     assert [c["path"] for c in doc["changes"]] == ["status.steps[name=go].imageID"]
@@ -199,3 +205,22 @@ def test_children_are_the_runs_own_wherever_the_history_grouped_them(db_url: str
     doc = cli.json("diff", "ev-a", "ann-c")
     assert [(t["task"], t["b_status"], t["b_seconds"]) for t in doc["tasks"]] == [
         ("clone", "SUCCESS", 90), ("compile", "SUCCESS", 90), ("test", "SUCCESS", 90)]
+
+
+def test_last_success_of_runs_outside_a_pipelines_result(db_url: str, capsys: pytest.CaptureFixture) -> None:
+    db = open_database(db_url)
+    h = History(db)
+    # PipelineRuns owned by another controller's object: their Results carry no pipeline summary
+    owned = [_build(f"owned-{i}", outcome, T0 + i * 100, pipeline="owned") for i, outcome in enumerate(("ok", "ok", "fail"))]
+    for group in owned:
+        group[0]["metadata"]["ownerReferences"] = [{"apiVersion": "x.example/v1", "kind": "Repository", "name": "r",
+                                                    "uid": "repo-uid"}]
+    store(h, *(o for group in owned for o in group))
+    run = h.find_runs("owned-2")[0]
+    assert not run.top_level and h.get_result(id=run.result_id).pipeline is None
+    db.close()
+    cli = Cli(db_url, capsys)
+    doc = cli.json("diff", "owned-2", "--last-success")
+    assert (doc["a"], doc["b"]) == ("owned-1", "owned-2")
+    rc, out, err = cli("diff", "owned-0", "--last-success")
+    assert rc == 1 and "no successful run of pipeline owned" in err
