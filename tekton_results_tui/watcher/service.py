@@ -234,8 +234,7 @@ class WatcherService:
             api.close()
         if len(not_served) == len(kinds.RUN_KINDS):
             raise KubeError(f"{', '.join(not_served)} not found on {target.server}: is Tekton installed?")
-        for res in not_served:
-            log.warning("watcher: %s is not served by %s; its runs are not watched", res, target.server)
+        # a kind some are served without: its informer says so (once) and looks for it again now and then
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching, flush the pending batch, release the lease. Returns within ~timeout."""

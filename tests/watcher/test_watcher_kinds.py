@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tekton_results_tui.kinds import RUN_KINDS
+from tekton_results_tui.watcher.kube import KubeError
+from tekton_results_tui.watcher.service import lease_name
 from tekton_results_tui.watcher.status import LIVE
 
 from .helpers import converged, pr, wait_for
@@ -41,3 +45,15 @@ def test_a_kind_served_later_is_watched_from_then_on(sim, make_service):
     wait_for(lambda: inf.absent is not None, what="customruns absent at first")
     wait_for(lambda: inf.absent is None and svc.status().state == LIVE and not svc.status().reason,
              what="customruns watched once served")
+
+
+def test_no_run_kind_served_at_all_fails_the_start_in_one_line(sim, make_service, history):
+    for k in RUN_KINDS:
+        sim.faults.http_error(404, times=10, verb="list", resource=k.plural)
+    svc = make_service(capture_logs=False, capture_events=False, annotate=False)
+    with pytest.raises(KubeError) as got:
+        svc.start()
+    msg = str(got.value)
+    assert "is Tekton installed?" in msg and "\n" not in msg
+    assert all(k.resource in msg for k in RUN_KINDS)
+    assert history.lease(lease_name("sim")) is None  # the failed start let go of the writer lease
