@@ -134,3 +134,24 @@ def test_read_pod_log_and_can_i(sim, make_service):
     assert svc.can_i("delete", "pipelineruns.tekton.dev", "ci")
     sim.faults.forbid("delete", "pipelineruns")
     assert not svc.can_i("delete", "pipelineruns.tekton.dev", "ci")
+
+
+def test_a_finished_customrun_gets_its_events_and_no_log_read(sim, make_service, history):
+    """A CustomRun has no pod of Tekton's: its events are captured like any run's, its logs are never asked for."""
+    from tekton_results_tui.sim import objects
+
+    parent = sim.create("pipelineruns", pr("custom"))
+    cr = sim.create("customruns", objects.customrun("ci", "custom", parent["metadata"]["uid"], "p", "wait"))
+    md = cr["metadata"]
+    sim.add_event("ci", objects.event(md, "CustomRun", "Normal", "Started", "the wait began", None, 0))
+    svc = make_service(annotate=False)
+    svc.start()
+    sim.patch_status("customruns", "ci", md["name"], objects.cr_status(md["name"], "wait", 1_700_000_000,
+                                                                        1_700_000_060, "Succeeded"))
+    events = g.derived_uid(md["uid"], "EventList")
+    wait_for(lambda: history.get_record(uid=events, cluster="sim") is not None, what="the CustomRun's events stored")
+    assert history.get_record(uid=md["uid"]).final
+    assert history.log_record_for(md["uid"], cluster="sim") is None
+    assert not [r for r in sim.requests if r.resource == "pods/log"]
+    assert [e["reason"] for e in history.record_object(history.get_record(uid=events, cluster="sim").id)["items"]] \
+        == ["Started"]
