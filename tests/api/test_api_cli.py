@@ -1,0 +1,116 @@
+"""`tekton-results-tui serve` as a new user runs it: a process on a port, then upstream's documented
+curl calls (docs/api/README.md, docs/api/summary-api.md) against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apikit import populate
+
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One serve process for the module (starting the program is most of a test's time)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'h.db'}"
+    db = open_database(url)
+    populate(History(db))
+    db.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
+                             f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        line = proc.stderr.readline()
+        assert "serving" in line and f"http://127.0.0.1:{port}" in line, line
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) in (0, 130)
+
+
+def curl(*args: str) -> tuple[int, str]:
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", *args], capture_output=True, text=True, timeout=30)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code), body
+
+
+def test_the_issue_example_and_upstream_curl_examples(server: str) -> None:
+    base = server + "/apis/results.tekton.dev/v1alpha2/parents"
+    code, body = curl(f"{base}/-/results?filter=summary.status==FAILURE")
+    assert code == 200 and len(json.loads(body)["results"]) == 1
+    # docs/api/README.md "Using CEL Filtering Expressions with REST": GET of the Result named `-/results/-`
+    # (not a listing: upstream answers it with an error too), with a getDate() filter
+    code, body = curl("--insecure", "-H", "Authorization: Bearer x", "-H", "Accept: application/json",
+                      f"{base}/-/results/-?filter=data.status.completionTime.getDate()==7")
+    assert code == 404
+    # the same filter on the listing it was meant for: a 400 naming the construct
+    code, body = curl("-G", "--data-urlencode", "filter=data.status.completionTime.getDate()==7", f"{base}/-/results/-/records")
+    assert code == 400 and "getDate" in json.loads(body)["message"]
+    # "Filtering Response": `fields` (an upstream feature gate) is ignored: the whole records come back
+    code, body = curl("-kG", "--data-urlencode", "fields=records.name, records.data.value.metadata",
+                      f"{base}/ci/results/-/records")
+    assert code == 200 and all("data" in r for r in json.loads(body)["records"])
+    # "Health"
+    code, body = curl("-k", server + "/healthz")
+    assert code == 200 and json.loads(body) == {"status": "SERVING"}
+    code, body = curl("-k", server + "/healthz?service=tekton.results.v1alpha2.Results")
+    assert code == 200
+    # docs/api/summary-api.md
+    code, body = curl("--insecure", "-H", "Accept: application/json",
+                      f"{base}/-/results/-/records/summary?summary=total")
+    assert code == 200 and json.loads(body) == {"summary": [{"total": 18}]}
+    code, body = curl("-G", "--data-urlencode", "summary=total,succeeded,running,total_duration,avg_duration,"
+                      "last_runtime,min_duration,max_duration,failed,others,cancelled", "--data-urlencode",
+                      "group_by=pipeline", "--data-urlencode", "order_by=DESC avg_duration",
+                      f"{base}/-/results/-/records/summary")
+    assert code == 200 and [g["group_value"] for g in json.loads(body)["summary"]] == ["prod/deploy", "ci/test", "ci/build"]
+
+
+DOC_FILTERS = [  # the "Commonly used filters" table of docs/api/README.md, on Records unless said
+    ("records", "data.metadata.name == 'hello'", 200),
+    ("records", "data.metadata.labels['tekton.dev/pipelineRun'] == 'foo'", 200),
+    ("records", "data.metadata.labels['tekton.dev/pipeline'] == 'bar'", 200),
+    ("records", "data.metadata.labels['tekton.dev/pipeline'] == 'bar' && data_type == 'PIPELINE_RUN'", 200),
+    ("records", "data.metadata.name.startsWith('hello')&&dat_type==TASK_RUN", 400),  # the doc's typo: dat_type
+    ("results", "summary.status == SUCCESS && summary.type == 'TASK_RUN'", 200),
+    ("records", "data.status.completionTime - data.status.startTime > duration('5m') && data_type == 'PIPELINE_RUN'", 200),
+    ("records", "data.status.completionTime.getDate() == 7", 400),
+    ("records", "data.metadata.annotations.contains('bar') && data_type == 'PIPELINE_RUN'", 200),
+    ("records", "data.metadata.annotations.contains('bar') && data.metadata.name.startsWith('foo') && data_type == 'PIPELINE_RUN'", 200),
+    ("results", "summary.annotations.contains('foo') && summary.annotations.contains('bar')", 200),
+    ("results", "!(summary.status == SUCCESS)", 200),
+    ("records", "!(data.status.conditions[0].status == 'True')", 200),
+    ("records", "size(data.status.pipelineSpec.tasks) >= 3 && data_type == 'PIPELINE_RUN'", 400),
+    ("records", 'data_type == "tekton.dev/v1.TaskRun" && name.startsWith("foo/results/bar")', 200),
+    ("records", "data.metadata.name in ['hello', 'foo', 'bar']", 200),
+    ("records", "data.status.completionTime > data.status.startTime", 400),
+    ("records", 'data.status.startTime > timestamp("2021-02-02T22:37:32Z")', 200),
+    ("records", 'name.matches("^foo.*$")', 400),
+]
+
+
+@pytest.mark.parametrize("on,cel,code", DOC_FILTERS, ids=[c for _, c, _ in DOC_FILTERS])
+def test_upstream_doc_filters(server: str, on: str, cel: str, code: int) -> None:
+    path = "/-/results" if on == "results" else "/-/results/-/records"
+    got, body = curl("-G", "--data-urlencode", f"filter={cel}",
+                     server + "/apis/results.tekton.dev/v1alpha2/parents" + path)
+    assert got == code, body
+    if code == 400:
+        assert json.loads(body)["code"] == 3
