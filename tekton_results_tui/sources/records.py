@@ -158,6 +158,7 @@ def event_items(doc: Any) -> list[dict] | None:
 
 
 _PREFIX = re.compile(rb"\[([^\]\s]{1,253})\] ")
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
 def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
@@ -166,7 +167,9 @@ def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
     When the record lists its steps with sizes that add up to the content (this program's Log
     records), the content is cut at those sizes and each step keeps its container, truncated flag
     and state. Otherwise lines prefixed `[step] ` (upstream's watcher writes them so) go to their
-    step, without the prefix; content with no such prefix is one step named `log`.
+    step, without the prefix; content with no such prefix is one step named `log`. Steps the record
+    lists keep their order, container, truncated flag and state (and a final newline the server added
+    to an unfinished last line is dropped when the record's size says so).
     """
     status = doc.get("status") if isinstance(doc, dict) else None
     steps = status.get("steps") if isinstance(status, dict) else None
@@ -180,22 +183,27 @@ def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
                                        str(s.get("state") or "stored")))
                 pos += s["size"]
             return out
-    known = {s.get("name"): s for s in steps if isinstance(s, dict)} if isinstance(steps, list) else {}
+    meta = [s for s in steps if isinstance(s, dict) and isinstance(s.get("name"), str)] if isinstance(steps, list) else []
     parts: dict[str, list[bytes]] = {}
     current = None
-    for line in content.splitlines(keepends=True):
+    for line in _LINE.findall(content):  # lines end at \n only: a \r inside a step's output is its own
         m = _PREFIX.match(line)
         if m:
             current = m.group(1).decode("utf-8", "replace")
             line = line[m.end():]
         parts.setdefault(current or "log", []).append(line)
-    if not parts:
-        parts["log"] = []
     out = []
+    for s in meta:  # the record's steps in its order, each with what the content holds of it
+        text = b"".join(parts.pop(s["name"], []))
+        size = s.get("size")
+        if isinstance(size, int) and len(text) == size + 1 and text.endswith(b"\n"):
+            text = text[:-1]  # a server writing whole lines ended the step's last, unfinished one
+        out.append(StepLogData(s["name"], str(s.get("container") or f"step-{s['name']}"), text,
+                               cut or bool(s.get("truncated")), str(s.get("state") or "stored")))
     for name, lines in parts.items():
-        meta = known.get(name) or {}
-        out.append(StepLogData(name, str(meta.get("container") or f"step-{name}"), b"".join(lines),
-                               cut or bool(meta.get("truncated")), "stored"))
+        out.append(StepLogData(name, f"step-{name}", b"".join(lines), cut, "stored"))
+    if not out:
+        out.append(StepLogData("log", "step-log", b"", cut, "stored"))
     return out
 
 
