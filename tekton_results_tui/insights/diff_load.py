@@ -1,6 +1,6 @@
 """Reading the runs a diff compares from the history: a run with its children, and its last success.
 
-Two reads per run (the object; its Result's children in one batch), whatever the run's size. Runs
+Two reads per run (the object; its Result's children in one read), whatever the run's size. Runs
 gone from the cluster are read the same way: the history keeps them.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tekton_results_tui import kinds
 from tekton_results_tui.insights.diff import RunDiff, RunSide, diff_runs
-from tekton_results_tui.store.diff_reads import NothingToMatch, last_success_before
+from tekton_results_tui.store.diff_reads import NothingToMatch, last_success_before, run_objects_of
 from tekton_results_tui.store.history import History, RecordRow
 
 __all__ = ["NothingToMatch", "diff_of", "last_success", "side_of"]
@@ -24,10 +24,8 @@ def _owned_by(child: dict, run: RecordRow) -> bool:
     return labels.get(f"tekton.dev/{run.kind[0].lower()}{run.kind[1:]}") == run.run_name
 
 
-def _owned_children(h: History, run: RecordRow, result_id: int, child_kinds: set[str]) -> list[dict]:
-    ids = [r.id for r in h.records_of(result_id) if r.kind in child_kinds]
-    objs = h.record_objects(ids)  # one read for all of them
-    return [o for o in (objs.get(i) for i in ids) if isinstance(o, dict) and _owned_by(o, run)]
+def _owned_children(run: RecordRow, result_id: int, child_kinds: set[str]) -> list[dict]:
+    return [o for o in run_objects_of(result_id, sorted(child_kinds)) if isinstance(o, dict) and _owned_by(o, run)]
 
 
 def side_of(h: History, run: RecordRow) -> RunSide:
@@ -36,13 +34,13 @@ def side_of(h: History, run: RecordRow) -> RunSide:
     children: list[dict] = []
     child_kinds = {k.name for k in kinds.children_of(run.kind)}
     if child_kinds:
-        children = _owned_children(h, run, run.result_id, child_kinds)
+        children = _owned_children(run, run.result_id, child_kinds)
         if not children:
             # children normally share their parent's Result (Tekton copies its labels and annotations onto
             # them); ones that did not (an import without them) were grouped by their owner's uid
             res = h.get_result(name=f"{run.parent}/results/{run.run_uid}", cluster=run.cluster)
             if res is not None and res.id != run.result_id:
-                children = _owned_children(h, run, res.id, child_kinds)
+                children = _owned_children(run, res.id, child_kinds)
     return RunSide(obj, children, run.name, run.in_cluster)
 
 

@@ -19,10 +19,24 @@ by something else) are looked for among the Records of their task (task index) o
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.models import Record, Result
 from tekton_results_tui.store.rows import RECORD_COLS, RecordRow, record_row
+from tekton_results_tui.store.sql import loads_json
+
+
+def run_objects_of(result_id: int, kinds_: Sequence[str]) -> list[Any]:
+    """The stored objects of a Result's runs of these kinds, in one read.
+
+    (records_of + record_objects read each row twice: on SQLite the index columns sit after the
+    object, so listing the rows already reads the objects' pages: reading two PipelineRuns with 50
+    TaskRuns each took ~25 ms that way, ~12 ms this way.)
+    """
+    q = Record.select(Record.data).where((Record.result == result_id) & (Record.kind << list(kinds_)))
+    return [loads_json(raw, None) for (raw,) in q.order_by(Record.id).tuples()]
 
 
 class NothingToMatch(ValueError):
