@@ -243,3 +243,22 @@ def test_sections_of_paths() -> None:
     assert d.section_of("tasks[name=build].taskSpec.steps[name=s].image") == d.IMAGES
     assert d.section_of("status.pipelineResults[name=x].value") == d.RESULTS
     assert d.section_of("pipelineSpec.tasks[name=build].params[name=x].value") == d.SPEC
+
+
+def test_malformed_objects_are_compared_without_failing() -> None:
+    a, ca, b, cb = _pair()
+    odd: list[tuple[dict, list[dict]]] = [({}, []), ({"kind": "PipelineRun"}, [{}])]
+    for mangle in ({"status": []}, {"spec": "x"}, {"metadata": {"labels": ["x"], "annotations": None}},
+                   {"status": {"steps": {"a": 1}, "pipelineSpec": {"tasks": "no"}, "skippedTasks": [1, {"name": 2}],
+                               "childReferences": [None], "results": "r"}}):
+        o = copy.deepcopy(b)
+        o.update(mangle)
+        kids = copy.deepcopy(cb)
+        kids[0]["status"] = {"steps": [{"name": "s", "terminated": "no"}, 5], "startTime": "yesterday"}
+        kids[1]["metadata"] = []
+        odd.append((o, kids))
+    for x, cx in [(a, ca), *odd]:
+        for y, cy in odd:
+            r = d.diff_runs(d.RunSide(x, cx), d.RunSide(y, cy))
+            assert isinstance(r.document(), dict)
+            assert isinstance(d.yaml_diff(x, y).lines, list)
