@@ -26,16 +26,17 @@ from textual.widgets import Footer, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
-from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.store.history import History
-from tekton_results_tui.store.query import Filter
+from tekton_results_tui.store.query import Filter, parse_filter
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.background import read_then, reads_in_flight
 from tekton_results_tui.tui.cleanup_actions import CLEANUP_ACTIONS, CLEANUP_BINDINGS, CleanupActions
 from tekton_results_tui.tui.cluster import ClusterActions, NoCluster, WatcherCalls, WatcherCluster
 from tekton_results_tui.tui.commands import ResultsCommands
+from tekton_results_tui.tui.config import UiConfig
+from tekton_results_tui.tui.user_actions import USER_BINDINGS, UserActions
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
@@ -54,16 +55,20 @@ RELABEL_S = 15.0  # ages/durations of loaded lines
 QUERY_ERRORS = (UserError, ValueError, OverflowError)
 MUTATING_ACTIONS = frozenset({"mark", "clear_marks", "delete", "delete_matching"})  # lead to cluster writes
 PANES = ("both", "tree", "detail")
+NARROW_BELOW = 120  # columns: below this one pane at a time
+TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
+TREE_CHROME = 5  # the tree's border, padding and scrollbar
 QUICK_COUNT = 10_000  # a count past this shows as "≥ 10,000" until the exact figure arrives
 
 
-class ResultsApp(CleanupActions, App[int]):
+class ResultsApp(CleanupActions, UserActions, App[int]):
     """Explore the history as Result -> Records, live."""
 
     TITLE = "tekton-results-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ResultsCommands}
     ENABLE_COMMAND_PALETTE = True
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]  # classes on the screen (app.tcss)
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -77,12 +82,13 @@ class ResultsApp(CleanupActions, App[int]):
         Binding("ctrl+r", "reload", "Reload", id="app.reload"),
         Binding("ctrl+u", "clear_marks", "Unmark all", id="app.clear_marks", show=False),
         *CLEANUP_BINDINGS,  # space mark, ctrl+d delete (Textual merges BINDINGS only from DOMNode classes)
+        *USER_BINDINGS,  # copy, $PAGER/$EDITOR, export
     ]
 
     def __init__(self, history: History, service: WatcherCalls | None = None, settings: Settings | None = None,
                  clock: Callable[[], float] = time.time, read_only: bool = False,
                  watcher_note: WatcherStatus | None = None, live: bool = True, *,
-                 cluster: ClusterActions | None = None) -> None:
+                 cluster: ClusterActions | None = None, config: UiConfig | None = None) -> None:
         """`cluster` is how the app reaches the cluster; without it, a watcher `service` of this process
         is adapted (WatcherCluster), else the null cluster shows `watcher_note` (why the watcher is off).
         A read-only app always gets the null cluster (or a lease follower that never takes over)."""
@@ -104,7 +110,14 @@ class ResultsApp(CleanupActions, App[int]):
         self.live_enabled = live
         self.feed = ChangeFeed(history)
         self.panes = "both"
+        self.config = config or UiConfig()  # the user's config.toml (tui/config.py); defaults without one
         self.filter: Filter = Filter(now=clock())
+        self._config_problems = list(self.config.problems)
+        if self.config.filter.strip():
+            try:
+                self.filter = parse_filter(self.config.filter, now=clock())
+            except QUERY_ERRORS as exc:
+                self._config_problems.append(f"default filter {self.config.filter!r}: {one_line(exc)}")
         self._stop = threading.Event()
         self._hist_size: tuple[int, int] | None = None
         self._hist_size_dirty = True
@@ -125,7 +138,7 @@ class ResultsApp(CleanupActions, App[int]):
         yield StatusHeader()
         yield FilterBar(clock=self.clock)
         with Horizontal(id="main"):
-            yield ResultsTree(self.history, clock=self.clock)
+            yield ResultsTree(self.history, clock=self.clock, columns=self.config.columns)
             with Vertical(id="detail-box"):
                 yield DetailPane(self.history, pod_logs=self.cluster.pod_logs, clock=self.clock, id="detail")
         yield Footer()
@@ -148,6 +161,7 @@ class ResultsApp(CleanupActions, App[int]):
         return self.query_one(FilterBar)
 
     def on_mount(self) -> None:
+        self.apply_config()
         self.tree.load_page(self.filter)  # the count follows the page (on PageLoaded)
         self.tree.focus()
         self.refresh_header()
@@ -160,6 +174,30 @@ class ResultsApp(CleanupActions, App[int]):
 
     async def on_unmount(self) -> None:
         self._stop.set()
+
+    def apply_config(self) -> None:
+        """Theme, keymap, saved-filter keys and the default filter from the config; what cannot be used is
+        said in one notification (the TUI opens anyway)."""
+        cfg = self.config
+        if cfg.theme:
+            if cfg.theme in self.available_themes:
+                self.theme = cfg.theme
+            else:
+                self._config_problems.append(f"unknown theme {cfg.theme!r}")
+        for key, text in cfg.saved_filters.items():
+            binding = Binding(key, f"saved_filter({key!r})", f"Filter: {visible(text)}", show=False,
+                              id=f"filters.{key}", tooltip="a saved filter (config.toml [filters])")
+            self._bindings.key_to_bindings.setdefault(key, []).insert(0, binding)
+        if cfg.keymap:
+            self.set_keymap(cfg.keymap)
+        if not self.filter.empty:
+            self.filter_bar.set_text(self.filter.text, apply_now=False)
+        if self._config_problems:
+            self.notify_plain("\n".join(self._config_problems), title="config.toml", severity="warning", timeout=10)
+
+    def apply_saved_filter(self, text: str) -> None:
+        self.filter_bar.set_text(text)
+        self.tree.focus()
 
     # --- live updates ----------------------------------------------------------------------
 
@@ -285,6 +323,7 @@ class ResultsApp(CleanupActions, App[int]):
             else:
                 self.notify_plain(f"could not read the history: {one_line(event.error)}", severity="error")
             return
+        self.fit_split()
         rid, self._cursor_after_load = self._cursor_after_load, None
         if rid is not None and rid in self.tree.result_nodes:
             self.tree.goto(self.tree.result_nodes[rid])
@@ -424,9 +463,22 @@ class ResultsApp(CleanupActions, App[int]):
             self.filter_bar.clear_and_leave()
 
     def action_tab(self, tab: str) -> None:
-        if self.panes == "tree":
-            self.set_panes("both")
+        if self.panes == "tree" or (self.narrow and self.panes != "detail"):
+            self.set_panes("detail" if self.narrow else "both")
         self.detail.switch_tab(tab)
+
+    def action_open_detail(self) -> None:
+        """tab: below NARROW_BELOW columns, from the tree to the detail (esc comes back); else next widget."""
+        if self.narrow and self.panes != "detail" and self.focused is self.tree:
+            self.set_panes("detail")
+        else:
+            self.action_focus_next()
+
+    @on(Tree.NodeSelected)
+    def _selected(self, event: Tree.NodeSelected) -> None:
+        """enter on a child line of a narrow screen opens its detail (a Result line expands, as everywhere)."""
+        if self.narrow and isinstance(event.node.data, RecordItem):
+            self.set_panes("detail")
 
     def action_reload(self, keep_cursor: bool = True) -> None:
         """ctrl+r: reload the first page (the cursor stays on its Result when it is still there)."""
@@ -443,32 +495,48 @@ class ResultsApp(CleanupActions, App[int]):
         self.refresh_header()
 
     def action_copy_name(self) -> None:
-        node = self.tree.cursor_node
-        data = node.data if node is not None else None
-        if isinstance(data, ResultItem):
-            name = data.row.display_name or data.row.name
-        elif isinstance(data, RecordItem):
-            name = data.row.run_name if kinds.is_run(data.row.kind) else data.row.name
-        else:
-            self.notify_plain("nothing selected to copy", severity="warning")
-            return
-        self.copy_to_clipboard(visible(name))  # the clipboard gets what the user saw, never raw controls
-        self.notify_plain(f"copied {name}")
+        self.action_copy("name")
 
     # --- palette callbacks ------------------------------------------------------------------------------
 
     def set_panes(self, layout: str) -> None:
         if layout not in PANES:
             return
-        self.panes = layout
-        self.tree.display = layout in ("both", "tree")
-        self.query_one("#detail-box").display = layout in ("both", "detail")
+        self.panes = layout  # app.tcss shows the panes from these classes (and the screen's width class)
         self.set_class(layout == "tree", "-tree-only")
         self.set_class(layout == "detail", "-detail-only")
+        self.fit_split()
         if layout == "detail":
             self.detail.focus()
         else:
             self.tree.focus()
+
+    # --- layout by width ---------------------------------------------------------------------------------
+
+    @property
+    def narrow(self) -> bool:
+        """One pane at a time (the k9s habit): the tree, or the detail of its selection."""
+        return self.size.width < NARROW_BELOW
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_split)
+
+    def fit_split(self) -> None:
+        """Side by side, the tree takes what its lines want (every wanted column, whole names), between
+        TREE_MIN_SHARE and TREE_MAX_SHARE of the width; the detail takes the rest. Narrow: the CSS decides."""
+        trees = self.query(ResultsTree)
+        if not trees:
+            return
+        tree = trees.first()
+        for footer in self.query(Footer):  # narrow: the keys only (ctrl+p still opens the palette)
+            footer.compact = self.narrow
+            footer.show_command_palette = not self.narrow
+        if self.narrow or self.panes != "both":
+            tree.styles.width = None  # app.tcss: the whole width
+            return
+        total = self.size.width
+        want = tree.natural_width() + TREE_CHROME
+        tree.styles.width = max(int(total * TREE_MIN_SHARE), min(want, int(total * TREE_MAX_SHARE)))
 
     def set_theme_named(self, theme: str) -> None:
         self.theme = theme
@@ -483,18 +551,21 @@ class ResultsApp(CleanupActions, App[int]):
             self.tree.goto(node)
         self.tree.focus()
 
-    async def settle_reads(self) -> None:
+    async def settle_reads(self) -> bool:
         """Wait until the store reads started for the screen (tree, counts, header, detail tabs) have been
-        applied; tests and benchmarks use it, the app itself never waits on the store."""
+        applied; tests and benchmarks use it, the app itself never waits on the store. True if it waited."""
+        waited = False
         for _ in range(50):
             pending = reads_in_flight(self)
             if not pending:
-                return
+                return waited
+            waited = True
             for worker in pending:
                 try:
                     await worker.wait()
                 except Exception:  # noqa: BLE001 - a failed or cancelled read is settled too
                     pass
+        return waited
 
     # --- screenshots -----------------------------------------------------------------------------------
 

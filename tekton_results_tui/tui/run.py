@@ -28,7 +28,10 @@ def run_app(history: History, settings: Settings, cluster: ClusterActions) -> in
     """
     from tekton_results_tui.tui.app import ResultsApp
 
-    app = ResultsApp(history, settings=settings, read_only=settings.read_only, cluster=cluster)
+    from tekton_results_tui.tui.config import load_config
+
+    app = ResultsApp(history, settings=settings, read_only=settings.read_only, cluster=cluster,
+                     config=load_config())  # the user's config.toml: theme, default filter, columns, keys
     # Textual prints a crash's traceback (with locals) on this console once the terminal is restored:
     # keep it for the log file instead of the user's screen.
     errors = io.StringIO()

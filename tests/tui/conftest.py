@@ -148,6 +148,16 @@ def fill_history(history: History, n: int = 120, seed: int = 7, now: int = T0, g
     history.apply(gone)
 
 
+SIX_TASKS = "release-six-tasks"
+
+
+def add_six_task_run(history: History, seed: int = 7, now: int = T0) -> None:
+    """A failed PipelineRun with six TaskRuns (a Summary's TaskRuns table at full size), newest of all."""
+    pr, trs = make_pipelinerun(seed, 500, name=SIX_TASKS, ns="release", pipeline="release-train",
+                               created=now - 300, outcome=("False", "Failed"), n_tasks=6)
+    history.apply([RunUpsert(pr), *[RunUpsert(tr) for tr in trs]])
+
+
 @pytest.fixture(autouse=True)
 def pilot_settles_store_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The app reads the store in workers; a Pilot wait (after a key, a pause, before a snapshot) also
@@ -161,8 +171,9 @@ def pilot_settles_store_reads(monkeypatch: pytest.MonkeyPatch) -> None:
         done = await plain(self, timeout)
         settle = getattr(self.app, "settle_reads", None)
         if settle is not None and getattr(self.app, "settle_in_tests", True):
-            for _ in range(3):  # an applied read can start another (a page -> the count, the detail tab)
-                await settle()
+            for _ in range(5):  # an applied read can start another (a page -> the count, the detail tab)
+                if not await settle():
+                    break
                 done = await plain(self, timeout)
         return done
 

@@ -74,6 +74,8 @@ class ResultsTree(Tree[NodeData]):
     BINDINGS = [
         Binding("enter", "select_cursor", "Expand", id="tree.expand", tooltip="expand/collapse; load more"),
         Binding("space", "app.mark", "Mark", id="tree.mark", tooltip="mark the Result for cleanup"),
+        Binding("tab", "app.open_detail", "Detail", id="tree.open_detail", show=False,
+                tooltip="narrow screens: the selection's detail (esc back); else the next pane"),
         Binding("j", "cursor_down", "Down", id="tree.down", show=False),
         Binding("k", "cursor_up", "Up", id="tree.up", show=False),
     ]

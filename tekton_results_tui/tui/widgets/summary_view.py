@@ -20,7 +20,9 @@ from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
 from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
+from tekton_results_tui.watcher.writer_lease import lease_name
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
+from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
 from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
                                                          resolve)
 
@@ -54,14 +56,34 @@ def _kv_table(wrap: bool = True) -> Table:
     return t
 
 
-def cluster_state(rec: RecordRow) -> Text:
-    """In cluster / gone since <time>, and whether the stored copy is the final state."""
-    where = Text("in cluster", style="green") if rec.in_cluster else Text(
-        f"gone from the cluster since {fmt_time(rec.deleted_at)}" if rec.deleted_at else "gone from the cluster",
-        style="yellow")
+def cluster_state(rec: RecordRow, watched: bool | None = None, documents: bool = True) -> Text:
+    """In cluster / imported / gone since <time>, and whether the stored copy is the final state.
+
+    The store marks a run gone only when a watcher sees it go, and an import stores runs as "in the
+    cluster" (a dump is a snapshot of one); the store does not record which of the two stored a run.
+    Until it does, a run is taken as imported and never seen in a cluster when no watcher follows its
+    cluster now (`watched` False: its writer lease is not live) and its Result has no captured
+    documents (`documents`: logs and events are stored by a watcher, never by an import).
+    """
+    if not rec.in_cluster:
+        where = Text(f"gone from the cluster since {fmt_time(rec.deleted_at)}" if rec.deleted_at
+                     else "gone from the cluster", style="yellow")
+    elif watched is False and not documents:
+        where = Text(f"imported {fmt_time(rec.create_time)}, not seen in a cluster", style="yellow")
+    else:
+        where = Text("in cluster", style="green")
     final = Text("stored final", style="green") if rec.final else Text(
         "stored (not final: last state seen)" if not rec.in_cluster else "stored (still changing)", style="dim")
     return Text.assemble(where, " · ", final)
+
+
+def watched_now(history: History, cluster: str) -> bool | None:
+    """Whether a watcher follows `cluster` now (its writer lease is live); None when it cannot be read."""
+    try:
+        lease = history.lease(lease_name(cluster))
+    except Exception:  # noqa: BLE001 - a hint for the words, never a reason to fail the Summary
+        return None
+    return bool(lease and lease.get("live"))
 
 
 def step_state(step: dict, now_style: bool = False) -> tuple[Text, Text, str]:
@@ -104,13 +126,12 @@ def _results(obj: dict) -> Table | None:
     return t
 
 
-def _steps_table(obj: dict) -> Table | None:
+def _steps_table(obj: dict) -> FitTable | None:
     steps = (obj.get("status") or {}).get("steps") or []
     if not steps:
         return None
-    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
-    for col in ("STEP", "STATE", "EXIT", "DURATION"):
-        t.add_column(col, no_wrap=True, overflow="ellipsis", min_width=4)
+    t = FitTable([FitColumn("STEP", min_width=8, shrink=2), FitColumn("STATE", min_width=8, shrink=1),
+                  FitColumn("EXIT", right=True), FitColumn("DURATION", min_width=8, right=True)])
     for s in steps:
         state, code, dur = step_state(s)
         t.add_row(_t(s.get("name")), state, code, dur)
@@ -130,21 +151,18 @@ def children_title(children: list[RecordRow]) -> str:
     return " and ".join(names)
 
 
-def _children_table(res: Resolved, history: History, parent: str) -> tuple[str, Table] | None:
+def _children_table(res: Resolved, history: History, parent: str) -> tuple[str, FitTable] | None:
     trs = _child_runs(res, parent)
     if not trs:
         return None
     title = children_title(trs)
     mixed = len({r.kind for r in trs}) > 1
     run_col = "RUN" if mixed else trs[0].kind.upper()
-    # One line per child run at every width: the run name gives way first, then the steps (cut with an
-    # ellipsis), so nothing wraps letter by letter; wide panes show everything.
-    t = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", expand=True)
-    t.add_column("", no_wrap=True, width=1)
-    t.add_column("TASK", no_wrap=True, overflow="ellipsis", min_width=8, max_width=28)
-    t.add_column(run_col, no_wrap=True, overflow="ellipsis", min_width=8, ratio=1)
-    t.add_column("DURATION", no_wrap=True, justify="right", min_width=8)
-    t.add_column("STEPS (exit code)", no_wrap=True, overflow="ellipsis", min_width=10, ratio=2)
+    # One line per child run at every width: the run name gives way first, then the steps, then the
+    # task (each cut with an ellipsis) — never wrapped letter by letter; wide panes show everything.
+    t = FitTable([FitColumn("", min_width=1), FitColumn("TASK", min_width=10, max_width=28, shrink=1),
+                  FitColumn(run_col, min_width=10, shrink=3), FitColumn("DURATION", min_width=8, right=True),
+                  FitColumn("STEPS (exit code)", min_width=16, shrink=2)], gap=1)
     usual = kinds.children_of(parent)[0].name
     for tr in trs:
         check_cancelled()
@@ -164,7 +182,8 @@ def _children_table(res: Resolved, history: History, parent: str) -> tuple[str, 
         kind = kinds.run_kind(tr.kind)
         if kind is not None and tr.kind != usual:  # a CustomRun among TaskRuns: say so
             task.append(" " + kind.tag, style="magenta")
-        t.add_row(status_icon(tr.status, tr.in_cluster), task, _t(tr.run_name), fmt_duration(tr.duration), steps)
+        t.add_row(status_icon(tr.status, tr.in_cluster, started=tr.start is not None), task, _t(tr.run_name),
+                  fmt_duration(tr.duration), steps)
     return title, t
 
 
@@ -177,8 +196,8 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
     rec = res.record
     run = res.run_record()
     if target.kind == "result" and result is not None:
-        head = Text.assemble(status_icon(result.status, result.in_cluster), " ", ("Result ", "bold"),
-                             visible(result.name))
+        head = Text.assemble(status_icon(result.status, result.in_cluster, started=result.start is not None), " ",
+                             ("Result ", "bold"), visible(result.name), no_wrap=True, overflow="ellipsis")
         parts.append(head)
         if run is None:
             parts.append(Text("The top-level run of this Result is not stored yet (its children arrived first).",
@@ -196,10 +215,13 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
         check_cancelled()
         obj = history.record_object(run.id) or {}
         cond = _succeeded(obj)
-        parts.append(Text.assemble(status_icon(run.status, run.in_cluster), " ", (run.kind, "bold"), " ",
-                                   (visible(run.run_name), "bold")))
+        parts.append(Text.assemble(status_icon(run.status, run.in_cluster, started=run.start is not None), " ",
+                                   (run.kind, "bold"), " ", (visible(run.run_name), "bold"),
+                                   no_wrap=True, overflow="ellipsis"))
         info = _kv_table()
-        status_text = Text(status_word(run.status, run.in_cluster), style=status_style(run.status, run.in_cluster))
+        started = run.start is not None
+        status_text = Text(status_word(run.status, run.in_cluster, started),
+                           style=status_style(run.status, run.in_cluster, started))
         if run.reason and run.reason.lower() not in status_text.plain.lower():
             status_text.append(f" ({visible(run.reason)})")
         info.add_row("Status", status_text)
@@ -219,7 +241,8 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
         info.add_row("Started", fmt_time(run.start))
         info.add_row("Finished", fmt_time(run.end))
         info.add_row("Duration", fmt_duration(run.duration))
-        info.add_row("Cluster", cluster_state(run))
+        info.add_row("Cluster", cluster_state(run, watched=watched_now(history, run.cluster),
+                                              documents=any(not kinds.is_run(r.kind) for r in res.records)))
         info.add_row("Record", _t(run.name))
         info.add_row("UID", _t(run.uid))
         parts.append(info)
