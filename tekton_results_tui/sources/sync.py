@@ -77,15 +77,26 @@ class ResultsSync:
     def run_once(self, stop: threading.Event | None = None,
                  on_page: Callable[[SyncStats], None] | None = None) -> SyncStats:
         """Fetch and apply everything changed since the cursor; SourceError when the source fails
-        (what was applied before stays, and the cursor says where the next pass starts)."""
+        (what was applied before stays, and the cursor says where the next pass starts).
+
+        The next page is fetched while this one is applied (the server and the database work at once).
+        """
         t0 = time.monotonic()
         requests0 = self.client.requests
         stats = SyncStats()
         cur = Cursor.load(self.history, self.key, self.client.base_url)
         start_time, start_seen, start_closed = cur.time_ns, set(cur.seen), cur.closed
         filter_time = cur.server_filters_time and cur.time_ns > 0
-        token, newest, ordered = "", cur.time_ns, True
-        with ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log") as pool:
+        newest, at_newest, ordered, first = cur.time_ns, set(cur.seen), True, True
+
+        def fetch(token: str) -> Any:
+            flt = self._filter(start_time if filter_time else 0, start_closed)
+            return self.client.list_records(self.parent, "-", flt, ORDER, self.page_size, token)
+
+        pool = ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log")
+        lister = ThreadPoolExecutor(1, thread_name_prefix="sync-list")
+        try:
+            nxt = lister.submit(fetch, "")
             if cur.pending:
                 self._apply(rec.Translated(), [], cur, pool, stats, retry_all=True)
                 cur.save(self.history)
@@ -94,43 +105,49 @@ class ResultsSync:
                     stats.interrupted = True
                     break
                 try:
-                    page = self.client.list_records(self.parent, "-", self._filter(start_time if filter_time else 0,
-                                                                                   start_closed),
-                                                    ORDER, self.page_size, token)
+                    page = nxt.result()
                 except HttpError as exc:
-                    if exc.status == 400 and filter_time and not token:
+                    if exc.status == 400 and filter_time and first:
                         # upstream's Records filter knows no update_time: list everything, skip what was applied
                         filter_time = cur.server_filters_time = False
+                        nxt = lister.submit(fetch, "")
                         continue
                     raise
+                first = False
+                if page.next_page_token:
+                    nxt = lister.submit(fetch, page.next_page_token)
                 stats.pages += 1
                 stats.records += len(page.records)
                 for why in page.bad:
                     stats.skip(why)
                 fresh = []
                 for r in page.records:
-                    if ordered and r.updated_ns < newest:
+                    if r.updated_ns < newest:
                         ordered = False  # the server ignored the order: the cursor moves only at the end
-                    newest = max(newest, r.updated_ns)
+                    elif r.updated_ns > newest:
+                        newest, at_newest = r.updated_ns, {seen_key(r)}
+                    else:
+                        at_newest.add(seen_key(r))
                     if not (r.updated_ns < start_time
                             or (r.updated_ns == start_time and (start_closed or _seen(r, start_seen)))):
                         fresh.append(r)
                 self._apply(rec.translate(fresh), fresh, cur, pool, stats)
-                if ordered:
+                if ordered:  # unordered, the cursor stays where the pass began until its end
                     for r in page.records:
-                        cur.advance(r)
-                elif not page.next_page_token:
-                    for r in sorted(page.records, key=lambda x: x.updated_ns):
                         cur.advance(r)
                 cur.save(self.history)
                 if on_page is not None:
                     on_page(stats)
-                token = page.next_page_token
-                if not token:
+                if not page.next_page_token:
+                    if not ordered and newest > cur.time_ns:
+                        cur.time_ns, cur.seen, cur.closed = newest, at_newest, False
                     cur.passes += 1
                     cur.close_if_past(page.server_now_ns)
                     cur.save(self.history)
                     break
+        finally:
+            lister.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
         stats.waiting = len(cur.pending)
         stats.requests = self.client.requests - requests0
         stats.seconds = time.monotonic() - t0

@@ -252,3 +252,31 @@ def test_a_timestamp_the_server_clock_is_well_past_is_not_fetched_again(history,
         assert s.run_once().runs == 1
     finally:
         fake.stop()
+
+
+def test_a_server_ignoring_the_order_still_gets_everything_and_the_cursor_moves_at_the_end(history, fake):
+    objs = [pr(f"u-{i}") for i in range(6)]
+    for o in objs:
+        fake.put_run(o)
+    real = fake._list
+
+    def shuffled(h, parent, result, q):  # answers pages newest first, whatever order_by says
+        q = {k: v for k, v in q.items() if k not in ("order_by", "orderBy")}
+        with fake._lock:
+            saved = dict(fake.records)
+            fake.records = dict(sorted(saved.items(), key=lambda kv: -kv[1].update_ns))
+        try:
+            return real(h, parent, result, q)
+        finally:
+            with fake._lock:
+                fake.records = {**saved, **{k: v for k, v in fake.records.items() if k not in saved}}
+
+    fake._list = shuffled
+    s = new_sync(history, fake, page_size=2)
+    assert s.run_once().runs == 6
+    assert all(history.get_record(uid=o["metadata"]["uid"], cluster=CLUSTER) for o in objs)
+    again = s.run_once()
+    assert again.applied == 0
+    late = pr("u-late")
+    fake.put_run(late)
+    assert s.run_once().runs == 1
