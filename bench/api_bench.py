@@ -16,6 +16,7 @@ Sequential latencies use one keep-alive connection; the load uses aiohttp's clie
 (the clients and the server share this machine's cores: the figures are a floor).
 
 usage: bench/api_bench.py [--db PATH|URL] [--seconds 15 | --long] [--clients 50] [--log-mb 100] [--workers 16]
+                          [--processes 1]
 """
 
 from __future__ import annotations
@@ -53,12 +54,28 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for child in f.read().split():
+                    out += _descendants(int(child))
+    except OSError:
+        pass
+    return out
+
+
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of `serve` and the processes it started (--processes), in MB."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total / 1024
 
 
 def free_port() -> int:
@@ -159,6 +176,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--log-mb", type=int, default=100)
     ap.add_argument("--workers", type=int, default=16, help="serve --workers")
+    ap.add_argument("--processes", type=int, default=1, help="serve --processes")
     args = ap.parse_args()
     seconds = 60.0 if args.long else args.seconds
     db_url = args.db if "://" in args.db else f"sqlite:///{os.path.abspath(args.db)}"
@@ -172,8 +190,8 @@ def main() -> int:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", db_url, "--listen",
-                             f"127.0.0.1:{port}", "--workers", str(args.workers)], stderr=subprocess.PIPE, text=True,
-                            env=env)
+                             f"127.0.0.1:{port}", "--workers", str(args.workers), "--processes", str(args.processes)],
+                            stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stderr.readline()
         if "serving" not in line:

@@ -289,11 +289,14 @@ class ResultsApi:
         for part in parts:
             chunks = reads.log_chunks(part.step_log_id)
             prefixer = LinePrefixer(part.prefix)
-            while True:
-                chunk = await self.run(next, chunks, None)
-                if chunk is None:
-                    break
-                await resp.write(prefixer.feed(chunk))
+            try:
+                while True:
+                    chunk = await self.run(next, chunks, None)
+                    if chunk is None:
+                        break
+                    await resp.write(prefixer.feed(chunk))
+            finally:  # a client that leaves mid-log: the store's read ends now, not at garbage collection
+                await self.run(chunks.close)
             tail = prefixer.end()
             if tail:
                 await resp.write(tail)

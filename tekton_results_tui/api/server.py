@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import multiprocessing
+import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from aiohttp import web
@@ -28,6 +30,8 @@ class ServeOptions:
     kubeconfig: str | None = None
     context: str | None = None
     workers: int = 16
+    processes: int = 1  # >1: that many processes share the port (SO_REUSEPORT), each with its own GIL
+    db_url: str | None = None  # what the extra processes open (read-only); the first uses the bound history
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -77,10 +81,10 @@ def kubernetes_authorizer(kubeconfig: str | None, context: str | None) -> Author
 
 
 async def _serve(api: ResultsApi, host: str, port: int, tls: ssl.SSLContext | None,
-                 ready: Callable[[str], None] | None, stop: asyncio.Event | None) -> None:
+                 ready: Callable[[str], None] | None, stop: asyncio.Event | None, reuse_port: bool = False) -> None:
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=tls, backlog=512)
+    site = web.TCPSite(runner, host, port, ssl_context=tls, backlog=512, reuse_port=reuse_port or None)
     await site.start()
     bound = port
     for s in runner.addresses:
@@ -103,7 +107,45 @@ def serve(opts: ServeOptions, ready: Callable[[str], None] | None = None, stop: 
     host, port = parse_listen(opts.listen)
     mode = auth_mode(opts, host)
     tls = tls_context(opts.tls_cert, opts.tls_key)
+    if opts.processes > 1 and not opts.db_url:
+        raise UsageError("serving from several processes needs the database URL")
     if authorizer is None:
         authorizer = AllowAll() if mode == "none" else kubernetes_authorizer(opts.kubeconfig, opts.context)
     api = ResultsApi(authorizer, workers=opts.workers)
-    asyncio.run(_serve(api, host, port, tls, ready, stop))
+    children: list[multiprocessing.process.BaseProcess] = []
+    if opts.processes > 1:
+        if port == 0:  # every process must bind the same port: choose it now
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections or threads
+        child_opts = replace(opts, listen=f"[{host}]:{port}" if ":" in host else f"{host}:{port}", processes=1)
+        for _ in range(opts.processes - 1):
+            p = ctx.Process(target=_child, args=(child_opts,), daemon=True)
+            p.start()
+            children.append(p)
+    try:
+        asyncio.run(_serve(api, host, port, tls, ready, stop, reuse_port=opts.processes > 1))
+    finally:
+        for p in children:
+            p.terminate()
+        for p in children:
+            p.join(10)
+
+
+def _child(opts: ServeOptions) -> None:
+    """One more serving process: opens the history read-only itself and shares the port."""
+    import signal
+
+    from tekton_results_tui.store.db import open_database
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first process stops the others
+    db = open_database(opts.db_url or "", read_only=True)
+    try:
+        host, port = parse_listen(opts.listen)
+        mode = auth_mode(opts, host)
+        authorizer = AllowAll() if mode == "none" else kubernetes_authorizer(opts.kubeconfig, opts.context)
+        api = ResultsApi(authorizer, workers=opts.workers)
+        asyncio.run(_serve(api, host, port, tls_context(opts.tls_cert, opts.tls_key), None, None, reuse_port=True))
+    finally:
+        db.close()

@@ -35,13 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--context", metavar="NAME", default=argparse.SUPPRESS, help="kubeconfig context to use")
     p.add_argument("--workers", type=bounded_int(1, 256), default=16, metavar="N",
                    help="threads that run store reads (default 16)")
+    p.add_argument("--processes", type=bounded_int(1, 64), default=1, metavar="N",
+                   help="serve from N processes sharing the port (each its own interpreter; default 1)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     opts = ServeOptions(listen=args.listen, auth=args.auth, tls_cert=args.tls_cert, tls_key=args.tls_key,
                         kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                        workers=args.workers)
+                        workers=args.workers, processes=args.processes, db_url=db_url_of(args))
     with opened_history(args, read_only=True):
         db_url = db_url_of(args)
 

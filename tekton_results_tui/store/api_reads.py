@@ -184,21 +184,41 @@ def _object_name(op: str, v: Any) -> pw.Expression:
     return runs & _text_op(Record.run_name, op, v)
 
 
+RARE_LABEL_SHARE = 200  # a label on fewer than 1 in this many Results is "rare" (see _narrowed)
+
+
+def _narrowed(sub: pw.Select) -> pw.Expression:
+    """Records of the Results `sub` (label rows) names, in the shape that reads fewest stored objects.
+
+    The label index finds the Results; the run's own JSON then confirms the label (the index holds
+    the union of a Result's labels). A rare label: look its Records up by Result (few objects read,
+    then sorted). A common one: walk Records in page order and keep those whose Result is in the set
+    (SQLite would otherwise look up and parse every Record of every matching Result before sorting;
+    measured on 120k records, a label on 1 Result in 22: 195 ms -> 16 ms)."""
+    if not _on_sqlite():
+        return Record.result.in_(sub)
+    n = sub.count()
+    total = Result.select().count()
+    if n * RARE_LABEL_SHARE < total:
+        return Record.result.in_(sub)
+    return (Record.result + 0).in_(sub)  # `+ 0`: no index on result, so the scan follows ORDER BY id
+
+
 def _label_cond(c: Cond, negated: bool) -> pw.Expression:
     if c.op == "has":
         key = str(c.value)
         present = _json_text(Record.data, ["metadata", "labels", key]).is_null(False)
         if negated:
             return present
-        return Record.result.in_(Label.select(Label.result).where(Label.key == storable_text(key))) & present
+        return _narrowed(Label.select(Label.result).where(Label.key == storable_text(key))) & present
     if c.key is None:
         raise UnsupportedFilter(f"{c.field} compared as a whole (use {c.field}[\"key\"])")
     exact = _text_op(_json_text(Record.data, ["metadata", "labels", c.key]), c.op, c.value)
-    if c.op in ("==", "in") and not negated:  # the label index narrows to Results that carry the label, JSON checks the run
+    if c.op in ("==", "in") and not negated:  # the label index narrows to Results that carry the label
         vals = [c.value] if c.op == "==" else list(c.value)
         sub = Label.select(Label.result).where((Label.key == storable_text(c.key))
                                                & Label.value.in_([storable_text(str(x)) for x in vals]))
-        return Record.result.in_(sub) & exact
+        return _narrowed(sub) & exact
     return exact
 
 
@@ -461,18 +481,39 @@ def _steps_of(logs: list[tuple[int, str | None]]) -> list[LogPart]:
     return out
 
 
-def log_chunks(step_log_id: int, chunk_bytes: int = 256 * 1024) -> Iterator[bytes]:
-    """One step's log, decompressed a piece at a time: the compressed blob is read in slices from the
-    database (SUBSTR), so neither it nor the text is ever held whole."""
+def _compressed_pieces(step_log_id: int, chunk_bytes: int) -> Iterator[bytes]:
+    """The stored (compressed) blob a slice at a time. SQLite: incremental blob I/O, which reads only
+    the pages of each slice (SUBSTR would read the blob from its start every time); PostgreSQL:
+    substring of the bytea."""
+    if _on_sqlite():
+        conn = Result._meta.database.obj.connection()
+        try:
+            blob = conn.blobopen("step_log", "data", step_log_id, readonly=True)
+        except Exception:  # noqa: BLE001 - no such row, or a NULL value: nothing to read
+            return
+        with blob:
+            while True:
+                piece = blob.read(chunk_bytes)
+                if not piece:
+                    return
+                yield piece
     total = StepLog.select(pw.fn.LENGTH(StepLog.data)).where(StepLog.id == step_log_id).scalar() or 0
-    d = zlib.decompressobj()
     pos = 0
     while pos < total:
-        piece = StepLog.select(pw.fn.SUBSTR(StepLog.data, pos + 1, chunk_bytes)).where(StepLog.id == step_log_id).scalar()
+        piece = StepLog.select(pw.fn.SUBSTRING(StepLog.data, pos + 1, chunk_bytes)).where(
+            StepLog.id == step_log_id).scalar()
         if not piece:
-            break
+            return
         pos += len(piece)
-        out = d.decompress(bytes(piece), chunk_bytes * 4)
+        yield bytes(piece)
+
+
+def log_chunks(step_log_id: int, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+    """One step's log, decompressed a piece at a time from slices of the stored blob: neither the
+    blob nor the text is ever held whole."""
+    d = zlib.decompressobj()
+    for piece in _compressed_pieces(step_log_id, chunk_bytes):
+        out = d.decompress(piece, chunk_bytes * 4)
         while True:
             if out:
                 yield out

@@ -178,3 +178,30 @@ def test_unsupported_on_results_and_summary(api) -> None:
     assert r.status_code == 400 and "data.metadata.name" in r.json()["message"]
     r = api.get("/-/results/-/records/summary", filter="size(x) > 1")
     assert r.status_code == 400 and "size" in r.json()["message"]
+
+
+@pytest.mark.parametrize("share", [0, 10**9], ids=["common-label-scan", "rare-label-lookup"])
+def test_label_filters_give_the_same_rows_by_either_plan(api, monkeypatch, share: int) -> None:
+    """A label on many Results is checked walking Records in order, a rare one by looking its Results
+    up: both plans answer the same rows."""
+    from tekton_results_tui.store import api_reads
+
+    monkeypatch.setattr(api_reads, "RARE_LABEL_SHARE", share)
+    everything = _records(api)
+    for cel, pred in RECORD_CASES:
+        if "labels" not in cel:
+            continue
+        want = {uid for uid, t, o in everything if pred(t, o)}
+        got = _walk_uids(api, cel)
+        assert got == want, cel
+
+
+def _walk_uids(api, cel: str) -> set[str]:
+    out: set[str] = set()
+    token = ""
+    while True:
+        body = api.json("/-/results/-/records", filter=cel, page_size=5, **({"page_token": token} if token else {}))
+        out |= {r["uid"] for r in body.get("records", [])}
+        token = body.get("next_page_token", "")
+        if not token:
+            return out

@@ -114,3 +114,30 @@ def test_upstream_doc_filters(server: str, on: str, cel: str, code: int) -> None
     assert got == code, body
     if code == 400:
         assert json.loads(body)["code"] == 3
+
+
+def test_several_processes_share_the_port(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    db = open_database(url)
+    populate(History(db))
+    db.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
+                             f"127.0.0.1:{port}", "--processes", "3"], stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert "serving" in proc.stderr.readline()
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) >= 2  # the two extra serving processes (spawn may add its resource tracker)
+        for _ in range(30):  # new connections each time: the kernel spreads them over the processes
+            code, body = curl(f"http://127.0.0.1:{port}/apis/results.tekton.dev/v1alpha2/parents/-/results")
+            assert code == 200 and len(json.loads(body)["results"]) == 6, body
+        codes = [curl(f"http://127.0.0.1:{port}/healthz")[0] for _ in range(10)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(20)
+    assert rc in (0, 130)
+    assert all(not Path(f"/proc/{c}").exists() or "zombie" in Path(f"/proc/{c}/status").read_text() for c in children)
+    assert codes.count(200) == 10
