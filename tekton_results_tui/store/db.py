@@ -21,7 +21,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
 
@@ -377,8 +377,16 @@ def has_run_stats(db: pw.Database) -> bool:
     return getattr(db, "schema_version", SCHEMA_VERSION) >= RUN_STATS_VERSION
 
 
+def _log_index_v4(db: pw.Database) -> None:
+    """The search index over step logs, empty; stored logs are indexed by a resumable backfill
+    (store/log_index.py: `reindex-logs`, or a writer's idle time), so this step stays quick."""
+    from tekton_results_tui.store import log_index  # local: it builds on this module
+
+    log_index.create_index(db)
+
+
 # Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_indexes_v2, _run_stats_v3]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

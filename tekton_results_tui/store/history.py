@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import peewee as pw
 
-from tekton_results_tui.store import ingest, lease, reads, retention
+from tekton_results_tui.store import ingest, lease, log_index, log_search, reads, retention
 from tekton_results_tui.store.aggregates import Aggregate, aggregate
 from tekton_results_tui.store.changes import (
     ApplyResult, Change, ClassifiedRun, Events, Gone, Logs, ReadOnlyError, RunUpsert, Skipped, StepLogData,
@@ -31,6 +31,7 @@ from tekton_results_tui.store.changes import (
 )
 from tekton_results_tui.store.checkpoint import DEFAULT_AUTOCHECKPOINT, BackgroundCheckpointer
 from tekton_results_tui.store.db import is_sqlite
+from tekton_results_tui.store.log_search import LogHit, LogQuery, LogQueryError, LogSearchPage, NoLogIndex, parse_log_query
 from tekton_results_tui.store.query import Filter, parse_filter
 from tekton_results_tui.store.rows import (
     RECORD_ORDERS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow, StepLogInfo,
@@ -43,7 +44,8 @@ OPTIMIZE_EVERY = 50_000  # changed rows between automatic statistics refreshes
 __all__ = [
     "History", "ApplyResult", "Change", "ClassifiedRun", "Events", "Gone", "Logs", "ReadOnlyError", "RunUpsert",
     "Skipped", "StepLogData", "describe_object", "Aggregate", "ChangeSet", "Page", "RecordRow", "ResultRow",
-    "StepLogInfo", "RECORD_ORDERS", "RESULT_ORDERS", "loads_json",
+    "StepLogInfo", "RECORD_ORDERS", "RESULT_ORDERS", "loads_json", "LogHit", "LogQuery", "LogQueryError",
+    "LogSearchPage", "NoLogIndex", "parse_log_query",
 ]
 
 
@@ -252,6 +254,29 @@ class History:
     def step_log_text(self, step_log_id: int) -> bytes:
         """One step's stored log, decompressed (capped at store time, so bounded)."""
         return reads.step_log_text(step_log_id)
+
+    # --- searching every stored log -------------------------------------------------------
+
+    def search_logs(self, query: str | LogQuery, flt: str | Filter | None = None, context: int = 0,
+                    page_token: str | None = None, limit: int = 50) -> LogSearchPage:
+        """Lines of stored step logs matching `query` (store/log_search.py), in runs `flt` keeps, newest
+        runs first, with `context` lines either side; a page at a time (pass back `next_token`).
+        Raises LogQueryError / FilterError (one line) for bad input, NoLogIndex on an old read-only file."""
+        q = query if isinstance(query, LogQuery) else parse_log_query(query)
+        return log_search.search(self.db, q, self._filter(flt), context, page_token, limit)
+
+    def log_index_pending(self) -> int:
+        """Stored step logs the log index has still to take in (0 when it is complete or absent)."""
+        return log_index.pending() if log_index.has_index(self.db) else 0
+
+    def reindex_logs_batch(self) -> int | None:
+        """Index the next batch of stored step logs the log index lacks (one transaction, resumable);
+        the step logs looked at, None when the index is complete."""
+        self._check_writable()
+        return log_index.backfill_batch(self.db)
+
+    def log_index_bytes(self) -> int | None:
+        return log_index.index_size_bytes(self.db)
 
     # --- aggregates and retention --------------------------------------------------------
 

@@ -23,6 +23,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store import log_index
 from tekton_results_tui.store.changes import (
     ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
 )
@@ -427,6 +428,8 @@ def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
             Record.update(seq=b.seq, update_time=b.now).where(Record.id == rid).execute()
             changed = 1
         changed += n
+    if log_index.has_index(b.db):  # searchable in the same transaction that stores them
+        log_index.index_step_logs(b.db, rid, info.created or b.now, [(s.step, s.text) for s in steps])
     return changed
 
 

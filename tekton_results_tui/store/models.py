@@ -227,6 +227,25 @@ class StepLog(BaseModel):
         indexes = ((("record", "step"), True),)
 
 
+class LogDoc(BaseModel):
+    """How one step log is indexed for search (schema v4; store/log_index.py).
+
+    The index rows of a step log (SQLite: FTS5 table `log_fts`; PostgreSQL: `log_block`) are blocks of
+    `per_block` lines whose keys are `key + 0xFFFF - block`: keys order newest runs first and, within a
+    step log, its blocks in line order, so a search pages by key alone. `crc` of the stored text says
+    whether a rewritten log needs indexing again.
+    """
+
+    step_log = pw.ForeignKeyField(StepLog, primary_key=True, on_delete="CASCADE", column_name="step_log_id")
+    key = pw.BigIntegerField(unique=True)
+    crc = pw.BigIntegerField()
+    lines = pw.IntegerField()
+    per_block = pw.IntegerField()
+
+    class Meta:
+        table_name = "log_doc"
+
+
 class Lease(BaseModel):
     """Who writes this database: lets a TUI see that a live headless watcher owns it."""
 
