@@ -50,6 +50,10 @@ class ResultsClient:
             url = url[: -len(API_PREFIX.rstrip("/"))]
         self.base_url = url
         self.auth = auth or SourceAuth()
+        if self.auth.verify is False:  # asked for: a warning on stderr per request would be noise
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.retries = retries
         self.max_log_bytes = max_log_bytes
@@ -85,9 +89,10 @@ class ResultsClient:
         with self._lock:
             self.requests += 1
         try:
-            resp = self._session().get(url, params=params, timeout=self.timeout, stream=stream)
+            # verify per request: requests lets $REQUESTS_CA_BUNDLE override a session's verify=False
+            resp = self._session().get(url, params=params, timeout=self.timeout, stream=stream, verify=self.auth.verify)
         except requests.exceptions.SSLError as exc:
-            raise SourceError(f"{what}: TLS failed talking to {self.base_url}: {_first_line(exc)} "
+            raise SourceError(f"{what}: TLS failed talking to {self.base_url}: {_reason(exc)} "
                               "(--insecure-skip-tls-verify to skip verification)") from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
             raise SourceError(f"{what}: {self.base_url} did not answer within {self.timeout[1]:g}s "

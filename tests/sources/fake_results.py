@@ -64,6 +64,8 @@ class FakeResults:
         self.page_delay_s = 0.0  # every list page after `delay_after` pages sleeps this long
         self.delay_after = 0
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each request
+        self.ssl_context = None  # an ssl.SSLContext: serve https
         self.pages_served = 0
         self.page_served = threading.Event()
         self._clock = itertools.count(1)
@@ -122,7 +124,7 @@ class FakeResults:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context is not None else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> FakeResults:
         fake = self
@@ -139,6 +141,8 @@ class FakeResults:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
+        if self.ssl_context is not None:
+            self._httpd.socket = self.ssl_context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
@@ -180,6 +184,7 @@ class FakeResults:
         q = parse_qs(parts.query)
         with self._lock:
             self.requests.append((parts.path, q))
+            self.authorizations.append(h.headers.get("Authorization"))
         if self.mode == "slow":
             time.sleep(self.slow_s)
         if not parts.path.startswith(PREFIX):

@@ -156,3 +156,69 @@ def test_resumes_after_kill_9(db_url, spelling, tmp_path):
         assert {k: json.loads(v) for k, v in resumed.items()} == {k: json.loads(v) for k, v in whole.items()}
     finally:
         fake.stop()
+
+
+def test_token_and_kubeconfig_credentials_reach_the_server(sqlite_url, fake, tmp_path):
+    fill(fake, 1)
+    assert sync(fake.url, sqlite_url, "--token", "s3cret") == 0
+    assert set(fake.authorizations) == {"Bearer s3cret"}
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: from-kubeconfig}}]\n"
+        "contexts: [{name: ctx, context: {cluster: c, user: u}}, {name: other, context: {cluster: c, user: u}}]\n")
+    fake.authorizations.clear()
+    assert sync(fake.url, sqlite_url, "--kubeconfig", str(kubeconfig), "--context", "ctx") == 0
+    assert set(fake.authorizations) == {"Bearer from-kubeconfig"}
+
+
+def test_tls_is_verified_unless_skipped(sqlite_url, tmp_path, capsys):
+    import ssl
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    fake = FakeResults()
+    fake.ssl_context = ctx
+    fake.start()
+    try:
+        fill(fake, 1)
+        assert sync(fake.url, sqlite_url) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "TLS failed" in err[0] and "--insecure-skip-tls-verify" in err[0], err
+        assert sync(fake.url, sqlite_url, "--insecure-skip-tls-verify") == 0
+        assert len(stored(sqlite_url)) == 3
+    finally:
+        fake.stop()
+
+
+def test_follow_picks_up_new_runs_until_sigterm(sqlite_url, fake):
+    fill(fake, 1)
+    cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", sqlite_url,
+           "--cluster-name", CLUSTER, "--follow", "--sync-interval", "0.2s", "-q"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    try:
+        def wait_for(n: int) -> None:
+            for _ in range(600):
+                assert proc.poll() is None, proc.stderr.read()
+                try:
+                    if len(stored(sqlite_url)) >= n:
+                        return
+                except Exception:  # noqa: BLE001 - the history is being created
+                    pass
+                fake.page_served.wait(0.1)
+                fake.page_served.clear()
+            raise AssertionError(f"never {n} records")
+
+        wait_for(3)
+        fill(fake, 1)
+        wait_for(6)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
