@@ -13,7 +13,7 @@ import sys
 
 from tekton_results_tui import __version__, exitcodes
 from tekton_results_tui.commands import cleanup_cmd, import_cmd, insights_cmds, prune_cmd, query_cmds, sync_cmd
-from tekton_results_tui.commands import diff_cmd
+from tekton_results_tui.commands import diff_cmd, logsearch_cmd
 from tekton_results_tui.commands import serve_cmd
 from tekton_results_tui.commands.args import (
     Parser, add_cluster_options, add_db_option, add_mode_options, add_source_options, settings_from_args,
@@ -24,7 +24,7 @@ from tekton_results_tui.sim import cli as sim_cli
 from tekton_results_tui.textsafe import visible
 
 # in `--help` order
-SUBCOMMANDS = (query_cmds, insights_cmds, diff_cmd, import_cmd, prune_cmd, cleanup_cmd, sync_cmd, serve_cmd, sim_cli)
+SUBCOMMANDS = (query_cmds, insights_cmds, diff_cmd, logsearch_cmd, import_cmd, prune_cmd, cleanup_cmd, sync_cmd, serve_cmd, sim_cli)
 PROG = "tekton-results-tui"
 
 __all__ = ["build_parser", "main", "settings_from_args"]

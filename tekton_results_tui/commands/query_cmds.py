@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from tekton_results_tui import exitcodes, kinds
-from tekton_results_tui.commands import output
+from tekton_results_tui.commands import logsearch_cmd, output
 from tekton_results_tui.commands.args import MAX_COUNT, add_db_option, add_filter_words, add_store_options, bounded_int
 from tekton_results_tui.commands.common import (
     check_filter,
@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("logs", help="print the stored step logs of a run",
                               description="Print the stored step logs of a TaskRun (or of every TaskRun of a "
                               "PipelineRun). NAME is a run name (the newest when names repeat), a Result or "
-                              "Record name, or a uid.")
-    p.add_argument("name", metavar="NAME")
+                              "Record name, or a uid. With --grep PATTERN: search every stored step log, the "
+                              "words being a run filter.")
+    p.add_argument("name", metavar="NAME | FILTER", nargs="*")
+    logsearch_cmd.add_grep_options(p)
     p.add_argument("--step", metavar="STEP", help="only this step")
     p.add_argument("-n", "--namespace", dest="log_namespace", metavar="NS",
                    help="the run's namespace (when a name is in several)")
@@ -181,6 +183,11 @@ def _say(text: str) -> None:
 
 @quiet_broken_pipe
 def run_logs(args: argparse.Namespace) -> int:
+    if args.grep is not None:
+        return logsearch_cmd.run_grep(args)
+    if len(args.name) != 1:
+        raise UsageError("logs: give one run NAME (or --grep PATTERN [FILTER ...] to search every stored log)")
+    args.name = args.name[0]
     namespace = args.log_namespace or (getattr(args, "namespaces", None) or [None])[-1]
     with opened_history(args, read_only=True) as h:
         run = _resolve_run(h, args.name, namespace)
