@@ -37,6 +37,7 @@ from tekton_results_tui.tui.cluster import ClusterActions, NoCluster, WatcherCal
 from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.config import UiConfig
 from tekton_results_tui.tui.user_actions import USER_BINDINGS, UserActions
+from tekton_results_tui.tui.insight_actions import INSIGHT_BINDINGS, InsightActions
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
@@ -61,7 +62,7 @@ TREE_CHROME = 5  # the tree's border, padding and scrollbar
 QUICK_COUNT = 10_000  # a count past this shows as "≥ 10,000" until the exact figure arrives
 
 
-class ResultsApp(CleanupActions, UserActions, App[int]):
+class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
     """Explore the history as Result -> Records, live."""
 
     TITLE = "tekton-results-tui"
@@ -83,6 +84,7 @@ class ResultsApp(CleanupActions, UserActions, App[int]):
         Binding("ctrl+u", "clear_marks", "Unmark all", id="app.clear_marks", show=False),
         *CLEANUP_BINDINGS,  # space mark, ctrl+d delete (Textual merges BINDINGS only from DOMNode classes)
         *USER_BINDINGS,  # copy, $PAGER/$EDITOR, export
+        *INSIGHT_BINDINGS,  # statistics, timeline, diff, log search
     ]
 
     def __init__(self, history: History, service: WatcherCalls | None = None, settings: Settings | None = None,

@@ -19,7 +19,8 @@ from tekton_results_tui.store.history import History
 T = TypeVar("T")
 
 # Groups whose workers read for what the screen shows (tests and benchmarks wait for them to settle).
-READ_GROUPS = ("tree-page", "tree-more", "tree-children", "tree-live", "count", "header")
+READ_GROUPS = ("tree-page", "tree-more", "tree-children", "tree-live", "count", "header", "user-read", "export",
+               "stats", "diff", "log-search")
 
 
 def read_then(node: DOMNode, history: History, read: Callable[[], T],

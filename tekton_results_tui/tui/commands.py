@@ -49,6 +49,7 @@ class ResultsCommands(Provider):
         for theme in sorted(app.available_themes):
             cmds.append((f"Theme: {theme}", partial(app.set_theme_named, theme), "switch theme"))
         cmds.extend(app.cleanup_commands())
+        cmds.extend(app.insight_commands())
         return cmds
 
     async def discover(self) -> Hits:
