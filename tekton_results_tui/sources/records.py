@@ -161,7 +161,16 @@ _PREFIX = re.compile(rb"\[([^\]\s]{1,253})\] ")
 _LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
-def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
+DEFAULT_STEP_CAP = 4 * 1024 * 1024
+
+
+def step_logs(content: bytes, doc: Any, cut: bool, cap: int = DEFAULT_STEP_CAP) -> list[StepLogData]:
+    """A Log record's content as step logs, each cut at `cap` bytes (then marked truncated)."""
+    return [s if len(s.text) <= cap else StepLogData(s.step, s.container, s.text[:cap], True, s.state)
+            for s in split_steps(content, doc, cut)]
+
+
+def split_steps(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
     """A Log record's content as step logs.
 
     When the record lists its steps with sizes that add up to the content (this program's Log
@@ -208,7 +217,8 @@ def step_logs(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
 
 
 def document_change(r: SourceRecord, doc: Any, run: RunFound,
-                    fetch_log: Callable[[SourceRecord], tuple[bytes, bool] | None]) -> Any:
+                    fetch_log: Callable[[SourceRecord], tuple[bytes, bool] | None],
+                    step_cap: int = DEFAULT_STEP_CAP) -> Any:
     """The Logs or Events change of a matched document, or a string saying why there is none."""
     if r.type in LOG_TYPES:
         rk = kinds.run_kind(run.obj.get("kind"))
@@ -219,7 +229,7 @@ def document_change(r: SourceRecord, doc: Any, run: RunFound,
         if got is None:
             return f"{r.name}: the source has no content for this log"
         content, cut = got
-        return Logs(run.obj, step_logs(content, doc, cut))
+        return Logs(run.obj, step_logs(content, doc, cut, step_cap))
     items = event_items(doc)
     if items is None:
         return f"{r.name}: an EventList without items"

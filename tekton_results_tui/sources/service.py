@@ -52,7 +52,7 @@ def client_from_settings(settings: Settings) -> ResultsClient:
 def sync_from_settings(settings: Settings, history: History) -> ResultsSync:
     s = settings.source
     return ResultsSync(history, client_from_settings(settings), source_cluster_name(settings), s.source_parent,
-                       s.source_filter, s.sync_page_size)
+                       s.source_filter, s.sync_page_size, step_log_cap=settings.watch.log_cap_bytes)
 
 
 @dataclass(frozen=True)

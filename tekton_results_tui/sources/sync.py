@@ -61,7 +61,8 @@ class ResultsSync:
     """Syncs one source (server, parent, filter) into `history` under the cluster name `cluster`."""
 
     def __init__(self, history: History, client: ResultsClient, cluster: str, parent: str = "-",
-                 user_filter: str = "", page_size: int = 1000, log_workers: int = 8) -> None:
+                 user_filter: str = "", page_size: int = 1000, log_workers: int = 8,
+                 step_log_cap: int = rec.DEFAULT_STEP_CAP) -> None:
         self.history = history
         self.client = client
         self.cluster = cluster
@@ -69,6 +70,7 @@ class ResultsSync:
         self.user_filter = (user_filter or "").strip()
         self.page_size = page_size
         self.log_workers = max(1, log_workers)
+        self.step_log_cap = step_log_cap
         self.key = cursor_key(cluster, client.base_url, self.parent, self.user_filter)
         self.finder = rec.RunFinder(history, cluster)
 
@@ -200,7 +202,7 @@ class ResultsSync:
             if r.type in rec.LOG_TYPES and not _has_step_logs(run):
                 stats.other += 1  # upstream also keeps a PipelineRun's log: its TaskRuns' lines, stored as theirs
                 continue
-            ch = rec.document_change(r, doc, run, lambda x: contents.get(x.name))
+            ch = rec.document_change(r, doc, run, lambda x: contents.get(x.name), self.step_log_cap)
             if isinstance(ch, str):
                 stats.skip(ch)
                 continue

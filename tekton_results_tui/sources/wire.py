@@ -153,17 +153,18 @@ def record(item: Any) -> SourceRecord | str:
     return SourceRecord(name, data["type"], value, updated, etag if isinstance(etag, str) else "")
 
 
-def log_content(body: bytes, content_type: str) -> bytes:
+def log_content(body: bytes, content_type: str, cut: bool = False) -> bytes:
     """A GetLog answer -> the log's bytes.
 
     Upstream's REST gateway streams the gRPC messages as JSON objects one after another
     (`{"result": {"name": ..., "data": "<base64 chunk>"}}`, possibly with no separator); a server that
-    streams the log itself answers `text/plain`. An error object in the stream is a SourceError.
+    streams the log itself answers `text/plain`. An error object in the stream is a SourceError. A body
+    `cut` at the size limit keeps the chunks before the one it cut.
     """
     if "json" not in content_type.lower():
         return body
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8", "ignore" if cut else "strict")
     except UnicodeDecodeError:
         raise SourceError("get log: a JSON answer that is not UTF-8") from None
     dec = json.JSONDecoder()
@@ -176,6 +177,8 @@ def log_content(body: bytes, content_type: str) -> bytes:
         try:
             obj, pos = dec.raw_decode(text, pos)
         except ValueError:
+            if cut:
+                break
             raise SourceError(f"get log: not a stream of JSON objects at byte {pos}") from None
         part = obj.get("result") if isinstance(obj, dict) else None
         if isinstance(obj, dict) and "error" in obj and part is None:

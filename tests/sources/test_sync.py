@@ -280,3 +280,34 @@ def test_a_server_ignoring_the_order_still_gets_everything_and_the_cursor_moves_
     late = pr("u-late")
     fake.put_run(late)
     assert s.run_once().runs == 1
+
+
+def test_long_logs_are_capped_per_step_and_marked_truncated(history, fake):
+    p = pr("long")
+    t = tr("long-t", p)
+    fake.put_run(p)
+    fake.put_run(t)
+    fake.put_log(t, tr_log({"build": "x" * 100 + "\n" + "y" * 100, "test": "short"}))
+    s = new_sync(history, fake, step_log_cap=50)
+    assert s.run_once().logs == 1
+    log = history.log_record_for(t["metadata"]["uid"], cluster=CLUSTER)
+    steps = history.step_logs(log.id)
+    assert [(x.step, x.truncated, history.step_log_text(x.id)) for x in steps] == [
+        ("build", True, b"x" * 50), ("test", False, b"short\n")]
+
+
+def test_a_log_cut_at_the_client_limit_keeps_whole_chunks(history, fake):
+    """Upstream's JSON stream cut mid-object at the size limit: the chunks before the cut are kept."""
+    from tekton_results_tui.sources.client import ResultsClient
+
+    p = pr("huge")
+    t = tr("huge-t", p)
+    fake.put_run(p)
+    fake.put_run(t)
+    fake.put_log(t, ("[build] " + "z" * 500 + "\n").encode() * 20)  # ~10 kB in 1 kB JSON chunks
+    s = ResultsSync(history, ResultsClient(fake.url, read_timeout_s=5, max_log_bytes=4000), CLUSTER)
+    assert s.run_once().logs == 1
+    log = history.log_record_for(t["metadata"]["uid"], cluster=CLUSTER)
+    (step,) = history.step_logs(log.id)
+    text = history.step_log_text(step.id)
+    assert step.truncated and 1000 <= len(text) < 4000 and set(text) <= set(b"z\n")
