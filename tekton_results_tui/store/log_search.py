@@ -38,7 +38,6 @@ MAX_CONTEXT = 100
 FIRST_BATCH = 64  # candidate blocks in the first round trip
 MAX_BATCH = 16_384
 SCAN_BUDGET = 200_000  # candidate blocks looked at for one page before it returns what it has (and a token)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class LogQueryError(UserError, ValueError):
@@ -49,9 +48,7 @@ class NoLogIndex(UserError):
     """A read-only history whose schema predates the log index."""
 
 
-def fold(s: str) -> str:
-    return s.translate(_ASCII_LOWER)
-
+fold = li.fold
 
 @dataclass(frozen=True)
 class LogQuery:
@@ -188,14 +185,36 @@ def _candidates(db: pw.Database, q: LogQuery, upto: int, n: int) -> list[int]:
         where = " AND ".join(["body LIKE ?"] * len(terms))
         sql = f"SELECT rowid FROM {li.FTS} WHERE {where} AND rowid <= ? ORDER BY rowid DESC LIMIT ?"
         args: list = ["%" + t + "%" for t in terms]
-    else:
-        where = " AND ".join(["body ILIKE %s"] * len(terms))
-        sql = f'SELECT "key" FROM "{li.BLOCK_TABLE}" WHERE {where} AND "key" <= %s ORDER BY "key" DESC LIMIT %s'
-        args = ["%" + t.replace("\\", "\\\\") + "%" for t in terms]
-    return [k for (k,) in db.execute_sql(sql, [*args, upto, n]).fetchall()]
+        return [k for (k,) in db.execute_sql(sql, [*args, upto, n]).fetchall()]
+    return _pg_candidates(db, terms, upto, n)
 
 
-@dataclass
+RECENT_BLOCKS = 2000  # PostgreSQL: newest blocks checked in key order before the trigram index is asked
+
+
+def _pg_candidates(db: pw.Database, terms: list[str], upto: int, n: int) -> list[int]:
+    """PostgreSQL's planner cannot tell a common word from a rare one (LIKE '%w%' is estimated from its
+    length), and each needs the other plan: a common word is found at once walking the newest blocks in
+    key order; a rare one only through the trigram index, whose hits are then sorted. So: the newest
+    RECENT_BLOCKS blocks first, in key order; if they hold too few, the GIN index below them."""
+    like = " AND ".join(['"body" LIKE %s'] * len(terms))
+    args = ["%" + li.fold(t).replace("\\", "\\\\") + "%" for t in terms]  # bodies are stored folded
+    t = f'"{li.BLOCK_TABLE}"'
+    rows = db.execute_sql(f'SELECT "key", ({like}) FROM (SELECT "key", "body" FROM {t} WHERE "key" <= %s '
+                          f'ORDER BY "key" DESC LIMIT {RECENT_BLOCKS}) AS recent ORDER BY "key" DESC',
+                          [*args, upto]).fetchall()
+    hits = [k for k, ok in rows if ok]
+    if len(hits) >= n or len(rows) < RECENT_BLOCKS:
+        return hits[:n]
+    with db.atomic():  # SET LOCAL: this query only
+        if li.pg_trgm_schema(db) is not None:
+            db.execute_sql("SET LOCAL enable_seqscan = off")
+        more = db.execute_sql(f'SELECT "key" FROM {t} WHERE {like} AND ("key" + 0) < %s ORDER BY "key" DESC LIMIT %s',
+                              [*args, rows[-1][0], n - len(hits)]).fetchall()
+    return hits + [k for (k,) in more]
+
+
+@dataclass(eq=False)
 class _Doc:
     step_log_id: int
     per_block: int
@@ -225,11 +244,15 @@ def _docs(doc_keys: list[int], flt: Filter) -> dict[int, _Doc]:
     return {r[0]: _Doc(*r[1:]) for r in q}
 
 
-def _lines_of(d: _Doc) -> list[str]:
-    if d.lines is None:
-        blob = StepLog.select(StepLog.data).where(StepLog.id == d.step_log_id).scalar()
+PREFETCH = 32  # step logs read in one round trip
+
+
+def _load(docs: list[_Doc]) -> None:
+    """Read and split the stored text of these step logs (one query)."""
+    got = dict(StepLog.select(StepLog.id, StepLog.data).where(StepLog.id << [d.step_log_id for d in docs]).tuples())
+    for d in docs:
+        blob = got.get(d.step_log_id)
         d.lines = li.split_lines(zlib.decompress(bytes(blob))) if blob is not None else []
-    return d.lines
 
 
 def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_token: str | None = None,
@@ -254,12 +277,17 @@ def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_tok
             got = _docs(new, flt)
             for dk in new:
                 docs[dk] = got.get(dk)
+        order = [d for d in dict.fromkeys(docs.get(li.block_of(k)[0]) for k in keys) if d is not None]
+        place = {id(d): n for n, d in enumerate(order)}
         for k in keys:
             dk, block = li.block_of(k)
             d = docs.get(dk)
             if d is None:
                 continue
-            lines = _lines_of(d)
+            if d.lines is None:  # this step log and the next few the batch reaches
+                at = place[id(d)]
+                _load([x for x in order[at:at + PREFETCH] if x.lines is None])
+            lines = d.lines or []
             first = block * d.per_block
             for i in range(first, min(first + d.per_block, len(lines))):
                 if k == upto and i + 1 <= after_line:
