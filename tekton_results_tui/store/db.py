@@ -130,6 +130,8 @@ def open_database(url: str, read_only: bool = False, migrate: bool = True) -> pw
             db.schema_version = check_schema(db)  # never migrates: an older history is read as it is
         elif migrate:
             db.schema_version = run_migrations(db)
+        else:
+            db.schema_version = schema_version(db)  # reads follow what is there
     except pw.DatabaseError as exc:  # OperationalError included
         db.close()
         if u.engine == "sqlite" and "not a database" in str(exc):

@@ -94,6 +94,9 @@ class Result(BaseModel):
             (("summary_duration",), False),
             (("display_name",), False),
             (("pipeline", "revision"), False),  # flaky: other runs of a pipeline on one revision
+            # a namespace's or pipeline's runs of some status, newest first and counted from the index alone
+            (("parent", "summary_status", "sort_time"), False),
+            (("pipeline", "summary_status", "sort_time"), False),
         )
 
 

@@ -84,9 +84,9 @@ def count_results(f: Filter, limit: int | None = None) -> tuple[int, bool]:
     """(how many Results `f` matches, exact). With `limit`, counting stops at `limit` matches:
     (limit, False) then means "at least limit" — quick however many match; the exact figure
     is a second call without a limit. COUNT(*) so the planner may answer from an index alone."""
-    w = f.for_results()
     if limit is None:
-        return int(_where(Result.select(pw.fn.COUNT(pw.SQL("*"))), w).scalar() or 0), True
+        return int(_where(Result.select(pw.fn.COUNT(pw.SQL("*"))), f.for_results(counting=True)).scalar() or 0), True
+    w = f.for_results()  # stops at the limit: planned like a page
     limit = max(0, min(int(limit), INT64_MAX - 1))
     inner = _where(Result.select(pw.SQL("1")), w).limit(limit + 1)
     n = int(Result.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("m")).scalar() or 0)
