@@ -91,9 +91,14 @@ class ResultsSync:
         filter_time = cur.server_filters_time and cur.time_ns > 0
         newest, at_newest, ordered, first = cur.time_ns, set(cur.seen), True, True
 
-        def fetch(token: str) -> Any:
+        def fetch(token: str) -> tuple[Any, list[SourceRecord], rec.Translated]:
+            """A page, its records not applied yet, and their translation (parsing and classifying here, on
+            the fetching thread, overlaps with the database's work on the previous page)."""
             flt = self._filter(start_time if filter_time else 0, start_closed)
-            return self.client.list_records(self.parent, "-", flt, ORDER, self.page_size, token)
+            page = self.client.list_records(self.parent, "-", flt, ORDER, self.page_size, token)
+            fresh = [r for r in page.records if not (r.updated_ns < start_time or (
+                r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))]
+            return page, fresh, rec.translate(fresh)
 
         pool = ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log")
         lister = ThreadPoolExecutor(1, thread_name_prefix="sync-list")
@@ -107,7 +112,7 @@ class ResultsSync:
                     stats.interrupted = True
                     break
                 try:
-                    page = nxt.result()
+                    page, fresh, translated = nxt.result()
                 except HttpError as exc:
                     if exc.status == 400 and filter_time and first:
                         # upstream's Records filter knows no update_time: list everything, skip what was applied
@@ -122,7 +127,6 @@ class ResultsSync:
                 stats.records += len(page.records)
                 for why in page.bad:
                     stats.skip(why)
-                fresh = []
                 for r in page.records:
                     if r.updated_ns < newest:
                         ordered = False  # the server ignored the order: the cursor moves only at the end
@@ -130,10 +134,7 @@ class ResultsSync:
                         newest, at_newest = r.updated_ns, {seen_key(r)}
                     else:
                         at_newest.add(seen_key(r))
-                    if not (r.updated_ns < start_time
-                            or (r.updated_ns == start_time and (start_closed or _seen(r, start_seen)))):
-                        fresh.append(r)
-                self._apply(rec.translate(fresh), fresh, cur, pool, stats)
+                self._apply(translated, fresh, cur, pool, stats)
                 if ordered:  # unordered, the cursor stays where the pass began until its end
                     for r in page.records:
                         cur.advance(r)
