@@ -20,6 +20,7 @@ def test_snapshot_main_screen(snap_compare, make_app):
 
 def test_snapshot_expanded_failed_run(snap_compare, make_app):
     async def run_before(pilot):
+        await pilot.pause()  # the first page arrives from its worker
         _goto_failed(pilot.app)
         await pilot.press("enter", "down", "down", "down", "down")
         await pilot.pause()

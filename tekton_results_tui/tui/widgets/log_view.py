@@ -99,8 +99,8 @@ class LogView(DetailTab):
     TAB = "logs"
     DEFAULT_CSS = """
     LogView > #log-bar { height: 3; background: $boost; }
-    LogView #log-step { width: 50; }
-    LogView #log-note { width: 1fr; padding: 1 1 0 1; }
+    LogView #log-step { width: 1fr; max-width: 50; min-width: 20; }
+    LogView #log-note { width: 1fr; min-width: 16; padding: 1 1 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, history: History, clock: Callable[[], float] = time.time, *,

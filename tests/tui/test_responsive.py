@@ -1,0 +1,135 @@
+"""The layout at every width: one pane at a time below 120 columns, side by side above; tree lines
+never need a horizontal scroll; Summary tables stay one line per row, cut by ellipsis."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+
+from tekton_results_tui.tui.formatting import status_icon, status_word
+from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
+from tekton_results_tui.tui.widgets.results_tree import ResultItem
+from tekton_results_tui.tui.widgets.summary_view import cluster_state
+from tekton_results_tui.tui.widgets.tree_columns import layout_for
+
+from .conftest import T0
+
+
+def lines_fit(app) -> None:
+    tree = app.tree
+    width = tree.scrollable_content_region.width
+    assert tree.virtual_size.width <= width + 1, (tree.virtual_size.width, width)  # no horizontal scroll
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 36), (160, 40), (250, 50)])
+async def test_tree_lines_fit_the_width(make_app, size) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("enter")  # children lines too
+        lines_fit(app)
+        label = app.tree.cursor_node.label.plain
+        assert "…" not in label.split()[0]  # status and name first
+        narrow = size[0] < 120
+        assert app.narrow is narrow
+        assert app.query_one("#detail-box").display is not narrow
+        if not narrow:
+            share = app.tree.outer_size.width / size[0]
+            assert 0.34 <= share <= 0.51
+
+
+async def test_narrow_tab_opens_the_detail_and_escape_returns(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.tree.display and not app.query_one("#detail-box").display
+        await pilot.press("tab")
+        assert app.query_one("#detail-box").display and not app.tree.display
+        await pilot.press("escape")
+        assert app.tree.display and not app.query_one("#detail-box").display
+        assert app.focused is app.tree
+        await pilot.press("enter", "down")  # a child line: enter opens its detail
+        await pilot.press("enter")
+        assert app.query_one("#detail-box").display and not app.tree.display
+        await pilot.press("escape", "y")  # a tab key opens the detail on that tab
+        assert app.query_one("#detail-box").display and app.detail.active_tab == "yaml"
+
+
+async def test_resizing_moves_between_layouts(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        assert app.query_one("#detail-box").display and app.tree.display
+        wide_cols = app.tree.line_layout.columns
+        await pilot.resize_terminal(90, 30)
+        await pilot.pause()
+        assert not app.query_one("#detail-box").display
+        assert app.tree.line_layout.width <= app.tree.scrollable_content_region.width
+        lines_fit(app)
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert len(app.tree.line_layout.columns) < len(wide_cols)
+        lines_fit(app)
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert app.query_one("#detail-box").display
+        assert app.tree.line_layout.columns == wide_cols
+
+
+def test_columns_by_width_keep_status_name_age() -> None:
+    assert layout_for(40, 20).columns == ()
+    assert layout_for(80, 20).columns[:2] == ("namespace", "pipeline")
+    wide = layout_for(200, 20, show_cluster=True)
+    assert set(wide.columns) == {"pipeline", "duration", "namespace", "cluster", "start", "reason"}
+    assert "cluster" not in layout_for(200, 20).columns  # one cluster: not named
+    for w in range(40, 251):
+        assert layout_for(w, 60).width <= max(w, layout_for(40, 12).width)
+
+
+@pytest.mark.parametrize("width", [30, 50, 80, 120, 250])
+def test_fit_table_rows_stay_one_line(width) -> None:
+    t = FitTable([FitColumn("", min_width=1), FitColumn("TASK", min_width=8, shrink=1),
+                  FitColumn("TASKRUN", min_width=8, shrink=3), FitColumn("DURATION", right=True),
+                  FitColumn("STEPS (exit code)", min_width=12, shrink=2)], gap=1)
+    for i in range(6):
+        t.add_row(Text("✔"), f"golang-build-{i}", f"release-six-tasks-golang-build-{i}-abcdef", "1m2s",
+                  Text("clone ✔0, build ✔0, test ✖2, push not started"))
+    console = Console(width=width, record=True, color_system=None)
+    console.print(t)
+    lines = console.export_text().rstrip("\n").split("\n")
+    assert len(lines) == 7  # header + six rows: nothing wrapped
+    assert all(console.measure(Text(line)).maximum <= width for line in lines)
+    if width >= 120:
+        assert "release-six-tasks-golang-build-0-abcdef" in lines[1] and "push not started" in lines[1]
+
+
+def test_unknown_is_not_running() -> None:
+    assert status_word("UNKNOWN", True, started=False).startswith("Unknown")
+    assert status_icon("UNKNOWN", True, started=False).plain == "?"
+    assert status_word("UNKNOWN", True, started=True) == "Running"
+    assert status_word("FAILURE", True, started=False) == "Failed"
+
+
+async def test_never_started_run_shows_unknown_in_the_tree(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        node = app.tree.cursor_node
+        row = node.data.row
+        row.status, row.start, row.end, row.duration = "UNKNOWN", None, None, None
+        app.tree.relabel_all()
+        await pilot.pause()
+        assert node.label.plain.lstrip().startswith("?")
+
+
+def test_imported_runs_say_so() -> None:
+    from tekton_results_tui.store.history import RecordRow
+
+    rec = RecordRow(1, 1, "", "ci", "n", "u", "t", "TaskRun", "r", "u", "SUCCESS", None, None, None, None, None, None,
+                    None, True, True, None, True, 1, T0 - 86400 * 700, T0, 1)
+    assert cluster_state(rec, watched=False, documents=False).plain.startswith("imported 2024-")
+    assert cluster_state(rec, watched=True, documents=False).plain.startswith("in cluster")
+    assert cluster_state(rec, watched=False, documents=True).plain.startswith("in cluster")
+
+
+async def test_rows_shown_are_results(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)):
+        assert all(isinstance(n.data, ResultItem) for n in app.tree.root.children[:50])
