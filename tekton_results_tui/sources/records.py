@@ -62,7 +62,7 @@ def translate(records: list[SourceRecord]) -> Translated:
                 t.skipped.append(f"{r.name}: {type(exc).__name__}: {str(exc)[:120]}")
                 continue
             source_result = r.result_name
-            if source_result != info.result_name and source_result.startswith(f"{info.namespace}/results/"):
+            if source_result != info.result_name and _result_name_ok(source_result, info.namespace):
                 info.result_name = source_result
                 info.record_name = g.record_name(source_result, info.uid)
             t.changes.append(ClassifiedRun(info, text))
@@ -72,6 +72,15 @@ def translate(records: list[SourceRecord]) -> Translated:
         else:
             t.other += 1
     return t
+
+
+_RESULT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def _result_name_ok(name: str, namespace: str) -> bool:
+    """The source's Result name is kept when it is `<the run's namespace>/results/<id>` with a plain id."""
+    prefix = f"{namespace}/results/"
+    return name.startswith(prefix) and _RESULT_ID.fullmatch(name[len(prefix):]) is not None
 
 
 def in_result(obj: dict, result_name: str) -> dict:

@@ -86,7 +86,12 @@ class SyncService:
         self._thread.start()
 
     def _run(self) -> None:
-        self.sync.follow(self.interval_s, self._stop, self._on_pass)
+        self.sync.follow(self.interval_s, self._stop, self._on_pass, on_page=self._on_page)
+
+    def _on_page(self, stats: SyncStats) -> None:
+        """During a long pass (the first one of a big server), the header says how far it got."""
+        if self.passes == 0:
+            self.live_status.reason = f"syncing from {self.server}: {stats.records} records read, {stats.applied} stored"
 
     def _on_pass(self, stats: SyncStats | None, error: SourceError | None) -> None:
         st = self.live_status

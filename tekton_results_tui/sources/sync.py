@@ -148,9 +148,9 @@ class ResultsSync:
                     cur.close_if_past(page.server_now_ns)
                     cur.save(self.history)
                     break
-        finally:
+        finally:  # on Ctrl-C or a failure, requests in flight are left to finish on their own
             lister.shutdown(wait=False, cancel_futures=True)
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
         stats.waiting = len(cur.pending)
         stats.requests = self.client.requests - requests0
         stats.seconds = time.monotonic() - t0
@@ -233,12 +233,12 @@ class ResultsSync:
 
     def follow(self, interval_s: float, stop: threading.Event,
                on_pass: Callable[[SyncStats | None, SourceError | None], None] | None = None,
-               backoff_cap_s: float = 60.0) -> None:
+               backoff_cap_s: float = 60.0, on_page: Callable[[SyncStats], None] | None = None) -> None:
         """Pass after pass until `stop`, `interval_s` apart; a failing source is retried with backoff."""
         delay = interval_s
         while not stop.is_set():
             try:
-                stats = self.run_once(stop)
+                stats = self.run_once(stop, on_page)
             except SourceError as exc:
                 if on_pass is not None:
                     on_pass(None, exc)

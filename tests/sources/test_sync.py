@@ -311,3 +311,14 @@ def test_a_log_cut_at_the_client_limit_keeps_whole_chunks(history, fake):
     (step,) = history.step_logs(log.id)
     text = history.step_log_text(step.id)
     assert step.truncated and 1000 <= len(text) < 4000 and set(text) <= set(b"z\n")
+
+
+def test_a_source_result_name_that_is_not_a_plain_id_is_not_adopted(history, fake):
+    p = pr("odd")
+    fake.put_run(p, result="ci/results/" + "x" * 600)  # longer than any Result name column holds
+    t = pr("odd2")
+    fake.put_run(t, result="other-ns/results/abc")  # another namespace's Result
+    assert new_sync(history, fake).run_once().runs == 2
+    for o in (p, t):
+        row = history.get_record(uid=o["metadata"]["uid"], cluster=CLUSTER)
+        assert row.name == f"ci/results/{o['metadata']['uid']}/records/{o['metadata']['uid']}"
