@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from tekton_results_tui import __version__, exitcodes
+from tekton_results_tui.tui.config import HELP_EPILOG
 from tekton_results_tui.commands import cleanup_cmd, import_cmd, insights_cmds, prune_cmd, query_cmds, sync_cmd
 from tekton_results_tui.commands import diff_cmd, logsearch_cmd
 from tekton_results_tui.commands import serve_cmd
@@ -26,6 +27,7 @@ from tekton_results_tui.textsafe import visible
 # in `--help` order
 SUBCOMMANDS = (query_cmds, insights_cmds, diff_cmd, logsearch_cmd, import_cmd, prune_cmd, cleanup_cmd, sync_cmd, serve_cmd, sim_cli)
 PROG = "tekton-results-tui"
+TUI_HELP = HELP_EPILOG  # the TUI's keys and settings file (tui/config.py: no textual import)
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Explore Tekton PipelineRun/TaskRun history from a terminal. Without a command: the TUI "
         "with a watcher on the current kube context.",
+        epilog=TUI_HELP,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_db_option(parser)
