@@ -302,10 +302,8 @@ def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_tok
                                    d.log_record_id, d.step_log_id, d.step, i + 1, lines[i], p, q.spans(p),
                                    lines[max(0, i - context):i], lines[i + 1:i + 1 + context]))
                 last_key = k
-            if len(docs) > 256:  # keep memory flat on long scans: texts of step logs already passed go
-                for other in list(docs.values())[:-8]:
-                    if other is not None and other is not d:
-                        other.lines = None
+        for d in order[:-1]:  # memory stays flat on long scans: passed step logs' texts go (the last may go on)
+            d.lines = None
         if len(keys) < batch:
             return _page(db, hits, None)
         upto, after_line = keys[-1] - 1, 0
