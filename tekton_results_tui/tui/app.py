@@ -38,6 +38,7 @@ from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.config import UiConfig
 from tekton_results_tui.tui.user_actions import USER_BINDINGS, UserActions
 from tekton_results_tui.tui.insight_actions import INSIGHT_BINDINGS, InsightActions
+from tekton_results_tui.tui.flaky_marks import refresh_flaky_marks
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
@@ -332,6 +333,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
             self._shown = None
             self.show_node(self.tree.cursor_node)
         self.update_count()
+        refresh_flaky_marks(self.tree, self.history, self.filter, self.clock())
 
     @on(ResultsTree.Inserted)
     def _inserted(self, _: ResultsTree.Inserted) -> None:
@@ -397,6 +399,8 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
     # --- actions ------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.insight_screen_allows(action):
+            return False  # a full screen of its own (statistics, diff, log search): the tree's keys are not here
         if action in CLEANUP_ACTIONS:
             return self.cleanup_check_action(action)
         if action in MUTATING_ACTIONS and self.read_only:

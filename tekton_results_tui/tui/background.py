@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 # Groups whose workers read for what the screen shows (tests and benchmarks wait for them to settle).
 READ_GROUPS = ("tree-page", "tree-more", "tree-children", "tree-live", "count", "header", "user-read", "export",
-               "stats", "diff", "log-search")
+               "stats", "diff", "log-search", "tree-flaky")
 
 
 def read_then(node: DOMNode, history: History, read: Callable[[], T],

@@ -13,6 +13,8 @@ from textual.binding import Binding
 if TYPE_CHECKING:
     from tekton_results_tui.tui.app import ResultsApp
 
+SCREEN_WIDE_ACTIONS = frozenset({"quit", "help", "command_palette", "statistics", "search_logs"})
+
 INSIGHT_BINDINGS = [
     Binding("S", "statistics", "Stats", id="app.statistics", tooltip="statistics of the filtered runs by group"),
     Binding("t", "tab('timeline')", "Timeline", id="app.tab_timeline", tooltip="where the run's time went"),
@@ -22,10 +24,17 @@ INSIGHT_BINDINGS = [
 class InsightActions:
     """Statistics, diff and log-search screens of ResultsApp."""
 
+    def insight_screen_allows(self: "ResultsApp", action: str) -> bool:  # type: ignore[misc]
+        """Over a screen of this mixin, only the app's keys that make sense everywhere stay active."""
+        from tekton_results_tui.tui.screens.insight_screen import InsightScreen
+
+        return not isinstance(self.screen, InsightScreen) or action in SCREEN_WIDE_ACTIONS
+
     def action_statistics(self: "ResultsApp") -> None:  # type: ignore[misc]
         from tekton_results_tui.tui.screens.stats import StatsScreen
 
-        self.push_screen(StatsScreen())
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen())
 
     def insight_commands(self: "ResultsApp") -> list[tuple[str, Callable[[], Any], str]]:  # type: ignore[misc]
         """(title, callback, key) for the palette."""

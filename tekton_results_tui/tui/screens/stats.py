@@ -18,7 +18,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from tekton_results_tui.insights.stats import GROUP_KEYS, GroupStats, Stats, Trend, sparkline, statistics, trends
@@ -26,6 +25,7 @@ from tekton_results_tui.store.insights_reads import NONE_KEY
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.background import read_then
 from tekton_results_tui.tui.formatting import fmt_duration, status_style, status_word
+from tekton_results_tui.tui.screens.insight_screen import InsightScreen
 
 if TYPE_CHECKING:
     from tekton_results_tui.tui.app import ResultsApp
@@ -103,7 +103,7 @@ def _last(g: GroupStats) -> Text:
     when = g.last_start_time.replace("T", " ").rstrip("Z")[:16]
     text = Text(visible(when) + " ")
     if g.last_status:
-        text.append(status_word(g.last_status)[:4].lower(), style=status_style(g.last_status))
+        text.append(status_word(g.last_status).lower(), style=status_style(g.last_status))
     return text
 
 
@@ -137,7 +137,7 @@ def right_aligned(rows: list[dict[str, Any]], titles: dict[str, str]) -> None:
             r[c.key].pad_left(width - r[c.key].cell_len)
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(InsightScreen):
     """Statistics of the filtered runs by group; `enter` filters the tree to the highlighted group."""
 
     BINDINGS = [

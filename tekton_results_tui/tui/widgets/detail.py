@@ -20,9 +20,10 @@ from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target
 from tekton_results_tui.tui.widgets.events_view import EventsView
 from tekton_results_tui.tui.widgets.log_view import LogView
 from tekton_results_tui.tui.widgets.summary_view import SummaryView
+from tekton_results_tui.tui.widgets.timeline_view import TimelineView
 from tekton_results_tui.tui.widgets.yaml_view import YamlView
 
-TABS = ("summary", "yaml", "logs", "events")
+TABS = ("summary", "yaml", "logs", "events", "timeline")
 
 
 class DetailPane(Vertical):
@@ -48,11 +49,12 @@ class DetailPane(Vertical):
             "yaml": YamlView(history, clock, id="detail-yaml"),
             "logs": LogView(history, clock, pod_logs=pod_logs, id="detail-logs"),
             "events": EventsView(history, clock, id="detail-events"),
+            "timeline": TimelineView(history, clock, id="detail-timeline"),
         }
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs", initial="summary"):
-            for tab, title in zip(TABS, ("Summary", "YAML", "Logs", "Events")):
+            for tab, title in zip(TABS, ("Summary", "YAML", "Logs", "Events", "Timeline")):
                 with TabPane(title, id=tab):
                     yield self.views[tab]
 

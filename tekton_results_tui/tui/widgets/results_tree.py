@@ -24,6 +24,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.store.history import History, Page, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.tui.background import read_then
+from tekton_results_tui.tui.flaky_marks import flaky_label
 from tekton_results_tui.tui.widgets.tree_columns import (DEFAULT_COLUMNS, MARK, NAME_MAX, NAME_MIN, NAME_W, RUN_W,
                                                          TASK_W, Layout, layout_for, natural_width, record_label,
                                                          record_widths, result_label, result_name)
@@ -120,6 +121,7 @@ class ResultsTree(Tree[NodeData]):
         # Marks (for ctrl+d) live here and only here: labels are built from them, so a live relabel keeps them.
         self.marked: set[int] = set()  # marked Results (ids)
         self.marked_records: set[int] = set()  # marked run Records (ids)
+        self.flaky: set[int] = set()  # loaded Results judged flaky (tui/flaky_marks.py)
 
     @property
     def name_w(self) -> int:
@@ -458,7 +460,8 @@ class ResultsTree(Tree[NodeData]):
             if not self._relabel_scheduled:
                 self._relabel_scheduled = True
                 self.call_later(self._relabel_for_width)
-        return result_label(row, now, marked, show_cluster=self.show_cluster, layout=self.line_layout)
+        label = result_label(row, now, marked, show_cluster=self.show_cluster, layout=self.line_layout)
+        return flaky_label(label) if row.id in self.flaky and not marked else label
 
     def _relabel_for_width(self) -> None:
         self._relabel_scheduled = False

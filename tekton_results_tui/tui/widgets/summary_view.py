@@ -23,6 +23,7 @@ from tekton_results_tui.textsafe import visible
 from tekton_results_tui.watcher.writer_lease import lease_name
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
 from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
+from tekton_results_tui.tui.widgets.insight_rows import insight_rows
 from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
                                                          resolve)
 
@@ -245,6 +246,8 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
                                               documents=any(not kinds.is_run(r.kind) for r in res.records)))
         info.add_row("Record", _t(run.name))
         info.add_row("UID", _t(run.uid))
+        for name, value in insight_rows(history, run):  # flaky, expected end
+            info.add_row(name, value)
         parts.append(info)
         for title, table in (("Params", _params(obj)), ("Results", _results(obj))):
             if table is not None:

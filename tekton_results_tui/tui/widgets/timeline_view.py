@@ -1,0 +1,274 @@
+"""The Timeline tab: where a run's time went, one bar per TaskRun (per step when expanded, `x`).
+
+The run's objects are read in the tab's worker (the run and its children in two reads) and turned
+into spans (insights/timeline.py); the geometry is laid out on the UI thread for the tab's width, so
+a resize or the clock of a running run only redraws. Bars have eighth-cell precision (a bar starting
+mid-cell is drawn in reverse video), queued time is shaded apart from running time, the critical
+path is marked `*`, finally and skipped tasks are shown as such, and for a running PipelineRun the
+expected end (ETA) is a progress bar above the axis and an `E` on it. Lines are virtual (LineView).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from tekton_results_tui import kinds
+from tekton_results_tui.insights import timeline as tl
+from tekton_results_tui.insights.diff_load import side_of
+from tekton_results_tui.insights.eta import Eta, progress_bar
+from tekton_results_tui.insights.run_summary import RunInsights, run_insights
+from tekton_results_tui.kubefmt import human_duration
+from tekton_results_tui.store import grouping as g
+from tekton_results_tui.textsafe import visible
+from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
+from tekton_results_tui.tui.widgets.line_view import LineView
+
+STATUS_COLOURS = {g.SUCCESS: "green", g.FAILURE: "red", g.TIMEOUT: "magenta", g.CANCELLED: "yellow",
+                  g.UNKNOWN: "cyan", "SKIPPED": "bright_black"}
+LIVE_S = 1.0  # a running run's bars grow this often
+MIN_WIDTH = 40  # narrower than this the tab still draws, with a 10-column axis
+
+
+@dataclass
+class TimelinePayload:
+    spans: tl.RunSpans | None
+    message: str | None  # instead of bars (no run stored, not a run)
+    insights: RunInsights | None
+    deps: set[int]
+    running: bool
+
+
+def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
+    """The spans of the run a node is about (its children read in one pass) and its ETA."""
+    res = resolve(history, target)
+    if res.result is None and res.record is None:
+        return LoadError("This node is no longer in the history (pruned?).")
+    run = res.run_record()
+    deps = {r.id for r in res.records}
+    if run is None:
+        return TimelinePayload(None, "The run of this node is not stored yet.", None, deps, False)
+    check_cancelled()
+    side = side_of(history, run)
+    check_cancelled()
+    kind = kinds.run_kind(run.kind)
+    if run.kind == kinds.PIPELINE_RUN.name:
+        spans = tl.spans_of_pipelinerun(side.obj, [c for c in side.children if c.get("kind") == "TaskRun"])
+    elif kind is not None and kind.step_logs:
+        spans = tl.spans_of_taskrun(side.obj)
+    else:
+        return TimelinePayload(None, f"A {visible(run.kind)} has no timeline (no TaskRuns or steps).", None, deps,
+                               False)
+    insights = run_insights(history, run) if run.status == g.UNKNOWN else None
+    return TimelinePayload(spans, None, insights, deps, run.status == g.UNKNOWN and run.end is None)
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+
+def _colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, "white")
+
+
+def bar_cells(b: tl.Bar, width: int) -> Text:
+    """The bar area of one row: queued shade, then the running bar in its status colour, exact to 1/8 cell."""
+    if b.skipped:
+        return Text(f"skipped: {visible(b.note or '')}"[:width].ljust(width), style="dim italic")
+    if b.note and b.running is None and b.queued is None:
+        return Text(visible(b.note)[:width].ljust(width), style="dim italic")
+    chars = [" "] * width
+    styles: list[Style | None] = [None] * width
+    colour = _colour(b.status)
+    if b.queued is not None:
+        for c, ch in tl.glyphs(b.queued, width, fill=tl.QUEUED).items():
+            chars[c], styles[c] = ch, Style(color=colour, dim=True)
+    if b.running is not None:
+        for c, ch, rev in tl.exact_cells(b.running, width):
+            chars[c], styles[c] = ch, Style(color=colour, reverse=rev)
+    text = Text()
+    for ch, st in zip(chars, styles):
+        text.append(ch, st)
+    return text
+
+
+def tick_line(t: tl.Timeline) -> Text:
+    """The time axis: `|label` at each tick that fits, an `E` at the expected end."""
+    text = Text(" " * t.width, style="dim")
+    free = 0
+    for col, label in t.ticks:
+        mark = "|" + label
+        if col < free or col + len(mark) > t.width:
+            continue
+        text = text[:col] + Text(mark, style="dim") + text[col + len(mark):]
+        free = col + len(mark) + 1
+    if t.eta_col is not None and text.plain[t.eta_col] == " ":
+        text = text[:t.eta_col] + Text("E", style="bold cyan") + text[t.eta_col + 1:]
+    return text
+
+
+def eta_line(eta: Eta, width: int) -> Text:
+    """"expected end: about 6m left  ██████▌     45%  p50 11m, 3 runs" in `width` columns."""
+    when = "overdue" if eta.overdue else f"about {human_duration(eta.remaining_seconds)} left"
+    tail = f" {eta.progress * 100:.0f}%"
+    basis = f"  p50 {human_duration(eta.p50_seconds)}, {eta.basis} runs"
+    head = f"expected end: {when}  "
+    bar_w = max(8, min(40, width - len(head) - len(tail) - len(basis)))
+    if len(head) + bar_w + len(tail) + len(basis) > width:
+        basis = ""
+        bar_w = max(8, min(40, width - len(head) - len(tail)))
+    return Text.assemble("expected end: ", (when, "bold"), "  ",
+                         (progress_bar(eta.progress, bar_w), Style(color="cyan", bgcolor="grey23")),
+                         tail, (basis, "dim"))
+
+
+def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) -> tuple[list[Text], list[str]]:
+    """The tab's lines at `total_width` columns (and their plain text, for search)."""
+    if payload.spans is None:
+        lines = [Text(payload.message or "", style="italic")]
+        return lines, [x.plain for x in lines]
+    spans = payload.spans
+    eta = payload.insights.eta.run if payload.insights is not None and payload.insights.eta is not None else None
+    total_width = max(MIN_WIDTH, total_width)
+    t = tl.timeline_at(spans, total_width, now, eta.expected_end if eta is not None else None)
+    out: list[Text] = []
+    head = Text.assemble((spans.kind, "bold"), " ", (visible(spans.name), "bold"), " ")
+    head.append(tl.STATUS_WORDS.get(spans.status, "Running" if spans.status == g.UNKNOWN else spans.status),
+                style=_colour(spans.status))
+    if spans.start is not None:
+        end = spans.end if spans.end is not None else now
+        head.append(f"  {human_duration(max(0, end - spans.start))}", style="dim")
+    out.append(head)
+    if eta is not None:
+        out.append(eta_line(eta, total_width))
+    if t.message:
+        out.append(Text(t.message, style="italic"))
+        return out, [x.plain for x in out]
+    lay_label = total_width - t.width - tl.Layout(0, 0).tail_width - 2
+    pad = " " * (lay_label + 1)
+    out.append(Text(pad) + tick_line(t))
+    shown_finally = False
+    for b in sorted(t.bars, key=lambda b: b.is_finally):  # skipped tasks of the main part above `finally`
+        if b.is_finally and not shown_finally:
+            out.append(Text("finally", style="bold dim"))
+            shown_finally = True
+        out.append(_row(b, lay_label, t.width, "*" if b.critical else " ", eta_col=t.eta_col))
+        if steps:
+            for s in b.steps:
+                out.append(_row(s, lay_label, t.width, " ", indent="  ", eta_col=t.eta_col))
+    legend = Text(pad)
+    legend.append("█", style="green")
+    legend.append(" running  ")
+    legend.append(tl.QUEUED, style="dim")
+    legend.append(" queued")
+    if any(b.critical for b in t.bars):
+        legend.append("  ")
+        legend.append("*", style="bold yellow")
+        legend.append(" critical path")
+    if t.eta_col is not None:
+        legend.append("  ")
+        legend.append("┊", style="cyan")
+        legend.append(" expected end")
+    hint = "  x: " + ("hide" if steps else "show") + " steps"
+    if spans.kind == "PipelineRun" and any(b.steps for b in t.bars) and legend.cell_len + len(hint) <= total_width:
+        legend.append(hint, style="dim")
+    out.append(legend)
+    return out, [x.plain for x in out]
+
+
+def _row(b: tl.Bar, label_w: int, width: int, mark: str, indent: str = "", eta_col: int | None = None) -> Text:
+    label = indent + visible(b.label)
+    if len(label) > label_w - 1:
+        label = label[: label_w - 2] + "…"
+    text = Text()
+    text.append(mark, style="bold yellow" if mark.strip() else "")
+    text.append(label.ljust(label_w - 1), style="dim" if indent else ("bold" if b.critical else ""))
+    text.append(" ")
+    cells = bar_cells(b, width)
+    if eta_col is not None and not b.skipped and cells.plain[eta_col] == " ":
+        cells = cells[:eta_col] + Text("┊", style="cyan") + cells[eta_col + 1:]
+    text.append_text(cells)
+    dur = human_duration(b.duration) if b.duration is not None else ""
+    text.append(f" {dur:>7} ")
+    text.append(tl.status_word(b), style=_colour("SKIPPED" if b.skipped else b.status))
+    return text
+
+
+class TimelineLines(LineView):
+    BINDINGS = [Binding("x", "toggle_steps", "Steps", id="detail.timeline_steps", tooltip="bars per step")]
+
+    def action_toggle_steps(self) -> None:
+        view = next((a for a in self.ancestors if isinstance(a, TimelineView)), None)
+        if view is not None:
+            view.steps = not view.steps
+            view.redraw()
+
+
+class TimelineView(DetailTab):
+    TAB = "timeline"
+    DEFAULT_CSS = """
+    TimelineView > TimelineLines { height: 1fr; }
+    """
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.payload: TimelinePayload | None = None
+        self.steps = False
+        self._drawn_width = 0
+
+    def compose(self) -> ComposeResult:
+        yield TimelineLines(id="timeline-lines")
+
+    def on_mount(self) -> None:
+        self.set_interval(LIVE_S, self._tick, name="timeline-live")
+
+    @property
+    def lines_view(self) -> TimelineLines:
+        return self.query_one(TimelineLines)
+
+    def build(self, target: Target) -> Any:
+        return build_payload(self.history, target)
+
+    def apply(self, payload: Any, keep_scroll: bool) -> None:
+        view = self.lines_view
+        if payload is None:
+            self.payload, self.deps = None, set()
+            view.set_lines([Text("Nothing selected.", style="italic")], ["Nothing selected."])
+            return
+        if isinstance(payload, LoadError):
+            self.payload, self.deps = None, set()
+            view.set_lines([Text(visible(payload.message), style="italic")], [payload.message])
+            return
+        self.payload = payload
+        self.deps = payload.deps
+        self.redraw(keep_scroll=keep_scroll)
+
+    def redraw(self, keep_scroll: bool = True) -> None:
+        if self.payload is None:
+            return
+        view = self.lines_view
+        width = (view.scrollable_content_region.width or view.size.width or self.size.width or 80) - 1
+        self._drawn_width = width
+        lines, plain = render(self.payload, width, int(self.clock()), self.steps)
+        view.set_lines(lines, plain, keep_scroll=keep_scroll)
+
+    def on_resize(self) -> None:
+        if self.payload is not None:
+            self.call_after_refresh(self._redraw_if_width_changed)
+
+    def _redraw_if_width_changed(self) -> None:
+        view = self.lines_view
+        width = (view.scrollable_content_region.width or view.size.width or 80) - 1
+        if width != self._drawn_width:
+            self.redraw()
+
+    def _tick(self) -> None:
+        if self.payload is not None and self.payload.running and self.display:
+            self.redraw()
+
+    def focus_content(self) -> None:
+        self.lines_view.focus()

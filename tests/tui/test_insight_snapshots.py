@@ -1,0 +1,65 @@
+"""SVG snapshots of the insight views (plain `def` tests; fixed clock, data and sizes): the Statistics
+screen, the timeline of a finished run with a failed task and of a running run with its ETA, the Diff
+screen, the Search-logs screen with hits and the Logs tab opened at a hit — each at 80x24 and 160x45."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History
+
+from .conftest import T0, fixed_histories, write_fixed_db
+from .insight_data import FAILED_RUN, RUNNING_RUN, add_insight_runs
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45")]
+
+
+@pytest.fixture
+def insight_app(tmp_path: Path):
+    path = write_fixed_db(tmp_path / "history.db")
+    db = open_database("sqlite:///" + str(path))
+    add_insight_runs(History(db, clock=lambda: T0))
+    db.close()
+    from tekton_results_tui.tui.app import ResultsApp
+
+    with fixed_histories(path) as open_history:
+        yield lambda: ResultsApp(open_history(False), clock=lambda: float(T0), live=False)
+
+
+def goto(app, name: str) -> None:
+    for node in app.tree.root.children:
+        row = getattr(node.data, "row", None)
+        if row is not None and (row.display_name or row.name) == name:
+            app.tree.goto(node)
+            return
+    raise AssertionError(f"{name} is not in the tree")
+
+
+def keys_after(name: str | None, *keys: str):
+    async def run_before(pilot) -> None:
+        await pilot.pause()  # the first page (the Pilot waits for the app's store reads)
+        if name is not None:
+            goto(pilot.app, name)
+            await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_statistics_screen(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(None, "S"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_timeline_failed_run(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(FAILED_RUN, "t"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_timeline_running_run_with_eta(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(RUNNING_RUN, "t", "x"))
