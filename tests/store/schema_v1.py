@@ -9,7 +9,8 @@ from tekton_results_tui.store.db import is_sqlite
 
 
 V3_INDEXES = ("result_pipeline_revision", "record_create_time_id", "record_parent_create_time_id",
-              "record_pipeline_create_time_id", "result_display_name_trgm", "result_pipeline_trgm")
+              "record_pipeline_create_time_id", "result_display_name_trgm", "result_pipeline_trgm",
+              "result_parent_summary_status_sort_time", "result_pipeline_summary_status_sort_time")
 
 
 def downgrade_to_v2(db: pw.Database) -> None:
