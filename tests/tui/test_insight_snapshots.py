@@ -63,3 +63,13 @@ def test_snapshot_timeline_failed_run(snap_compare, insight_app, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_snapshot_timeline_running_run_with_eta(snap_compare, insight_app, size):
     assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(RUNNING_RUN, "t", "x"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_diff_screen(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(FAILED_RUN, "d"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_diff_side_by_side_at_second_change(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(FAILED_RUN, "d", "v", "n", "n"))
