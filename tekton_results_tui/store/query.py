@@ -282,7 +282,13 @@ def _result_word(word: str, counting: bool = False) -> pw.Expression:
     return pw.Expression(Result.id, "IN", hits) & like
 
 
-SMALL_SET = 5000  # matches under which reading them all (and sorting) beats scanning newest-first
+def small_set_limit(n_results: int) -> int:
+    """Matches under which reading them all (and sorting) beats walking newest-first to a page's 50.
+
+    Walking finds 50 of s matches among N Results after ~50*N/s rows, each a cheap index probe;
+    reading the set costs ~s row reads and a sort, ~5x dearer per row: equal at s = sqrt(10*N)
+    (measured: 2,500 of 20k Results read and sorted 14-17 ms, walked 0.1-1 ms)."""
+    return max(200, int((10 * max(n_results, 0)) ** 0.5))
 
 
 def _driven_by_set(counting: bool, kind: str, value: str) -> bool:
@@ -292,28 +298,30 @@ def _driven_by_set(counting: bool, kind: str, value: str) -> bool:
     wants the first matches in an order: SQLite's planner, lacking the set's size, reads and
     sorts the whole set (measured 236 ms for a 25k-Result label at 200k Results) where walking
     the newest-first index and probing each Result finds 50 in 0.1 ms. So a page is driven by
-    the set only when the set is small; its size is counted from the index, stopping at
-    SMALL_SET. PostgreSQL estimates the size itself (statistics): always the set form there.
+    the set only when the set is small (`small_set_limit`); its size is counted from the index,
+    stopping there. PostgreSQL estimates the size itself (statistics): always the set form there.
     """
     db = database_proxy.obj
     if counting or db is None or not is_sqlite(db):
         return True
-    return _set_size(id(db), kind, value) < SMALL_SET
+    return _small_set(id(db), kind, value)
 
 
 @functools.lru_cache(maxsize=512)
-def _set_size(db_key: int, kind: str, value: str) -> int:
-    """How many Results a label or word's index holds (at most SMALL_SET), for `_driven_by_set`.
+def _small_set(db_key: int, kind: str, value: str) -> bool:
+    """Whether a label or word's index holds few Results, for `_driven_by_set`.
 
     Cached: only the order of magnitude matters, and it changes slowly."""
+    db = database_proxy.obj
+    limit = small_set_limit(int(Result.select(pw.fn.MAX(Result.id)).scalar() or 0))
     if kind == "word":
-        sql = f"SELECT COUNT(*) FROM (SELECT rowid FROM {NAME_FTS} WHERE {NAME_FTS} MATCH ? LIMIT {SMALL_SET}) AS s"
-        row = database_proxy.obj.execute_sql(sql, (_fts_phrase(value),)).fetchone()
-        return int(row[0]) if row else 0
+        sql = f"SELECT COUNT(*) FROM (SELECT rowid FROM {NAME_FTS} WHERE {NAME_FTS} MATCH ? LIMIT {limit}) AS s"
+        row = db.execute_sql(sql, (_fts_phrase(value),)).fetchone()
+        return (int(row[0]) if row else 0) < limit
     k, _, v = value.partition("=")
     cond = (Label.key == k) & (Label.value == v) if "=" in value else (Label.key == k)
-    inner = Label.select(pw.SQL("1")).where(cond).limit(SMALL_SET)
-    return int(Label.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("s")).scalar() or 0)
+    inner = Label.select(pw.SQL("1")).where(cond).limit(limit)
+    return int(Label.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("s")).scalar() or 0) < limit
 
 
 _PASS, _FAIL = (g.SUCCESS,), (g.FAILURE, g.TIMEOUT)  # a cancel is a person's decision: neither

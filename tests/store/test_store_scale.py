@@ -221,3 +221,24 @@ def test_migration_is_one_transaction(db_url: str) -> None:
     assert dbmod.schema_version(db) == 2
     assert "revision" not in {c.name for c in db.get_columns("result")}
     db.close()
+
+
+@pytest.mark.parametrize("limit", [0, 10**9])  # every set large (walk newest-first), every set small (read the set)
+def test_label_and_word_plans_give_the_same_rows(h: History, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    from tekton_results_tui.store import query
+
+    monkeypatch.setattr(query, "small_set_limit", lambda n: limit)
+    query._small_set.cache_clear()
+    _history_with_sources(h)
+    h.apply([RunUpsert(pr("web-1", labels={"team": "web"})), RunUpsert(pr("web-2", labels={"team": "web"}))])
+    try:
+        for flt, want in [("label:team=web", {"web-1", "web-2"}), ("label:team", {"web-1", "web-2"}),
+                          ("-label:team=web build", {"build-a", "build-b", "build-c"}),
+                          ("nightly", {"Nightly-Deploy"}), ("web status:succeeded", {"web-1", "web-2"})]:
+            page = h.list_results(flt, limit=1)
+            rest = h.list_results(flt, page_token=page.next_token, limit=100) if page.next_token else None
+            got = {r.display_name for r in page.items} | ({r.display_name for r in rest.items} if rest else set())
+            assert got == want, flt
+            assert h.count_results(flt) == len(want) and h.count_results(flt, limit=1) == (1, len(want) == 1)
+    finally:
+        query._small_set.cache_clear()
