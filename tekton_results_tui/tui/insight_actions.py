@@ -24,6 +24,7 @@ INSIGHT_BINDINGS = [
             tooltip="compare the run with the last successful run of its pipeline"),
     Binding("D", "diff_marked", "Diff marked", id="app.diff_marked", show=False,
             tooltip="compare the marked run (space) with the highlighted one"),
+    Binding("G", "search_logs", "Search logs", id="app.search_logs", tooltip="search every stored step log"),
 ]
 
 
@@ -129,6 +130,32 @@ class InsightActions:
         from tekton_results_tui.tui.screens.diff import DiffScreen
 
         self.push_screen(DiffScreen(a, b))
+
+    # --- log search ----------------------------------------------------------------------------------
+
+    def action_search_logs(self: "ResultsApp") -> None:  # type: ignore[misc]
+        from tekton_results_tui.tui.screens.log_search import LogSearchScreen
+
+        if not isinstance(self.screen, LogSearchScreen):
+            self.push_screen(LogSearchScreen())
+
+    def open_log_at(self: "ResultsApp", result: Any, taskrun: Any, step: str, line: int,  # type: ignore[misc]
+                    text: str) -> None:
+        """The tree on the Result (when loaded), the detail on the TaskRun, its Logs tab on `step` at `line`
+        with `text` highlighted there (a log search hit)."""
+        from tekton_results_tui.tui.widgets.detail_base import Target
+        from tekton_results_tui.tui.widgets.log_view import LogView
+
+        node = self.tree.find_node(result.id)
+        if node is not None:
+            self._shown = ("result", result.id)  # the cursor's move must not replace the TaskRun shown below
+            self.tree.goto(node)
+        logs = self.detail.query_one(LogView)
+        logs.selected = (taskrun.uid, step)
+        logs.reveal = ((taskrun.uid, step), line, text)
+        self.detail.show_record(taskrun)
+        self.action_tab("logs")
+        logs.load(Target.of_record(taskrun))  # shown already or not: load so the hit is revealed
 
     def insight_commands(self: "ResultsApp") -> list[tuple[str, Callable[[], Any], str]]:  # type: ignore[misc]
         """(title, callback, key) for the palette."""

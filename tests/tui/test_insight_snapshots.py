@@ -73,3 +73,21 @@ def test_snapshot_diff_screen(snap_compare, insight_app, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_snapshot_diff_side_by_side_at_second_change(snap_compare, insight_app, size):
     assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(FAILED_RUN, "d", "v", "n", "n"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_search_logs_with_hits(snap_compare, insight_app, size):
+    assert snap_compare(insight_app(), terminal_size=size, run_before=keys_after(None, "G", *"FAIL", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_logs_tab_opened_at_a_hit(snap_compare, insight_app, size):
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        await pilot.press("G", *"connection refused", "enter")  # search
+        await pilot.pause()
+        await pilot.press("enter")  # to the hits
+        await pilot.press("enter")  # open the first one
+        await pilot.pause()
+
+    assert snap_compare(insight_app(), terminal_size=size, run_before=run_before)

@@ -292,6 +292,18 @@ class LineView(ScrollView, can_focus=True):
         self._step(-1)
 
 
+def reveal_line(view: LineView, index: int, text: str) -> None:
+    """Show line `index` (0-based) with `text` highlighted there as the current match (a log search hit)."""
+    view.search(text)
+    if index in view.matches:
+        view.match_index = view.matches.index(index)
+        view._show_match()
+        view.refresh()
+        view.post_message(view.MatchMoved(view, view.match_index, len(view.matches)))
+    else:
+        view.scroll_to(y=max(0, index - 3), animate=False, immediate=True)
+
+
 # --- a line view with its inline search bar -------------------------------------------
 
 

@@ -28,7 +28,7 @@ from tekton_results_tui.tui.formatting import fmt_bytes
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.text_safety import ansi_lines
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
-from tekton_results_tui.tui.widgets.line_view import LineView, SearchableLines
+from tekton_results_tui.tui.widgets.line_view import LineView, SearchableLines, reveal_line
 
 LIVE_INTERVAL_S = 2.0
 
@@ -113,6 +113,7 @@ class LogView(DetailTab):
         self.live_source: tuple[str, str, str] | None = None
         self._live_token: object | None = None
         self._note = Text()
+        self.reveal: tuple[tuple[str, str], int, str] | None = None  # (step key, line, text): a search hit to show
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-bar"):
@@ -216,6 +217,10 @@ class LogView(DetailTab):
             return  # the poller keeps showing the pod's log
         self._stop_live()
         self.lines_view.set_lines(p.lines, p.plain, p.widths, keep_scroll=keep_scroll, follow_tail=True)
+        if self.reveal is not None and p.chosen is not None and p.chosen.key == self.reveal[0]:
+            _, line, text = self.reveal
+            self.reveal = None
+            reveal_line(self.lines_view, line - 1, text)
         if p.live is not None:
             self._start_live(p.live)
 
