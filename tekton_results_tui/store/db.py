@@ -411,8 +411,9 @@ def schema_version(db: pw.Database) -> int:
 def check_schema(db: pw.Database) -> int:
     """The schema version of a history opened read-only: any this program can read (reads do not
     depend on what later versions changed: v2 only dropped indexes and rebuilt `label` with the same
-    columns; reads that use v3's tables check `has_run_stats` and read the older way), never migrated;
-    a newer or missing schema is a clear error."""
+    columns; reads that use v3's tables check `has_run_stats` and read the older way; a log search
+    checks `log_index.has_index` and says the index is missing), never migrated; a newer or missing
+    schema is a clear error."""
     v = schema_version(db)
     if v > SCHEMA_VERSION:
         raise StoreError(
