@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import multiprocessing
+import signal
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -91,12 +93,16 @@ async def _serve(api: ResultsApi, host: str, port: int, tls: ssl.SSLContext | No
         if isinstance(s, tuple) and len(s) >= 2:
             bound = s[1]
             break
+    if stop is None:
+        stop = asyncio.Event()
+    if threading.current_thread() is threading.main_thread():  # SIGTERM (kubelet, kill): a clean stop,
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)  # extra processes included
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     if ready is not None:
         ready(f"{scheme}://{shown}:{bound}")
     try:
-        await (stop.wait() if stop is not None else asyncio.Event().wait())
+        await stop.wait()
     finally:
         await runner.cleanup()
 
@@ -133,13 +139,22 @@ def serve(opts: ServeOptions, ready: Callable[[str], None] | None = None, stop: 
             p.join(10)
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this process when the process that started it dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _child(opts: ServeOptions) -> None:
     """One more serving process: opens the history read-only itself and shares the port."""
-    import signal
-
     from tekton_results_tui.store.db import open_database
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first process stops the others
+    _die_with_parent()
     db = open_database(opts.db_url or "", read_only=True)
     try:
         host, port = parse_listen(opts.listen)
