@@ -29,6 +29,7 @@ from tekton_results_tui.store import log_index as li
 from tekton_results_tui.store.db import is_sqlite
 from tekton_results_tui.store.models import LogDoc, Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.store.sql import chunks
 from tekton_results_tui.store.storable import storable_text
 
 MIN_CHARS = 3  # trigrams
@@ -230,11 +231,16 @@ class _Doc:
 
 
 def _docs(doc_keys: list[int], flt: Filter) -> dict[int, _Doc]:
-    """The step logs with these doc keys whose Result the filter keeps."""
-    cond = LogDoc.key << doc_keys
+    """The step logs with these doc keys whose Result the filter keeps (500 keys a query)."""
+    out: dict[int, _Doc] = {}
     w = flt.for_results()
-    if w is not None:
-        cond = cond & w
+    for part in chunks(doc_keys):
+        cond = LogDoc.key << list(part)
+        out.update(_docs_where(cond if w is None else cond & w))
+    return out
+
+
+def _docs_where(cond: pw.Expression) -> dict[int, _Doc]:
     q = (LogDoc.select(LogDoc.key, LogDoc.step_log, LogDoc.per_block, StepLog.step, Record.id, Record.cluster,
                        Record.parent, Record.run_name, Record.run_uid, Result.name, Result.display_name)
          .join(StepLog, on=(LogDoc.step_log == StepLog.id))

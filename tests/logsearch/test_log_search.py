@@ -153,3 +153,32 @@ def test_short_words_beside_a_long_one(h: History) -> None:
 def test_bad_page_token(h: History) -> None:
     with pytest.raises(LogQueryError, match="bad page token"):
         h.search_logs("anything", page_token="nonsense")
+
+
+def test_a_filter_that_keeps_an_old_run_reads_on_through_batches(h: History, monkeypatch) -> None:
+    from tekton_results_tui.store import log_search
+
+    body = b"".join(b"common line %d\n" % i for i in range(200))  # 4 blocks a step log
+    store_run(h, "oldest", {"s": body}, failed=True, created=T0 - 90_000)
+    for n in range(30):
+        store_run(h, f"newer{n}", {"s": body}, created=T0 - 80_000 + n * 60)
+    hits = all_hits(h, "common", "status:failed", limit=150)
+    assert [x.run_name for x in hits] == ["oldest-t"] * 200 and [x.line for x in hits] == list(range(1, 201))
+    # a page that reaches its scan budget returns what it found with a token to go on from
+    monkeypatch.setattr(log_search, "SCAN_BUDGET", 64)
+    first = h.search_logs("common", "status:failed", limit=50)
+    assert first.hits == [] and first.next_token is not None
+    assert [x.line for x in all_hits(h, "common", "status:failed", limit=150)] == list(range(1, 201))
+
+
+def test_a_rare_word_below_the_newest_blocks(h: History, monkeypatch) -> None:
+    """PostgreSQL reads the newest blocks in order first, then the trigram index below them."""
+    from tekton_results_tui.store import log_search
+
+    monkeypatch.setattr(log_search, "RECENT_BLOCKS", 3)
+    store_run(h, "old", {"s": b"quite rare-word here\n" + b"filler\n" * 100}, created=T0 - 9000)
+    for n in range(8):
+        store_run(h, f"new{n}", {"s": b"filler\n" * 100 + b"rare-word again\n"}, created=T0 - 8000 + n * 60)
+    hits = all_hits(h, "rare-word", limit=3)
+    assert [x.run_name for x in hits] == [f"new{n}-t" for n in reversed(range(8))] + ["old-t"]
+    assert [x.line for x in hits] == [101] * 8 + [1]
