@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import peewee as pw
 
@@ -49,10 +49,6 @@ BACKFILL_BYTES = 32 * 1024 * 1024  # ... or this much log text, whichever comes 
 # Escape sequences: CSI (colour, cursor), OSC (titles, links) and two-character ones. What is left
 # of a line after removing them is what a reader sees, and what a search matches.
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
-
-
-class LogIndexMissing(Exception):
-    """Raised by searches on a history opened read-only whose schema predates the index."""
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -267,5 +263,5 @@ def index_size_bytes(db: pw.Database) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
-__all__: Sequence[str] = ["create_index", "index_step_logs", "backfill_batch", "backfill_state", "pending",
-                          "plain", "split_lines", "has_index", "LOG_INDEX_VERSION"]
+__all__ = ["create_index", "index_step_logs", "backfill_batch", "backfill_state", "pending", "plain", "fold",
+           "split_lines", "has_index", "LOG_INDEX_VERSION"]
