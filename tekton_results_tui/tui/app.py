@@ -24,6 +24,7 @@ from textual.notifications import SeverityLevel
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Tree
 from textual.widgets.tree import TreeNode
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from tekton_results_tui.errors import UserError
@@ -60,6 +61,7 @@ PANES = ("both", "tree", "detail")
 NARROW_BELOW = 120  # columns: below this one pane at a time
 TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
 TREE_CHROME = 5  # the tree's border, padding and scrollbar
+DETAIL_DELAY_S = 0.05  # the cursor rests this long before the detail follows it
 QUICK_COUNT = 10_000  # a count past this shows as "≥ 10,000" until the exact figure arrives
 
 
@@ -127,7 +129,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._counting_size = False
         self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
         self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
-        self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
+        self._cursor_after_load: int | None = None
+        self._pending_node: TreeNode | None = None  # highlighted, shown in the detail when the cursor rests
+        self._detail_timer: Timer | None = None  # a Result id to put the cursor on when the page arrives
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
         self.last_live_error: str | None = None
@@ -378,7 +382,21 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        self.show_node(event.node)
+        """The detail follows the cursor once it rests (DETAIL_DELAY_S): holding a key down moves the
+        cursor at the keyboard's rate instead of laying out a Summary for every line passed."""
+        self._pending_node = event.node
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY_S, self.flush_detail, name="detail-follow")
+
+    def flush_detail(self) -> None:
+        """Show the node the cursor rests on now (the timer's end; tests and benchmarks settle with it)."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        node, self._pending_node = self._pending_node, None
+        if node is not None:
+            self.show_node(node)
 
     def show_node(self, node: TreeNode | None) -> None:
         data = node.data if node is not None else None
@@ -562,6 +580,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         applied; tests and benchmarks use it, the app itself never waits on the store. True if it waited."""
         waited = False
         for _ in range(50):
+            if self._pending_node is not None:
+                self.flush_detail()
+                waited = True
             pending = reads_in_flight(self)
             if not pending:
                 return waited
