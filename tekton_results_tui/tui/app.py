@@ -129,9 +129,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._counting_size = False
         self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
         self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
-        self._cursor_after_load: int | None = None
+        self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
         self._pending_node: TreeNode | None = None  # highlighted, shown in the detail when the cursor rests
-        self._detail_timer: Timer | None = None  # a Result id to put the cursor on when the page arrives
+        self._detail_timer: Timer | None = None
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
         self.last_live_error: str | None = None
