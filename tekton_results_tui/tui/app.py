@@ -62,7 +62,7 @@ NARROW_BELOW = 120  # columns: below this one pane at a time
 TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
 TREE_CHROME = 5  # the tree's border, padding and scrollbar
 DETAIL_DELAY_S = 0.05  # the cursor rests this long before the detail follows it
-QUICK_COUNT = 10_000  # a count past this shows as "≥ 10,000" until the exact figure arrives
+QUICK_COUNT = 1_000  # a count past this shows as "≥ 1,000" until the exact figure arrives
 
 
 class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):

@@ -96,3 +96,35 @@ async def test_keys_are_handled_while_the_store_is_slow(db_path) -> None:
                              "the filtered page")
             rows = [n.data.row for n in app.tree.root.children if isinstance(n.data, ResultItem)]
             assert rows and all(r.parent == "ci" for r in rows)
+
+
+class BoundedCountHistory(GatedHistory):
+    """Bounded counts answer at once ("at least 3"); the exact count waits for the gate."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "count_results":
+            return getattr(self._inner, name)
+        inner = self._inner.count_results
+
+        def count_results(flt: Any = None, limit: int | None = None) -> Any:
+            if limit is not None:
+                n = inner(flt)
+                return (min(n, 3), n <= 3)
+            if not self.gate.wait(30):
+                raise TimeoutError("the test never opened the gate")
+            return inner(flt)
+
+        return count_results
+
+
+async def test_a_bounded_count_shows_first_and_the_exact_one_follows(db_path) -> None:
+    with fixed_histories(db_path) as open_history:
+        hist = BoundedCountHistory(open_history(False))
+        hist.gate.clear()
+        app = ResultsApp(hist, clock=lambda: float(T0), live=False)  # type: ignore[arg-type]
+        app.settle_in_tests = False
+        async with app.run_test(size=SIZE) as pilot:
+            count = app.query_one("#filter-count")
+            await wait_until(pilot, lambda: str(count.render()).startswith("≥ 3"), "the bounded count")
+            hist.gate.set()
+            await wait_until(pilot, lambda: str(count.render()).startswith("120 results"), "the exact count")
