@@ -27,7 +27,9 @@ from tekton_results_tui.api.params import (
 )
 from tekton_results_tui.api.shapes import error_json, record_json, result_json
 from tekton_results_tui.store import api_reads as reads
-from tekton_results_tui.store.api_reads import Scope, UnsupportedFilter
+from tekton_results_tui.store.api_filter import UnsupportedFilter
+from tekton_results_tui.store.api_reads import Scope
+from tekton_results_tui.store.api_summary import summarize
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +268,7 @@ class ResultsApi:
         wanted = sm.parse_summary(param(q, "summary"))
         group = sm.parse_group_by(param(q, "group_by"))
         order = sm.parse_order(param(q, "order_by"), wanted) if group is not None else None
-        rows = await self.run(reads.summarize, self._record_scope(parent, rid), node, group)
+        rows = await self.run(summarize, self._record_scope(parent, rid), node, group)
         return _json(sm.shape(rows, wanted, group, order))
 
     # --- Logs ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from celpy.celparser import CELParser, CELParseError
 from celpy.evaluation import celstr
 
 from tekton_results_tui import kinds
-from tekton_results_tui.store.api_reads import (
+from tekton_results_tui.store.api_filter import (
     RECORD_FIELDS, RESULT_FIELDS, AllOf, AnyOf, Cond, Const, Negate, Node,
 )
 

@@ -184,9 +184,9 @@ def test_unsupported_on_results_and_summary(api) -> None:
 def test_label_filters_give_the_same_rows_by_either_plan(api, monkeypatch, share: int) -> None:
     """A label on many Results is checked walking Records in order, a rare one by looking its Results
     up: both plans answer the same rows."""
-    from tekton_results_tui.store import api_reads
+    from tekton_results_tui.store import api_filter
 
-    monkeypatch.setattr(api_reads, "RARE_LABEL_SHARE", share)
+    monkeypatch.setattr(api_filter, "RARE_LABEL_SHARE", share)
     everything = _records(api)
     for cel, pred in RECORD_CASES:
         if "labels" not in cel:
