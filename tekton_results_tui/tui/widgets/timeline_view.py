@@ -10,9 +10,11 @@ expected end (ETA) is a progress bar above the axis and an `E` on it. Lines are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -78,9 +80,9 @@ def _colour(status: str) -> str:
 def bar_cells(b: tl.Bar, width: int) -> Text:
     """The bar area of one row: queued shade, then the running bar in its status colour, exact to 1/8 cell."""
     if b.skipped:
-        return Text(f"skipped: {visible(b.note or '')}"[:width].ljust(width), style="dim italic")
+        return Text(set_cell_size(f"skipped: {visible(b.note or '')}", width), style="dim italic")
     if b.note and b.running is None and b.queued is None:
-        return Text(visible(b.note)[:width].ljust(width), style="dim italic")
+        return Text(set_cell_size(visible(b.note), width), style="dim italic")
     chars = [" "] * width
     styles: list[Style | None] = [None] * width
     colour = _colour(b.status)
@@ -91,8 +93,11 @@ def bar_cells(b: tl.Bar, width: int) -> Text:
         for c, ch, rev in tl.exact_cells(b.running, width):
             chars[c], styles[c] = ch, Style(color=colour, reverse=rev)
     text = Text()
-    for ch, st in zip(chars, styles):
-        text.append(ch, st)
+    run_start = 0
+    for i in range(1, width + 1):  # one append per run of cells in one style (most cells are blank)
+        if i == width or styles[i] != styles[run_start]:
+            text.append("".join(chars[run_start:i]), styles[run_start])
+            run_start = i
     return text
 
 
@@ -126,11 +131,10 @@ def eta_line(eta: Eta, width: int) -> Text:
                          tail, (basis, "dim"))
 
 
-def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) -> tuple[list[Text], list[str]]:
-    """The tab's lines at `total_width` columns (and their plain text, for search)."""
+def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) -> "TimelineRows":
+    """The tab's lines at `total_width` columns (drawn as they are shown)."""
     if payload.spans is None:
-        lines = [Text(payload.message or "", style="italic")]
-        return lines, [x.plain for x in lines]
+        return TimelineRows([Text(payload.message or "", style="italic")], 0, 0, None)
     spans = payload.spans
     eta = payload.insights.eta.run if payload.insights is not None and payload.insights.eta is not None else None
     total_width = max(MIN_WIDTH, total_width)
@@ -147,19 +151,19 @@ def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) ->
         out.append(eta_line(eta, total_width))
     if t.message:
         out.append(Text(t.message, style="italic"))
-        return out, [x.plain for x in out]
+        return TimelineRows(list(out), 0, 0, None)
     lay_label = total_width - t.width - tl.Layout(0, 0).tail_width - 2
     pad = " " * (lay_label + 1)
     out.append(Text(pad) + tick_line(t))
+    rows: list[Text | tuple[tl.Bar, str, str]] = list(out)
     shown_finally = False
     for b in sorted(t.bars, key=lambda b: b.is_finally):  # skipped tasks of the main part above `finally`
         if b.is_finally and not shown_finally:
-            out.append(Text("finally", style="bold dim"))
+            rows.append(Text("finally", style="bold dim"))
             shown_finally = True
-        out.append(_row(b, lay_label, t.width, "*" if b.critical else " ", eta_col=t.eta_col))
+        rows.append((b, "*" if b.critical else " ", ""))
         if steps:
-            for s in b.steps:
-                out.append(_row(s, lay_label, t.width, " ", indent="  ", eta_col=t.eta_col))
+            rows.extend((st, " ", "  ") for st in b.steps)
     legend = Text(pad)
     legend.append("█", style="green")
     legend.append(" running  ")
@@ -176,24 +180,85 @@ def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) ->
     hint = "  x: " + ("hide" if steps else "show") + " steps"
     if spans.kind == "PipelineRun" and any(b.steps for b in t.bars) and legend.cell_len + len(hint) <= total_width:
         legend.append(hint, style="dim")
-    out.append(legend)
-    return out, [x.plain for x in out]
+    rows.append(legend)
+    return TimelineRows(rows, lay_label, t.width, t.eta_col)
+
+
+class TimelineRows(Sequence[Text]):
+    """The timeline's lines, each drawn when first shown: with 200 TaskRuns x 5 steps the view draws the
+    few dozen rows on screen, not 1,200. `plain` and `widths` are what LineView needs for the rest."""
+
+    def __init__(self, rows: list[Text | tuple[tl.Bar, str, str]], label_w: int, width: int,
+                 eta_col: int | None) -> None:
+        self.rows = rows
+        self.label_w, self.width, self.eta_col = label_w, width, eta_col
+        self._drawn: dict[int, Text] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = self.rows[index]
+        if isinstance(row, Text):
+            return row
+        got = self._drawn.get(index)
+        if got is None:
+            b, mark, indent = row
+            got = self._drawn[index] = _row(b, self.label_w, self.width, mark, indent, self.eta_col)
+        return got
+
+    @property
+    def plain(self) -> "PlainRows":
+        return PlainRows(self)
+
+    def widths(self) -> list[int]:
+        """Cells of every line without drawing it (a bar row: mark, label, space, bars, tail)."""
+        out = []
+        for row in self.rows:
+            if isinstance(row, Text):
+                out.append(row.cell_len)
+            else:
+                b, _, indent = row
+                label, tail = _row_texts(b, self.label_w, indent)
+                out.append(1 + cell_len(label) + 1 + self.width + cell_len(tail))
+        return out
+
+
+class PlainRows(Sequence[str]):
+    def __init__(self, rows: TimelineRows) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._rows[index].plain
+
+
+def _row_texts(b: tl.Bar, label_w: int, indent: str) -> tuple[str, str]:
+    """A bar row's label column (padded) and its tail (duration, status)."""
+    label = set_cell_size(indent + visible(b.label), label_w - 1)
+    if cell_len(indent + visible(b.label)) > label_w - 1:
+        label = set_cell_size(indent + visible(b.label), label_w - 2) + "…"
+    dur = human_duration(b.duration) if b.duration is not None else ""
+    return label, f" {dur:>7} " + tl.status_word(b)
 
 
 def _row(b: tl.Bar, label_w: int, width: int, mark: str, indent: str = "", eta_col: int | None = None) -> Text:
-    label = indent + visible(b.label)
-    if len(label) > label_w - 1:
-        label = label[: label_w - 2] + "…"
+    label, tail = _row_texts(b, label_w, indent)
     text = Text()
     text.append(mark, style="bold yellow" if mark.strip() else "")
-    text.append(label.ljust(label_w - 1), style="dim" if indent else ("bold" if b.critical else ""))
+    text.append(label, style="dim" if indent else ("bold" if b.critical else ""))
     text.append(" ")
     cells = bar_cells(b, width)
     if eta_col is not None and not b.skipped and cells.plain[eta_col] == " ":
         cells = cells[:eta_col] + Text("┊", style="cyan") + cells[eta_col + 1:]
     text.append_text(cells)
-    dur = human_duration(b.duration) if b.duration is not None else ""
-    text.append(f" {dur:>7} ")
+    text.append(tail[:-len(tl.status_word(b))])
     text.append(tl.status_word(b), style=_colour("SKIPPED" if b.skipped else b.status))
     return text
 
@@ -222,6 +287,10 @@ class TimelineView(DetailTab):
 
     def compose(self) -> ComposeResult:
         yield TimelineLines(id="timeline-lines")
+
+    def reset(self) -> None:
+        self.payload = None  # another node: nothing of this one is redrawn by the live tick
+        super().reset()
 
     def on_mount(self) -> None:
         self.set_interval(LIVE_S, self._tick, name="timeline-live")
@@ -253,8 +322,8 @@ class TimelineView(DetailTab):
         view = self.lines_view
         width = (view.scrollable_content_region.width or view.size.width or self.size.width or 80) - 1
         self._drawn_width = width
-        lines, plain = render(self.payload, width, int(self.clock()), self.steps)
-        view.set_lines(lines, plain, keep_scroll=keep_scroll)
+        rows = render(self.payload, width, int(self.clock()), self.steps)
+        view.set_lines(rows, rows.plain, rows.widths(), keep_scroll=keep_scroll)  # type: ignore[arg-type]
 
     def on_resize(self) -> None:
         if self.payload is not None:
