@@ -142,7 +142,7 @@ class StatsScreen(InsightScreen):
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="stats.close"),
-        Binding("enter", "filter_group", "Filter to group", id="stats.filter_group"),
+        Binding("enter", "filter_group", "Filter to group", id="stats.filter_group", priority=True),
         Binding("b", "next_by", "Group by", id="stats.by", tooltip="pipeline, task, namespace, repository, ..."),
         Binding("o", "sort_next", "Sort", id="stats.sort", tooltip="sort by the next column"),
         Binding("O", "sort_reverse", "Reverse", id="stats.reverse", show=False, tooltip="reverse the order"),
