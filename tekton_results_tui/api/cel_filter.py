@@ -7,6 +7,7 @@ naming it, which the API answers with 400 INVALID_ARGUMENT — never a scan, nev
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,8 +91,6 @@ def parse_timestamp(s: str) -> int:
         raise FilterError(f"timestamp({s!r}): expected RFC 3339, e.g. \"2024-01-31T12:00:00Z\"") from None
     if t.tzinfo is None:
         raise FilterError(f"timestamp({s!r}): RFC 3339 needs a time zone (Z or +hh:mm)")
-    import math
-
     return math.floor(t.timestamp())
 
 
@@ -210,33 +209,46 @@ class _Compiler:
 
     def field(self, t: lark.Tree) -> _Field:
         """A member chain -> a field path, with the map key of `x["k"]` set apart."""
-        parts: list[str] = []
-        key: str | None = None
+        parts: list[str | int] = []  # names (str) from `.name`, indexes as written in `[...]`
+        keys: list[bool] = []  # True where the part is a string index
         node = t
         while True:
             node = self._strip(node)
             if node.data == "member_dot":
-                parts.append("." + str(node.children[1]))
+                parts.append(str(node.children[1]))
+                keys.append(False)
                 node = node.children[0]
             elif node.data == "member_index":
                 idx = self.value(node.children[1])
                 if isinstance(idx, bool) or not isinstance(idx, (str, int)):
                     raise FilterError("unsupported CEL construct: an index that is not a string or integer literal")
-                parts.append(f"[{idx}]" if isinstance(idx, int) else f"[{idx!r}]")
+                parts.append(idx)
+                keys.append(isinstance(idx, str))
                 node = node.children[0]
             elif node.data == "ident":
                 parts.append(str(node.children[0]))
+                keys.append(False)
                 break
             else:
                 raise FilterError(f"unsupported CEL construct: {node.data} in a field reference")
         parts.reverse()
-        path = "".join(parts)
-        if parts and parts[-1].startswith("[") and not parts[-1][1:-1].isdigit():
-            base = "".join(parts[:-1])
-            key = celstr_safe(parts[-1][1:-1])
+        keys.reverse()
+
+        def spell(ps: list[str | int], ks: list[bool]) -> str:
+            out = ""
+            for i, (p, k) in enumerate(zip(ps, ks)):
+                if isinstance(p, int) or k:
+                    out += f"[{p}]" if isinstance(p, int) else f'["{p}"]'
+                else:
+                    out += ("." if i else "") + p
+            return out
+
+        if keys[-1]:
+            base = spell(parts[:-1], keys[:-1])
             if self.fields.get(base) == "map":
-                return _Field(base, key)
-            raise FilterError(f"unsupported field {path} on {self.noun}")
+                return _Field(base, str(parts[-1]))
+            raise FilterError(f"unsupported field {spell(parts, keys)} on {self.noun}")
+        path = spell(parts, keys)
         if path in self.fields:
             return _Field(path)
         raise FilterError(f"unsupported field {path} on {self.noun} (supported: {self._supported()})")
@@ -372,17 +384,6 @@ class _Compiler:
         if isinstance(x, list):
             return "a list"
         return type(x).__name__
-
-
-def celstr_safe(s: str) -> str:
-    """The key of `m["k"]` as field() recorded it (repr of the decoded literal)."""
-    import ast
-
-    try:
-        v = ast.literal_eval(s)
-    except (ValueError, SyntaxError):
-        return s
-    return str(v)
 
 
 def compile_filter(text: str, on: str) -> Node:
