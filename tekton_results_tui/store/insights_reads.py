@@ -465,6 +465,10 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
              .where((RunStat.kind == _TASKRUN) & (RunStat.status << list(FINISHED))))
         if since is not None:
             q = q.where(RunStat.created >= since)
+        if not revision_key:  # the retried TaskRuns and those of rebuilt Results, each from an index
+            rb, rs, rt = Result.alias("rb"), RunStat.alias("rs"), RunStat.alias("rt")
+            rebuilt = rs.select(rs.id).where(rs.result << rb.select(rb.id).where(_rebuilt(rb)))
+            q = q.where(RunStat.id << (rt.select(rt.id).where(rt.retries > 0) | rebuilt))
     else:
         w = f.for_results()
         scope = pw.Case(None, ((w, 1),), 0) if w is not None else pw.SQL("1")
@@ -476,7 +480,20 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
              .where(Result.summary_record.is_null(False) & (Result.summary_status << list(FINISHED))))
         if since is not None:
             q = q.where(Result.sort_time >= since)
+        if not revision_key and has_run_stats(db):
+            q = q.where(_rebuilt(Result))
     return _evidence_rows(_flaky_candidates(db, q), tasks)
+
+
+def _rebuilt(result: Any) -> pw.Expression:
+    """The Result's (pipeline, revision) was built more than once, read from result(pipeline, revision)
+    alone: a revision built once has nothing to compare with (most are), so its runs are left out
+    before any grouping. (Two TaskRuns of one pipeline task within a single run — a matrix — are
+    not compared with each other.)"""
+    built = Result.alias("built")
+    pairs = (built.select(built.pipeline, built.revision).where(built.revision.is_null(False))
+             .group_by(built.pipeline, built.revision).having(pw.fn.COUNT(pw.SQL("*")) > 1))
+    return pw.Tuple(result.pipeline, result.revision) << pairs
 
 
 def _flaky_candidates(db: pw.Database, q: pw.Select) -> list[tuple]:
