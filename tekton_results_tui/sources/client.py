@@ -9,11 +9,13 @@ connect and a read timeout. What is still failing after the retries is a `Source
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -57,6 +59,8 @@ class ResultsClient:
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.retries = retries
         self.max_log_bytes = max_log_bytes
+        self.max_page_bytes = 512 * 1024 * 1024
+        self.total_timeout_s = max(60.0, 10 * read_timeout_s)  # one request, however its bytes trickle in
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -122,11 +126,10 @@ class ResultsClient:
         if page_token:
             params["page_token"] = page_token
         path = f"{quote(parent, safe='-')}/results/{quote(result, safe='-')}/records"
-        resp = self._get(path, params, "list records")
-        try:
-            body = resp.content
-        except requests.exceptions.RequestException as exc:
-            raise SourceError(f"list records: the answer was cut: {_first_line(exc)}") from None
+        resp = self._get(path, params, "list records", stream=True)
+        body, cut = self._read(resp, self.max_page_bytes, "list records")
+        if cut:
+            raise SourceError(f"list records: a page larger than {self.max_page_bytes >> 20} MiB (a smaller --page-size?)")
         page = wire.record_page(body)
         page.server_now_ns = wire.http_date_ns(resp.headers.get("Date"))
         return page
@@ -139,22 +142,37 @@ class ResultsClient:
         parent, _, rest = record_name.partition("/results/")
         result, _, rec = rest.partition("/records/")
         path = f"{quote(parent, safe='')}/results/{quote(result, safe='')}/logs/{quote(rec, safe='')}"
-        resp = self._get(path, None, f"get log {record_name[:120]}", stream=True)
+        what = f"get log {record_name[:120]}"
+        resp = self._get(path, None, what, stream=True)
+        body, cut = self._read(resp, self.max_log_bytes, what)
+        return wire.log_content(body, resp.headers.get("Content-Type", ""), cut), cut
+
+    def _read(self, resp: requests.Response, limit: int, what: str) -> tuple[bytes, bool]:
+        """The body, at most `limit` bytes (and whether it was cut there), within the total deadline: a
+        server trickling bytes forever is as stuck as a silent one."""
         chunks, size, cut = [], 0, False
+        deadline = time.monotonic() + self.total_timeout_s
         try:
-            for chunk in resp.iter_content(256 * 1024):
+            while True:
+                # read1: whatever has arrived (up to 256 KiB), so the deadline is checked while bytes trickle
+                chunk = resp.raw.read1(256 * 1024, decode_content=True)
+                if not chunk:
+                    break
                 size += len(chunk)
-                if size > self.max_log_bytes:
-                    chunks.append(chunk[: len(chunk) - (size - self.max_log_bytes)])
+                if size > limit:
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
                     cut = True
                     break
                 chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
-            raise SourceError(f"get log {record_name[:120]}: the answer was cut: {_first_line(exc)}") from None
+                if time.monotonic() > deadline:
+                    raise SourceError(f"{what}: {self.base_url} took longer than {self.total_timeout_s:g}s to answer")
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if _timed_out(exc):
+                raise SourceError(f"{what}: {self.base_url} stopped sending for {self.timeout[1]:g}s") from None
+            raise SourceError(f"{what}: the answer was cut: {_first_line(exc)}") from None
         finally:
             resp.close()
-        body = b"".join(chunks)
-        return wire.log_content(body, resp.headers.get("Content-Type", ""), cut), cut
+        return b"".join(chunks), cut
 
 
 class HttpError(SourceError):

@@ -222,3 +222,54 @@ def test_follow_picks_up_new_runs_until_sigterm(sqlite_url, fake):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_server_trickling_a_page_forever_is_cut_by_the_total_deadline(sqlite_url, capsys):
+    """Each byte arrives within the read timeout, the page never ends: one line, exit 2."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    stop = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000000")
+            self.end_headers()
+            self.wfile.write(b'{"records": [')
+            while not stop.wait(0.05):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        from tekton_results_tui.sources import client
+
+        real = client.ResultsClient.__init__
+
+        def short(self, *a, **kw):  # the deadline is max(60 s, 10 read timeouts): shortened for the test
+            real(self, *a, **kw)
+            self.total_timeout_s = 1.0
+
+        client.ResultsClient.__init__ = short
+        try:
+            assert sync(f"http://127.0.0.1:{httpd.server_address[1]}", sqlite_url, "--timeout", "1s") == 2
+        finally:
+            client.ResultsClient.__init__ = real
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "took longer than 1s to answer" in err[0], err
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
