@@ -120,7 +120,8 @@ def test_bad_url_and_missing_flag(sqlite_url, capsys):
     assert "expected an http:// or https:// URL" in capsys.readouterr().err
 
 
-def test_resumes_after_kill_9(db_url, spelling, tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)], ids=["kill-9", "ctrl-c"])
+def test_resumes_after_kill_9_or_ctrl_c(db_url, spelling, tmp_path, sig, code):
     fake = FakeResults(spelling=spelling).start()
     try:
         fill(fake, 20)  # 60 records, 12 pages of 5
@@ -134,9 +135,9 @@ def test_resumes_after_kill_9(db_url, spelling, tmp_path):
                 fake.page_served.wait(0.5)
                 fake.page_served.clear()
             assert proc.poll() is None, proc.stderr.read()
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, sig)
         finally:
-            proc.wait(30)
+            assert proc.wait(30) == code
         partial = stored(db_url)
         assert 0 < len(partial) < 60
         fake.page_delay_s = 0.0
