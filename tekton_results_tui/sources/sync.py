@@ -73,6 +73,7 @@ class ResultsSync:
         self.step_log_cap = step_log_cap
         self.key = cursor_key(cluster, client.base_url, self.parent, self.user_filter)
         self.finder = rec.RunFinder(history, cluster)
+        self._pending_retried = False
 
     # --- one pass ----------------------------------------------------------------------------
 
@@ -104,7 +105,9 @@ class ResultsSync:
         lister = ThreadPoolExecutor(1, thread_name_prefix="sync-list")
         try:
             nxt = lister.submit(fetch, "")
-            if cur.pending:
+            if cur.pending and not self._pending_retried:
+                # once per process: their run may have reached the history another way (another sync, an import)
+                self._pending_retried = True
                 self._apply(rec.Translated(), [], cur, pool, stats, retry_all=True)
                 cur.save(self.history)
             while True:
