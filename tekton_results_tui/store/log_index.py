@@ -4,10 +4,10 @@ What is indexed: each step log's lines with escape sequences (ANSI colour) remov
 `per_block` lines (64, more only for logs over four million lines). Measured on 200k build-log lines
 (16-19 MB of text), SQLite FTS5 trigram: one row per line took 4.2x the text and 4.4 s to build;
 32-line blocks with `detail=none` 2.0x (rows of ~2.6 KB waste part of each 4 KB page); 64-line blocks
-1.33x (content 1.02x, trigrams 0.30x), and a first page of hits as fast: FTS5 answers `LIKE '%word%'`
-from the trigrams and checks the text itself; positions, which `detail=full` stores for every byte,
-are not needed for substring search. The stored log keeps its colour: hits and context are read from
-it, the index only finds the blocks.
+1.33x (content 1.02x, trigrams 0.30x), and a first page of hits as fast. Positions, which
+`detail=full` stores for every byte, are not needed: the index only finds blocks holding a word's
+trigrams, and each line is confirmed against the stored log, which keeps its colour (hits and
+context are read from it).
 
 - SQLite: FTS5 table `log_fts(body)`, trigram tokenizer, detail=none; a trigger deletes a step log's
   blocks when the step log goes (prune, a Record's cascade), in the deleting transaction.

@@ -181,13 +181,26 @@ def _parse_token(token: str) -> tuple[int, int]:
 
 def _candidates(db: pw.Database, q: LogQuery, upto: int, n: int) -> list[int]:
     """Up to n block keys <= upto whose text may hold every included word, descending."""
-    terms = [t for t in q.include if _indexable(t) >= MIN_CHARS]
+    terms = [t for t in q.include if _indexable(t) >= MIN_CHARS]  # the same words on both engines
     if is_sqlite(db):
-        where = " AND ".join(["body LIKE ?"] * len(terms))
-        sql = f"SELECT rowid FROM {li.FTS} WHERE {where} AND rowid <= ? ORDER BY rowid DESC LIMIT ?"
-        args: list = ["%" + t + "%" for t in terms]
-        return [k for (k,) in db.execute_sql(sql, [*args, upto, n]).fetchall()]
+        sql = f"SELECT rowid FROM {li.FTS} WHERE {li.FTS} MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT ?"
+        return [k for (k,) in db.execute_sql(sql, [_trigram_match(terms), upto, n]).fetchall()]
     return _pg_candidates(db, terms, upto, n)
+
+
+def _trigram_match(terms: list[str]) -> str:
+    """An FTS5 query for blocks holding every trigram of a cover of each term (those at 0, 3, 6, ... and
+    the last): a superset of the blocks holding the terms, read from the index alone. `LIKE '%term%'`
+    reads every candidate block's text to confirm it (measured on 200k lines, 1,024 candidates of a
+    common word: LIKE 8.7 ms, this 0.4 ms); lines are confirmed here anyway, and only in the step logs
+    the filter keeps."""
+    parts: list[str] = []
+    for t in terms:
+        at = list(range(0, len(t) - 2, 3))
+        if at[-1] != len(t) - 3:
+            at.append(len(t) - 3)
+        parts.extend('"' + t[i:i + 3].replace('"', '""') + '"' for i in at)
+    return " AND ".join(dict.fromkeys(parts))
 
 
 RECENT_BLOCKS = 2000  # PostgreSQL: newest blocks checked in key order before the trigram index is asked
