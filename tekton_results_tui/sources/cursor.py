@@ -49,6 +49,7 @@ class Cursor:
     pending: list[dict[str, Any]] = field(default_factory=list)
     passes: int = 0  # complete passes so far
     closed: bool = False  # every record updated at time_ns was applied and no more can come
+    server_orders: bool = True  # False: the server refused order_by=update_time on Records
 
     @classmethod
     def load(cls, history: History, key: str, source: str) -> Cursor:
@@ -61,7 +62,8 @@ class Cursor:
                 return cls(key, source)
             return cls(key, source, int(doc.get("time_ns") or 0), set(doc.get("seen") or ()),
                        bool(doc.get("server_filters_time", True)), list(doc.get("pending") or ()),
-                       int(doc.get("passes") or 0), bool(doc.get("closed", False)))
+                       int(doc.get("passes") or 0), bool(doc.get("closed", False)),
+                       bool(doc.get("server_orders", True)))
         except (ValueError, TypeError, AttributeError):
             return cls(key, source)  # an unreadable cursor: a full pass again (idempotent)
 
@@ -71,7 +73,7 @@ class Cursor:
         history.set_value(self.key, json.dumps({
             "v": VERSION, "source": self.source, "time_ns": self.time_ns, "seen": sorted(self.seen),
             "server_filters_time": self.server_filters_time, "pending": self.pending, "passes": self.passes,
-            "closed": self.closed,
+            "closed": self.closed, "server_orders": self.server_orders,
         }, separators=(",", ":")))
 
     def close_if_past(self, server_now_ns: int | None) -> None:

@@ -96,7 +96,8 @@ class ResultsSync:
             """A page, its records not applied yet, and their translation (parsing and classifying here, on
             the fetching thread, overlaps with the database's work on the previous page)."""
             flt = self._filter(start_time if filter_time else 0, start_closed)
-            page = self.client.list_records(self.parent, "-", flt, ORDER, self.page_size, token)
+            order = ORDER if cur.server_orders else ""
+            page = self.client.list_records(self.parent, "-", flt, order, self.page_size, token)
             fresh = [r for r in page.records if not (r.updated_ns < start_time or (
                 r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))]
             return page, fresh, rec.translate(fresh)
@@ -117,9 +118,13 @@ class ResultsSync:
                 try:
                     page, fresh, translated = nxt.result()
                 except HttpError as exc:
-                    if exc.status == 400 and filter_time and first:
-                        # upstream's Records filter knows no update_time: list everything, skip what was applied
-                        filter_time = cur.server_filters_time = False
+                    if exc.status == 400 and first and (filter_time or cur.server_orders):
+                        # upstream's Records filter knows no update_time (and old servers no order_by): list
+                        # everything, skip what was applied; unordered, the cursor moves at the end of a pass
+                        if filter_time:
+                            filter_time = cur.server_filters_time = False
+                        else:
+                            cur.server_orders = False
                         nxt = lister.submit(fetch, "")
                         continue
                     raise

@@ -57,6 +57,7 @@ class FakeResults:
         self.spelling = spelling
         self.log_style = log_style
         self.time_filter = time_filter  # False: a Records filter on update_time is a 400, as upstream's
+        self.order_by = True  # False: any order_by is a 400 (a server older than ordering)
         self.records: dict[str, FakeRecord] = {}
         self.logs: dict[str, bytes] = {}
         self.mode = "ok"  # ok | garbage | html | wrong-shape | bad-records | slow | 503
@@ -210,6 +211,8 @@ class FakeResults:
         if m and not self.time_filter:
             return self._send(h, 400, json.dumps({"code": 3, "message": "invalid filter: undeclared reference to 'update_time'",
                                                   "details": []}).encode())
+        if self._param(q, "order_by") and not self.order_by:
+            return self._send(h, 400, b'{"code":3,"message":"unknown field: order_by"}')
         since = parse_rfc3339(m.group(2)) if m else None
         strict = bool(m) and m.group(1) == ">"
         with self._lock:

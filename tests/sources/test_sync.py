@@ -322,3 +322,23 @@ def test_a_source_result_name_that_is_not_a_plain_id_is_not_adopted(history, fak
     for o in (p, t):
         row = history.get_record(uid=o["metadata"]["uid"], cluster=CLUSTER)
         assert row.name == f"ci/results/{o['metadata']['uid']}/records/{o['metadata']['uid']}"
+
+
+def test_a_server_refusing_order_by_and_time_filters(history, spelling):
+    """A server older than ordering: unordered passes, applying only what changed; the cursor moves at the end."""
+    fake = FakeResults(spelling=spelling, time_filter=False).start()
+    fake.order_by = False
+    try:
+        populate(fake)
+        s = new_sync(history, fake, page_size=3)
+        first = s.run_once()
+        assert first.runs == 4 and first.logs == 2 and first.skipped == 0
+        assert s.run_once().applied == 0
+        fake.requests.clear()
+        p2 = pr("later")
+        fake.put_run(p2)
+        third = s.run_once()
+        assert third.applied == 1 and third.runs == 1
+        assert all("order_by" not in q and "filter" not in q for q in fake.list_requests())
+    finally:
+        fake.stop()
