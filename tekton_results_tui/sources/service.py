@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.sources.client import ResultsClient, SourceAuth
-from tekton_results_tui.sources.sync import ResultsSync, SyncStats, describe
+from tekton_results_tui.sources.sync import ResultsSync, SyncStats
 from tekton_results_tui.sources.wire import SourceError
 from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
@@ -79,7 +79,7 @@ class SyncService:
         # the one status object this service updates in place (attribute writes are atomic): the TUI's
         # null cluster shows it as given, so the header follows the sync without a cluster adapter
         self.live_status = WatcherStatus(state=STARTING, cluster=self.cluster, server=self.server,
-                                         context=None, scope=f"parent {self.sync.parent}", reason=f"syncing from {self.server}")
+                                         context=self.server, scope=f"parent {self.sync.parent}", reason="syncing")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="results-sync", daemon=True)
@@ -91,7 +91,7 @@ class SyncService:
     def _on_page(self, stats: SyncStats) -> None:
         """During a long pass (the first one of a big server), the header says how far it got."""
         if self.passes == 0:
-            self.live_status.reason = f"syncing from {self.server}: {stats.records} records read, {stats.applied} stored"
+            self.live_status.reason = f"syncing: {stats.records:,} records read"
 
     def _on_pass(self, stats: SyncStats | None, error: SourceError | None) -> None:
         st = self.live_status
@@ -103,7 +103,9 @@ class SyncService:
         assert stats is not None
         self.totals.add(stats)
         self.passes += 1
-        st.state, st.connected, st.reason = LIVE, True, f"synced from {self.server}: {describe(stats)}"
+        st.state, st.connected = LIVE, True
+        st.reason = f"synced: {self.totals.records:,} records read, last pass {stats.applied:,} new or changed" + (
+            f", {stats.waiting:,} logs/events wait for their run" if stats.waiting else "")
         st.last_event_time = time.time()
         st.events_per_s = stats.records / stats.seconds if stats.seconds > 0 else 0.0
         t = self.totals

@@ -49,7 +49,8 @@ async def test_tui_follows_the_sync_live_and_offers_no_delete(sqlite_url, fake):
                 raise AssertionError(f"{name} never shown; tree has {names}")
 
             await shown("first")
-            assert cluster.status().state == LIVE and "synced from" in (cluster.status().reason or "")
+            assert cluster.status().state == LIVE and (cluster.status().reason or "").startswith("synced: ")
+            assert cluster.status().context == fake.url
             add_pipeline(fake, "second")  # appears on the source while the TUI runs
             await shown("second")
             assert app.check_action("delete", ()) is False and app.check_action("delete_matching", ()) is False
