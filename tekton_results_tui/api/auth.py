@@ -58,16 +58,32 @@ class KubernetesAuthorizer:
         self._lock = threading.Lock()
 
     # --- the decision -------------------------------------------------------------------
-    def allowed(self, headers: Mapping[str, str], namespace: str, resource: str, verb: str) -> bool:
+    @staticmethod
+    def _key(headers: Mapping[str, str], namespace: str, resource: str, verb: str) -> tuple | None:
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         scheme, _, token = auth.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return False
-        imp_user = _header_values(headers, "Impersonate-User")
+            return None
+        imp_user = tuple(_header_values(headers, "Impersonate-User"))
         imp_groups = tuple(_header_values(headers, "Impersonate-Group"))
-        ns = "" if namespace == "-" else namespace
-        key = (token, tuple(imp_user), imp_groups, ns, resource, verb)
+        return (token, imp_user, imp_groups, "" if namespace == "-" else namespace, resource, verb)
+
+    def cached(self, headers: Mapping[str, str], namespace: str, resource: str, verb: str) -> bool:
+        """True when the same question was allowed moments ago (no call to the cluster)."""
+        key = self._key(headers, namespace, resource, verb)
+        if key is None:
+            return False
+        with self._lock:
+            exp = self._cache.get(key)
+        return exp is not None and exp > time.monotonic()
+
+    def allowed(self, headers: Mapping[str, str], namespace: str, resource: str, verb: str) -> bool:
+        key = self._key(headers, namespace, resource, verb)
+        if key is None:
+            return False
+        token, imp_user_t, imp_groups, ns, _, _ = key
+        imp_user = list(imp_user_t)
         now = time.monotonic()
         with self._lock:
             exp = self._cache.get(key)

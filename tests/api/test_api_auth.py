@@ -161,3 +161,16 @@ def test_tls(sqlite_history, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="go together"):
         with served(tls=(cert, "")):
             pass
+
+
+def test_an_allowed_question_is_asked_once_a_denied_one_every_time(secured) -> None:
+    url, sim = secured
+    a = auth_of(sim)
+    assert _get(url, "/ci/results", "alice-token").status_code == 200
+    n = len(a.reviews)
+    for _ in range(5):
+        assert _get(url, "/ci/results", "alice-token").status_code == 200
+    assert len(a.reviews) == n  # reused for a few seconds: one review per client, not per request
+    assert _get(url, "/prod/results", "alice-token").status_code == 401
+    a.allow("alice", READ, RESOURCES, group="results.tekton.dev", namespace="prod")
+    assert _get(url, "/prod/results", "alice-token").status_code == 200  # a refusal is never remembered
