@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/apis/results.tekton.dev/v1alpha2/parents"
 NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$")  # a namespace or an id
 LOG_TYPES = (kinds.LOG.record_type, "results.tekton.dev/v1alpha2.Log")
+STREAM_ROWS = 500  # rows a page is read and written in, past which it is streamed
 READ_ONLY = ("this server is read-only (the history is written by its watcher): {method} is not served; "
              "use GET")
 
@@ -183,7 +184,7 @@ class ResultsApi:
     def _query(self, request: web.Request) -> dict[str, str]:
         return {k: request.query.get(k, "") for k in request.query}
 
-    async def list_results(self, request: web.Request) -> web.Response:
+    async def list_results(self, request: web.Request) -> web.StreamResponse:
         parent = _name(request.match_info["parent"], "parent", wildcard=True)
         await self.authorize(request, parent, "results", "list")
         q = self._query(request)
@@ -193,19 +194,51 @@ class ResultsApi:
         size = page_size(q)
         after = decode_token(param(q, "page_token"), "results", parent, flt, order)
         scope = Scope(namespace=None if parent == "-" else parent)
-        rows = await self.run(reads.list_results, scope, node, order.field, order.desc, after, size + 1)
-        return _json(self._page("results", rows, size, parent, flt, order, result_json))
 
-    def _page(self, key: str, rows: list, size: int, parent: str, flt: str, order: Any,
-              shape: Callable[[Any], dict]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if rows:
-            out[key] = [shape(r) for r in rows[:size]]
-        if len(rows) > size:
-            last = rows[size - 1]
-            out["next_page_token"] = encode_token(key, parent, flt, order,
-                                                  last.sort_value, last.id)
-        return out
+        def fetch(after_: Any, n: int) -> list:
+            return reads.list_results(scope, node, order.field, order.desc, after_, n)
+
+        return await self._page(request, "results", fetch, after, size, result_json,
+                                lambda last: encode_token("results", parent, flt, order, last.sort_value, last.id))
+
+    async def _page(self, request: web.Request, key: str, fetch: Callable[[Any, int], list], after: Any, size: int,
+                    shape: Callable[[Any], dict], token_of: Callable[[Any], str]) -> web.StreamResponse:
+        """One page as upstream's JSON (`{"<key>": [...], "next_page_token": ...}`, empty parts left out).
+        A page of more than STREAM_ROWS is read and written STREAM_ROWS rows at a time (keyset-continued),
+        so a 10,000-row page never sits in memory whole."""
+        want = min(size, STREAM_ROWS)
+        rows = await self.run(fetch, after, want + 1)
+        if len(rows) <= want or size <= STREAM_ROWS:
+            out: dict[str, Any] = {}
+            if rows:
+                out[key] = [shape(r) for r in rows[:want]]
+            if len(rows) > want:
+                out["next_page_token"] = token_of(rows[want - 1])
+            return _json(out)
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json; charset=utf-8"})
+        await resp.prepare(request)
+        await resp.write(b'{"' + key.encode() + b'":[')
+        written, first, more = 0, True, False
+        while True:
+            chunk = rows[:want]
+            body = ",".join(json.dumps(shape(r), separators=(",", ":"), ensure_ascii=False) for r in chunk)
+            await resp.write((body if first else "," + body).encode())
+            first = False
+            written += len(chunk)
+            last = chunk[-1]
+            if len(rows) <= want:
+                break
+            if written >= size:
+                more = True
+                break
+            want = min(STREAM_ROWS, size - written)
+            rows = await self.run(fetch, (last.sort_value, last.id), want + 1)
+            if not rows:
+                break
+        tail = b"]" + ((',"next_page_token":' + json.dumps(token_of(last))).encode() if more else b"") + b"}"
+        await resp.write(tail)
+        await resp.write_eof()
+        return resp
 
     async def get_result(self, request: web.Request) -> web.Response:
         parent = _name(request.match_info["parent"], "parent", wildcard=True)
@@ -227,7 +260,8 @@ class ResultsApi:
             return Scope(result_id=rid, kinds=kinds_)
         return Scope(namespace=ns, result_name=f"{ns}/results/{rid}", kinds=kinds_)
 
-    async def _list_records(self, request: web.Request, resource: str, kinds_: tuple[str, ...] | None) -> web.Response:
+    async def _list_records(self, request: web.Request, resource: str,
+                            kinds_: tuple[str, ...] | None) -> web.StreamResponse:
         parent = _name(request.match_info["parent"], "parent", wildcard=True)
         rid = _name(request.match_info["result"], "result", wildcard=True)
         await self.authorize(request, parent, resource, "list")
@@ -238,20 +272,18 @@ class ResultsApi:
         size = page_size(q)
         where = f"{parent}/results/{rid}"
         after = decode_token(param(q, "page_token"), resource, where, flt, order)
-        rows = await self.run(reads.list_records, self._record_scope(parent, rid, kinds_), node, order.field,
-                              order.desc, after, size + 1)
-        out: dict[str, Any] = {}
-        if rows:
-            out["records"] = [record_json(r) for r in rows[:size]]
-        if len(rows) > size:
-            last = rows[size - 1]
-            out["next_page_token"] = encode_token(resource, where, flt, order, last.sort_value, last.id)
-        return _json(out)
+        scope = self._record_scope(parent, rid, kinds_)
 
-    async def list_records(self, request: web.Request) -> web.Response:
+        def fetch(after_: Any, n: int) -> list:
+            return reads.list_records(scope, node, order.field, order.desc, after_, n)
+
+        return await self._page(request, "records", fetch, after, size, record_json,
+                                lambda last: encode_token(resource, where, flt, order, last.sort_value, last.id))
+
+    async def list_records(self, request: web.Request) -> web.StreamResponse:
         return await self._list_records(request, "records", None)
 
-    async def list_logs(self, request: web.Request) -> web.Response:
+    async def list_logs(self, request: web.Request) -> web.StreamResponse:
         return await self._list_records(request, "logs", (kinds.LOG.name,))
 
     async def get_record(self, request: web.Request) -> web.Response:

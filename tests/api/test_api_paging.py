@@ -100,3 +100,23 @@ def test_pages_while_rows_are_written(api, history, order: str) -> None:
     assert len(seen) == len(set(seen)), "a Result appeared twice"
     assert before <= set(seen), f"skipped: {before - set(seen)}"
     assert i >= 1
+
+
+def test_a_page_larger_than_a_read_is_streamed_whole(api, monkeypatch) -> None:
+    """Pages past STREAM_ROWS are read and written in pieces: the same rows and token as one read."""
+    from tekton_results_tui.api import app as app_mod
+
+    whole = api.json("/-/results/-/records", page_size=12)
+    whole_all = api.json("/-/results/-/records", page_size=100)
+    monkeypatch.setattr(app_mod, "STREAM_ROWS", 5)
+    r = api.get("/-/results/-/records", page_size=12)
+    assert "Content-Length" not in r.headers  # streamed
+    assert r.json()["records"] == whole["records"] and "next_page_token" in r.json()
+    rest = api.json("/-/results/-/records", page_size=100, page_token=r.json()["next_page_token"])
+    assert [x["name"] for x in r.json()["records"] + rest["records"]] == [x["name"] for x in whole_all["records"]]
+    exact = api.json("/-/results/-/records", page_size=18)  # the page ends with the rows: no token
+    assert len(exact["records"]) == 18 and "next_page_token" not in exact
+    res = api.json("/-/results", page_size=6, order_by="create_time desc")
+    assert len(res["results"]) == 6 and "next_page_token" not in res
+    filtered = api.json("/-/results/-/records", page_size=7, filter="data_type == TASK_RUN")
+    assert len(filtered["records"]) == 6 and "next_page_token" not in filtered
