@@ -334,8 +334,10 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         rid, self._cursor_after_load = self._cursor_after_load, None
         if rid is not None and rid in self.tree.result_nodes:
             self.tree.goto(self.tree.result_nodes[rid])
-            self._shown = None
-            self.show_node(self.tree.cursor_node)
+            self._shown = None  # a reload: show it afresh
+        # The cursor may sit on the same line of a new listing (no highlight event): the detail follows it now.
+        self._pending_node = None
+        self.show_node(self.tree.cursor_node)
         self.update_count()
         refresh_flaky_marks(self.tree, self.history, self.filter, self.clock())
 

@@ -137,3 +137,15 @@ async def test_a_filter_the_database_cannot_run_keeps_the_previous_one(make_app)
         assert "too large" in app.filter_bar.error
         assert app.filter.text == "ns:ci" and [r.id for r in shown_rows(app)] == ci
         assert app.is_running
+
+
+async def test_the_detail_follows_the_cursor_into_a_new_listing(make_app):
+    """The cursor stays on line 0 when a filter replaces the listing (no highlight event): the detail
+    must still show the Result now under it, not the one the previous listing had there."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"status:failed ns:ci", "enter")
+        await pilot.pause()
+        first = shown_rows(app)[0]
+        assert app.tree.cursor_node.data.row.id == first.id
+        assert app.detail.target is not None and app.detail.target.result_id == first.id
