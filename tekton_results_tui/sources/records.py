@@ -45,9 +45,15 @@ class Translated:
     other: int = 0  # records of types this program does not store
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (no database JSON type holds it)")
+
+
 def decode_json(r: SourceRecord) -> tuple[str, Any]:
+    """The record's JSON text and object. NaN/Infinity are refused: the text is stored as it is, and
+    PostgreSQL's JSONB would refuse the whole page's transaction for them."""
     text = r.value.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return text, json.loads(text)
+    return text, json.loads(text, parse_constant=_no_constant)
 
 
 def translate(records: list[SourceRecord]) -> Translated:

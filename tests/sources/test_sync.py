@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -342,3 +343,25 @@ def test_a_server_refusing_order_by_and_time_filters(history, spelling):
         assert all("order_by" not in q and "filter" not in q for q in fake.list_requests())
     finally:
         fake.stop()
+
+
+def test_nan_and_bad_text_records_are_skipped_the_page_stored(history, fake):
+    ok = pr("fine")
+    fake.put_run(ok)
+    bad = pr("nan")
+    fake.put_run(bad, text=json.dumps(bad).replace('"annotations": {}', '"annotations": {}, "x": NaN'))
+    worse = fake.put_run(pr("latin1"))
+    real = fake._record_json
+
+    def record_json(r):  # this one's data is served as bytes that are not UTF-8
+        out = real(r)
+        if r.name == worse.name:
+            out["data"] = {"type": r.type, "value": base64.b64encode(b"\xff{").decode()}
+        return out
+
+    fake._record_json = record_json
+    stats = new_sync(history, fake, page_size=10).run_once()
+    assert stats.runs == 1 and stats.skipped == 2, stats.skipped_names
+    assert any("NaN is not JSON" in w for w in stats.skipped_names)
+    assert history.get_record(uid=ok["metadata"]["uid"], cluster=CLUSTER) is not None
+    assert history.get_record(uid=bad["metadata"]["uid"], cluster=CLUSTER) is None
