@@ -166,6 +166,14 @@ def searches(h: History, engine: str) -> None:
         ok = p95(xs) < target
         print(f"{engine:10} first page, {label:22}: {len(page.hits):3} hits, p50 {statistics.median(xs):7.1f} ms, "
               f"p95 {p95(xs):7.1f} ms (target < {target} ms) {verdict(ok)}")
+    import tracemalloc
+
+    for label, q, flt in (("rare word + filter", RARE, FLT), ("common word", COMMON, "")):
+        tracemalloc.start()
+        h.search_logs(q, flt, limit=50, context=3)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"{engine:10} memory of a page of hits with 3 lines of context, {label}: peak {peak / 1e6:.1f} MB (Python heap)")
     # the second page of the common word (keyset)
     page = h.search_logs(COMMON, "", limit=50)
     xs = timed(lambda: h.search_logs(COMMON, "", page_token=page.next_token, limit=50))
@@ -192,7 +200,7 @@ def raw_baselines(h: History, export: str, engine: str) -> None:
 
 
 def run_engine(engine: str, url: str, lines: int, workdir: str, reuse: bool, rebuild: bool) -> None:
-    export = os.path.join(workdir, "logs.txt")
+    export = os.path.join(workdir, f"logs-{engine}.txt")
     db = open_database(url)
     h = History(db, clock=lambda: NOW)
     if not reuse:
@@ -222,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--dir", default="/work/bench-data/logsearch")
     ap.add_argument("--pg", default=PG_DEFAULT)
+    ap.add_argument("--pg-schema", default="logsearch_bench", help="the PostgreSQL schema to build in (dropped at the end)")
     ap.add_argument("--reuse", action="store_true", help="time an existing SQLite history built by this benchmark")
     ap.add_argument("--no-rebuild", action="store_true", help="skip timing the index build alone")
     a = ap.parse_args(argv)
@@ -234,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                     os.remove(path + suffix)
         run_engine("sqlite", "sqlite:///" + path, a.lines, a.dir, a.reuse, not a.no_rebuild)
     if a.engine in ("postgresql", "both"):
-        schema = "logsearch_bench"
+        schema = a.pg_schema
         url = f"{a.pg}{'&' if '?' in a.pg else '?'}schema={schema}"
         try:
             _drop_pg_schema(a.pg, schema)

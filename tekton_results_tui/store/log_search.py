@@ -248,7 +248,8 @@ def _docs(doc_keys: list[int], flt: Filter) -> dict[int, _Doc]:
     out: dict[int, _Doc] = {}
     w = flt.for_results()
     for part in chunks(doc_keys):
-        cond = LogDoc.key << list(part)
+        # integers inlined: peewee builds a node per parameter, which cost more than the query
+        cond = LogDoc.key.in_(pw.SQL("(" + ",".join(str(int(k)) for k in part) + ")"))
         out.update(_docs_where(cond if w is None else cond & w))
     return out
 
@@ -291,16 +292,16 @@ def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_tok
     while True:
         keys = _candidates(db, q, upto, batch)
         scanned += len(keys)
-        new = sorted({li.block_of(k)[0] for k in keys} - set(docs))
+        blocks = [(k, *li.block_of(k)) for k in keys]
+        new = sorted({dk for _, dk, _ in blocks} - docs.keys())
         if new:
             got = _docs(new, flt)
             for dk in new:
                 docs[dk] = got.get(dk)
-        order = [d for d in dict.fromkeys(docs.get(li.block_of(k)[0]) for k in keys) if d is not None]
+        order = [d for d in dict.fromkeys(docs[dk] for _, dk, _ in blocks) if d is not None]
         place = {id(d): n for n, d in enumerate(order)}
-        for k in keys:
-            dk, block = li.block_of(k)
-            d = docs.get(dk)
+        for k, dk, block in blocks:
+            d = docs[dk]
             if d is None:
                 continue
             if d.lines is None:  # this step log and the next few the batch reaches
