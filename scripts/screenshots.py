@@ -113,6 +113,8 @@ async def main() -> int:
             await settle(app, pilot)
             if app.narrow:
                 await pilot.press("tab")
+                await settle(app, pilot)
+                app.detail.query_one("#summary-scroll").scroll_end(animate=False)  # the TaskRuns table
 
         async def yaml_pane(app, pilot):
             await expanded_failed(app, pilot)
