@@ -6,6 +6,7 @@ for a watcher, so the modes show a source the way they show a cluster.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from tekton_results_tui.sources.sync import ResultsSync, SyncStats
 from tekton_results_tui.sources.wire import SourceError
 from tekton_results_tui.store.history import History
 from tekton_results_tui.watcher.status import LIVE, OFF, RECONNECTING, STARTING, WatcherStatus
+
+
+log = logging.getLogger(__name__)
 
 
 def source_cluster_name(settings: Settings) -> str:
@@ -86,7 +90,13 @@ class SyncService:
         self._thread.start()
 
     def _run(self) -> None:
-        self.sync.follow(self.interval_s, self._stop, self._on_pass, on_page=self._on_page)
+        try:
+            self.sync.follow(self.interval_s, self._stop, self._on_pass, on_page=self._on_page)
+        except Exception as exc:  # noqa: BLE001 - the database failed: say so in the status, not in a dead thread
+            log.exception("sync stopped")
+            st = self.live_status
+            st.state, st.connected = OFF, False
+            st.reason = st.last_error = f"sync stopped: {type(exc).__name__}: {str(exc).strip()[:200]}"
 
     def _on_page(self, stats: SyncStats) -> None:
         """During a long pass (the first one of a big server), the header says how far it got."""

@@ -121,3 +121,26 @@ def test_headless_source_down_keeps_running_and_says_why(sqlite_url, capsys):
 
 
 __all__ = ["asyncio"]
+
+
+def test_a_database_failure_stops_the_background_sync_and_says_why(sqlite_url, fake):
+    from tekton_results_tui.sources.service import SyncService
+    from tekton_results_tui.watcher.status import OFF
+
+    add_pipeline(fake, "x")
+    stack = Stack()
+    try:
+        history = open_history(sqlite_url, read_only=False, stack=stack)
+
+        def broken(*a, **kw):
+            raise RuntimeError("disk I/O error")
+
+        history.apply = broken  # type: ignore[method-assign]
+        service = SyncService(source_settings(fake.url, sqlite_url), history)
+        service.start()
+        service._thread.join(30)
+        st = service.status()
+        assert st.state == OFF and st.reason == "sync stopped: RuntimeError: disk I/O error"
+        service.stop()
+    finally:
+        stack.close()
