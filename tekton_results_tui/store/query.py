@@ -119,10 +119,11 @@ class Filter:
     def empty(self) -> bool:
         return not self.terms
 
-    def for_results(self, counting: bool = False) -> pw.Expression | None:
-        """The filter on Results; `counting` when every match is read (an exact count) rather than
-        the first ones in an order (a page, a bounded count): see `_driven_by_set`."""
-        return _combine([_neg(t, _result_expr(t, self.now, counting)) for t in self.terms])
+    def for_results(self, counting: bool = False, bounded: bool = False) -> pw.Expression | None:
+        """The filter on Results; `counting` when every match is read (an exact count), `bounded` for
+        the first N in no order (a "≥ N" count), else the first ones in an order (a page): see
+        `_driven_by_set`."""
+        return _combine([_neg(t, _result_expr(t, self.now, counting, bounded)) for t in self.terms])
 
     def for_records(self) -> pw.Expression | None:
         return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
@@ -434,7 +435,7 @@ def _record_expr(t: Term, now: float, src: type[Record] | type[RunStat] = Record
     return _like_any([src.run_name, src.pipeline], v)
 
 
-def _result_expr(t: Term, now: float, counting: bool = False) -> pw.Expression:
+def _result_expr(t: Term, now: float, counting: bool = False, bounded: bool = False) -> pw.Expression:
     v = t.value
     if t.key == "status":
         return Result.summary_status << sorted({STATUS_WORDS[x.lower()] for x in v.split(",")})
@@ -447,7 +448,9 @@ def _result_expr(t: Term, now: float, counting: bool = False) -> pw.Expression:
     if t.key == "name":
         return _text_match(Result.display_name, v)
     if t.key == "label":
-        if "!=" not in v and not _driven_by_set(counting, "label", v):
+        # a bounded count stops after N of the label's set, read from its covering index (measured at
+        # 200k Results, 25k labelled: 6 ms for 1,000 against 61 ms probing Results newest-first)
+        if "!=" not in v and not _driven_by_set(counting or bounded, "label", v):
             return _label_exists(v)
         return _label_expr(v, Result.id)
     if t.key == "since":

@@ -86,7 +86,7 @@ def count_results(f: Filter, limit: int | None = None) -> tuple[int, bool]:
     is a second call without a limit. COUNT(*) so the planner may answer from an index alone."""
     if limit is None:
         return int(_where(Result.select(pw.fn.COUNT(pw.SQL("*"))), f.for_results(counting=True)).scalar() or 0), True
-    w = f.for_results()  # stops at the limit: planned like a page
+    w = f.for_results(bounded=True)  # stops at the limit
     limit = max(0, min(int(limit), INT64_MAX - 1))
     inner = _where(Result.select(pw.SQL("1")), w).limit(limit + 1)
     n = int(Result.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("m")).scalar() or 0)
