@@ -134,6 +134,23 @@ class ResultsClient:
         page.server_now_ns = wire.http_date_ns(resp.headers.get("Date"))
         return page
 
+    def get_record(self, record_name: str) -> wire.SourceRecord | None:
+        """One Record by name (`<parent>/results/<r>/records/<id>`); None when the server has none (404)."""
+        parent, _, rest = record_name.partition("/results/")
+        result, _, rec = rest.partition("/records/")
+        path = f"{quote(parent, safe='')}/results/{quote(result, safe='')}/records/{quote(rec, safe='')}"
+        try:
+            resp = self._get(path, None, f"get record {record_name[:120]}", stream=True)
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        body, cut = self._read(resp, self.max_page_bytes, "get record")
+        got = wire.record(wire.parse_json(body, "get record"))
+        if isinstance(got, str):
+            raise SourceError(f"get record: {got}")
+        return got
+
     def get_log(self, record_name: str) -> tuple[bytes, bool]:
         """The log content of a Log record (`<parent>/results/<r>/records/<id>`): (bytes, cut at max_log_bytes).
 

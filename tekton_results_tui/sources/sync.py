@@ -199,7 +199,7 @@ class ResultsSync:
             except (ValueError, RecursionError) as exc:
                 stats.skip(f"{r.name}: {type(exc).__name__}: {str(exc)[:120]}")
                 continue
-            run = self.finder.run_of(r, doc, t.runs)
+            run = self.finder.run_of(r, doc, t.runs) or self._run_from_source(r, doc, t)
             if run is None:
                 still.append(_to_pending(r, doc))
             else:
@@ -228,6 +228,24 @@ class ResultsSync:
             stats.changed += res.changed
             for s in res.skipped:
                 stats.skip(f"{s.what}: {s.why}")
+
+    def _run_from_source(self, r: SourceRecord, doc: Any, t: rec.Translated) -> rec.RunFound | None:
+        """A Log's TaskRun not synced yet (upstream updates a run after its log: it comes later in the
+        order): fetched by name from the Log's Result and applied with this page, so the log need not wait.
+        Its own page later applies it again, which changes nothing."""
+        res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) and r.type in rec.LOG_TYPES else None
+        uid = res.get("uid") if isinstance(res, dict) else None
+        if not isinstance(uid, str) or not uid or "/" in uid:
+            return None
+        got = self.client.get_record(f"{r.result_name}/records/{uid}")
+        if got is None or got.type not in rec.RUN_TYPES:
+            return None
+        one = rec.translate([got])
+        if uid not in one.runs:
+            return None
+        t.changes.extend(one.changes)
+        t.runs.update(one.runs)
+        return one.runs[uid]
 
     def _fetch_log(self, r: SourceRecord) -> tuple[bytes, bool] | None:
         try:

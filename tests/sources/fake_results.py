@@ -193,6 +193,11 @@ class FakeResults:
         rest = [unquote(x) for x in parts.path[len(PREFIX):].split("/")]
         if len(rest) == 4 and rest[1] == "results" and rest[3] == "records":
             return self._list(h, rest[0], rest[2], q)
+        if len(rest) == 5 and rest[1] == "results" and rest[3] == "records":
+            got = self.records.get(f"{rest[0]}/results/{rest[2]}/records/{rest[4]}")
+            if got is None:
+                return self._send(h, 404, b'{"code":5,"message":"record not found"}')
+            return self._send(h, 200, json.dumps(self._record_json(got)).encode())
         if len(rest) == 5 and rest[1] == "results" and rest[3] == "logs":
             return self._log(h, f"{rest[0]}/results/{rest[2]}/records/{rest[4]}")
         return self._send(h, 404, b'{"code":5,"message":"Not Found"}')

@@ -365,3 +365,23 @@ def test_nan_and_bad_text_records_are_skipped_the_page_stored(history, fake):
     assert any("NaN is not JSON" in w for w in stats.skipped_names)
     assert history.get_record(uid=ok["metadata"]["uid"], cluster=CLUSTER) is not None
     assert history.get_record(uid=bad["metadata"]["uid"], cluster=CLUSTER) is None
+
+
+def test_a_taskrun_updated_after_its_log_is_fetched_so_the_log_does_not_wait(history, fake):
+    """Upstream's order: the TaskRun's last update (annotations) comes after its Log record."""
+    p = pr("late-run")
+    t = tr("late-run-t", p)
+    fake.put_run(p)
+    fake.put_run(t)
+    fake.put_log(t, tr_log({"build": "early log"}))
+    t2 = json.loads(json.dumps(t))
+    t2["metadata"]["resourceVersion"] = "5"
+    t2["metadata"]["annotations"]["results.tekton.dev/log"] = "x"
+    fake.put_run(t2)  # the same Record, now after the Log in update_time order
+    s = new_sync(history, fake, page_size=1)
+    stats = s.run_once()
+    assert stats.waiting == 0 and stats.logs == 1
+    assert any(p_.endswith("/records/" + t["metadata"]["uid"]) for p_, _ in fake.requests)
+    log = history.log_record_for(t["metadata"]["uid"], cluster=CLUSTER)
+    assert [history.step_log_text(x.id) for x in history.step_logs(log.id)] == [b"early log\n"]
+    assert history.get_record(uid=t["metadata"]["uid"], cluster=CLUSTER).rv == 5
