@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 WINDOWS: tuple[tuple[str, float | None], ...] = (("30d", 30 * 86400), ("7d", 7 * 86400), ("1d", 86400),
                                                    ("90d", 90 * 86400), ("all", None))
 TREND_DAYS = 14  # days drawn in a table line (the panel below shows the whole window)
+GROUP_MAX = 40  # cells of the group column (longer keys end in an ellipsis)
 REFRESH_S = 1.0  # how often the screen looks whether the change feed applied something
 # what a group key becomes in the filter language (repository has no term)
 FILTER_TERMS = {"pipeline": "pipeline", "task": "task", "namespace": "ns", "cluster": "cluster"}
@@ -271,9 +272,12 @@ class StatsScreen(InsightScreen):
         right_aligned(rows, titles)
         for c in COLUMNS:
             title = Text(titles[c.key])
+            # the width from the cells themselves: a table measured before it has a size would cut them
+            width = min(GROUP_MAX if c.key == "key" else 1000,
+                        max([len(titles[c.key])] + [r[c.key].cell_len for r in rows]))
             if c.right:
-                title.pad_left(max([len(titles[c.key])] + [r[c.key].cell_len for r in rows]) - len(titles[c.key]))
-            table.add_column(title, key=c.key)
+                title.pad_left(width - len(titles[c.key]))
+            table.add_column(title, key=c.key, width=width)
         for g, cells in zip(self._rows, rows):
             table.add_row(*[cells[c.key] for c in COLUMNS], key=g.key)
         if not self._rows:
