@@ -179,12 +179,14 @@ def _parse_token(token: str) -> tuple[int, int]:
     return key, line
 
 
-def _candidates(db: pw.Database, q: LogQuery, upto: int, n: int) -> list[int]:
-    """Up to n block keys <= upto whose text may hold every included word, descending."""
+def _candidates(db: pw.Database, q: LogQuery, upto: int, n: int) -> tuple[list[int], int | None]:
+    """Block keys <= upto whose text may hold every included word, descending (at most n), and the
+    lowest key looked at (the next batch starts below it), None when nothing is left below."""
     terms = [t for t in q.include if _indexable(t) >= MIN_CHARS]  # the same words on both engines
     if is_sqlite(db):
         sql = f"SELECT rowid FROM {li.FTS} WHERE {li.FTS} MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT ?"
-        return [k for (k,) in db.execute_sql(sql, [_trigram_match(terms), upto, n]).fetchall()]
+        keys = [k for (k,) in db.execute_sql(sql, [_trigram_match(terms), upto, n]).fetchall()]
+        return keys, (keys[-1] if len(keys) == n else None)
     return _pg_candidates(db, terms, upto, n)
 
 
@@ -203,14 +205,17 @@ def _trigram_match(terms: list[str]) -> str:
     return " AND ".join(dict.fromkeys(parts))
 
 
-RECENT_BLOCKS = 2000  # PostgreSQL: newest blocks checked in key order before the trigram index is asked
+RECENT_BLOCKS = 2000  # PostgreSQL: blocks checked in key order before the trigram index is asked
+DENSE = 50  # ... and while at least one in this many of them holds the words
 
 
-def _pg_candidates(db: pw.Database, terms: list[str], upto: int, n: int) -> list[int]:
+def _pg_candidates(db: pw.Database, terms: list[str], upto: int, n: int) -> tuple[list[int], int | None]:
     """PostgreSQL's planner cannot tell a common word from a rare one (LIKE '%w%' is estimated from its
-    length), and each needs the other plan: a common word is found at once walking the newest blocks in
-    key order; a rare one only through the trigram index, whose hits are then sorted. So: the newest
-    RECENT_BLOCKS blocks first, in key order; if they hold too few, the GIN index below them."""
+    length), and each needs the other plan: a common word is found at once walking blocks in key order,
+    while the trigram index would make it recheck most of the table; a rare one only through the index,
+    whose hits are then sorted. So: the next RECENT_BLOCKS blocks in key order; when they hold enough
+    hits, or the words are common in them (a filter is skipping runs), that is this batch; otherwise
+    the GIN index below them."""
     like = " AND ".join(['"body" LIKE %s'] * len(terms))
     args = ["%" + li.fold(t).replace("\\", "\\\\") + "%" for t in terms]  # bodies are stored folded
     t = f'"{li.BLOCK_TABLE}"'
@@ -218,14 +223,20 @@ def _pg_candidates(db: pw.Database, terms: list[str], upto: int, n: int) -> list
                           f'ORDER BY "key" DESC LIMIT {RECENT_BLOCKS}) AS recent ORDER BY "key" DESC',
                           [*args, upto]).fetchall()
     hits = [k for k, ok in rows if ok]
-    if len(hits) >= n or len(rows) < RECENT_BLOCKS:
-        return hits[:n]
+    if len(hits) >= n:
+        return hits[:n], hits[n - 1]
+    if len(rows) < RECENT_BLOCKS:
+        return hits, None
+    if len(hits) * DENSE >= len(rows):
+        return hits, rows[-1][0]
+    want = n - len(hits)
     with db.atomic():  # SET LOCAL: this query only
         if li.pg_trgm_schema(db) is not None:
             db.execute_sql("SET LOCAL enable_seqscan = off")
-        more = db.execute_sql(f'SELECT "key" FROM {t} WHERE {like} AND ("key" + 0) < %s ORDER BY "key" DESC LIMIT %s',
-                              [*args, rows[-1][0], n - len(hits)]).fetchall()
-    return hits + [k for (k,) in more]
+        more = [k for (k,) in db.execute_sql(
+            f'SELECT "key" FROM {t} WHERE {like} AND ("key" + 0) < %s ORDER BY "key" DESC LIMIT %s',
+            [*args, rows[-1][0], want]).fetchall()]
+    return hits + more, (more[-1] if len(more) == want else None)
 
 
 @dataclass(eq=False)
@@ -290,7 +301,7 @@ def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_tok
     batch, scanned = FIRST_BATCH, 0
     last_key = None
     while True:
-        keys = _candidates(db, q, upto, batch)
+        keys, lowest = _candidates(db, q, upto, batch)
         scanned += len(keys)
         blocks = [(k, *li.block_of(k)) for k in keys]
         new = sorted({dk for _, dk, _ in blocks} - docs.keys())
@@ -324,9 +335,9 @@ def search(db: pw.Database, q: LogQuery, flt: Filter, context: int = 0, page_tok
                 last_key = k
         for d in order[:-1]:  # memory stays flat on long scans: passed step logs' texts go (the last may go on)
             d.lines = None
-        if len(keys) < batch:
+        if lowest is None:
             return _page(db, hits, None)
-        upto, after_line = keys[-1] - 1, 0
+        upto, after_line = lowest - 1, 0
         if scanned >= SCAN_BUDGET:  # a filter that keeps almost nothing: the caller may ask on
             return _page(db, hits, _token(upto, 0))
         batch = min(batch * 4, MAX_BATCH)

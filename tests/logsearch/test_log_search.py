@@ -182,3 +182,17 @@ def test_a_rare_word_below_the_newest_blocks(h: History, monkeypatch) -> None:
     hits = all_hits(h, "rare-word", limit=3)
     assert [x.run_name for x in hits] == [f"new{n}-t" for n in reversed(range(8))] + ["old-t"]
     assert [x.line for x in hits] == [101] * 8 + [1]
+
+
+def test_a_filter_over_a_common_word_walks_on_in_key_order(h: History, monkeypatch) -> None:
+    """PostgreSQL: where the words are common, batches walk blocks in key order (never the whole-table
+    trigram recheck) even when the filter keeps few of them."""
+    from tekton_results_tui.store import log_search
+
+    monkeypatch.setattr(log_search, "RECENT_BLOCKS", 3)
+    body = b"".join(b"common line %d\n" % i for i in range(200))
+    store_run(h, "oldest", {"s": body}, failed=True, created=T0 - 90_000)
+    for n in range(10):
+        store_run(h, f"newer{n}", {"s": body}, created=T0 - 80_000 + n * 60)
+    hits = all_hits(h, "common", "status:failed", limit=40)
+    assert [x.run_name for x in hits] == ["oldest-t"] * 200 and [x.line for x in hits] == list(range(1, 201))
