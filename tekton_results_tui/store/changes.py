@@ -64,6 +64,7 @@ class Logs:
 
     run: dict
     steps: list[StepLogData]
+    info: RunInfo | None = None  # the run's classification when the caller has it (the watcher does)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Events:
 
     run: dict
     items: list[dict]
+    info: RunInfo | None = None  # the run's classification when the caller has it (the watcher does)
 
 
 Change = RunUpsert | ClassifiedRun | Gone | Logs | Events

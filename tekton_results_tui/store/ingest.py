@@ -13,6 +13,8 @@ applying a batch twice changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import json
 import zlib
@@ -80,13 +82,13 @@ def collect(changes: Iterable[Change], now: int) -> Collected:
             before = None if ch.before_rv is None else min(ch.before_rv, g.MAX_RV)  # the column's range
             c.gones[storable_text(ch.uid)] = (ch.at if ch.at is not None else now, before)
         elif isinstance(ch, Logs):
-            info = _document_run(ch.run, "logs of ", c)
+            info = _document_run(ch.run, "logs of ", c, ch.info)
             if info is not None:
                 steps = [StepLogData(storable_text(s.step), storable_text(s.container), s.text, s.truncated,
                                      storable_text(s.state)) for s in ch.steps]
                 c.logs.append((info, steps))
         elif isinstance(ch, Events):
-            info = _document_run(ch.run, "events of ", c)
+            info = _document_run(ch.run, "events of ", c, ch.info)
             if info is not None:
                 items, changed = _storable(ch.items)
                 if changed:
@@ -135,9 +137,12 @@ def _storable(value: Any) -> tuple[Any, list[str]]:
     return make_storable(value)
 
 
-def _document_run(run: dict, what: str, c: Collected) -> g.RunInfo | None:
-    """The classification of the run a Logs/Events change is about, its strings storable."""
+def _document_run(run: dict, what: str, c: Collected, known: g.RunInfo | None = None) -> g.RunInfo | None:
+    """The classification of the run a Logs/Events change is about, its strings storable (the caller's
+    classification is used as it is unless the storable-strings rule had to change the run)."""
     run, changed = _storable(run)
+    if known is not None and not changed:
+        return dataclasses.replace(known, warnings=list(known.warnings))  # warnings added here stay in this batch
     try:
         info = g.classify(run)
     except g.GroupingError as exc:

@@ -197,14 +197,14 @@ class FollowUps:
             prev = self.history.step_logs(rec.id) if rec is not None else None
             if prev is None or any(s.state == "error" for s in prev):
                 steps = self._step_logs(run, prev)
-                changes.append(Logs(run.obj, steps))
+                changes.append(Logs(run.obj, steps, run.info))
                 complete = not any(s.state == "error" for s in steps)
         if job.events and self.history.get_record(uid=g.derived_uid(uid, "EventList"), cluster=self.cluster) is None:
             items = self._events(run)
             if items is None:
                 complete = False
             else:
-                changes.append(Events(run.obj, items))
+                changes.append(Events(run.obj, items, run.info))
         patch = None
         if job.annotations is not None and self.annotator is not None:
             ann = dict(job.annotations)
