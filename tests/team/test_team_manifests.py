@@ -248,10 +248,14 @@ def calls_in_sources() -> dict[str, set[tuple[str, str, str]]]:
     """{"file:line method": {(group, resource, verb)}} for every client method the program names."""
     known = kube_methods()
     found: dict[str, set[tuple[str, str, str]]] = {}
-    for path in program_sources():
-        tree = ast.parse(path.read_text(), str(path))
+    trees = {path: ast.parse(path.read_text(), str(path)) for path in program_sources()}
+    # a list call made with watch=True anywhere (the informer hands it to a shared list helper that
+    # names the client method in another module) makes every custom-object list a watch too
+    watches_somewhere = any(isinstance(node, ast.keyword) and node.arg == "watch" and isinstance(node.value, ast.Constant)
+                            and node.value.value is True for tree in trees.values() for node in ast.walk(tree))
+    for path, tree in trees.items():
         streamed: set[str] = set()
-        streams_anything = False
+        streams_anything = watches_somewhere
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "stream":
                 streams_anything = True
