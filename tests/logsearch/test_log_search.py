@@ -176,6 +176,7 @@ def test_a_rare_word_below_the_newest_blocks(h: History, monkeypatch) -> None:
     from tekton_results_tui.store import log_search
 
     monkeypatch.setattr(log_search, "RECENT_BLOCKS", 3)
+    monkeypatch.setattr(log_search, "MAX_WINDOW", 3)
     store_run(h, "old", {"s": b"quite rare-word here\n" + b"filler\n" * 100}, created=T0 - 9000)
     for n in range(8):
         store_run(h, f"new{n}", {"s": b"filler\n" * 100 + b"rare-word again\n"}, created=T0 - 8000 + n * 60)
@@ -190,6 +191,7 @@ def test_a_filter_over_a_common_word_walks_on_in_key_order(h: History, monkeypat
     from tekton_results_tui.store import log_search
 
     monkeypatch.setattr(log_search, "RECENT_BLOCKS", 3)
+    monkeypatch.setattr(log_search, "MAX_WINDOW", 3)
     body = b"".join(b"common line %d\n" % i for i in range(200))
     store_run(h, "oldest", {"s": body}, failed=True, created=T0 - 90_000)
     for n in range(10):
