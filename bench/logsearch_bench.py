@@ -19,7 +19,8 @@ Prints, each with its target and PASS/MISS:
 
 SQLite into --dir (default /work/bench-data/logsearch, never the repository); PostgreSQL into its own
 schema, dropped at the end. usage:
-  bench/logsearch_bench.py [--lines 5000000] [--engine sqlite|postgresql|both] [--pg URL] [--reuse] [--no-rebuild]
+  bench/logsearch_bench.py [--lines 5000000] [--engine sqlite|postgresql|both] [--pg URL] [--pg-schema S]
+                           [--reuse] [--no-rebuild]
 """
 
 from __future__ import annotations
@@ -235,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", default="/work/bench-data/logsearch")
     ap.add_argument("--pg", default=PG_DEFAULT)
     ap.add_argument("--pg-schema", default="logsearch_bench", help="the PostgreSQL schema to build in (dropped at the end)")
-    ap.add_argument("--reuse", action="store_true", help="time an existing SQLite history built by this benchmark")
+    ap.add_argument("--reuse", action="store_true",
+                    help="time an existing history built by this benchmark (SQLite in --dir; PostgreSQL in --pg-schema, "
+                    "dropped at the end)")
     ap.add_argument("--no-rebuild", action="store_true", help="skip timing the index build alone")
     a = ap.parse_args(argv)
     os.makedirs(a.dir, exist_ok=True)
@@ -250,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         schema = a.pg_schema
         url = f"{a.pg}{'&' if '?' in a.pg else '?'}schema={schema}"
         try:
-            _drop_pg_schema(a.pg, schema)
-            run_engine("postgresql", url, a.lines, a.dir, False, not a.no_rebuild)
+            if not a.reuse:
+                _drop_pg_schema(a.pg, schema)
+            run_engine("postgresql", url, a.lines, a.dir, a.reuse, not a.no_rebuild)
         finally:
             _drop_pg_schema(a.pg, schema)
     shutil.rmtree(os.path.join(a.dir, "unused"), ignore_errors=True)
