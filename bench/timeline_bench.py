@@ -123,6 +123,15 @@ async def selection_to_visible(path: Path, reps: int) -> tuple[list[float], list
         return plain_show(self, target)
 
     DetailPane._show = show  # type: ignore[method-assign]
+    applied = asyncio.Event()
+    plain_apply = TimelineView.apply
+
+    def apply(self, payload, keep_scroll):  # type: ignore[no-untyped-def]
+        plain_apply(self, payload, keep_scroll)
+        if self.payload is not None and self.payload.spans is not None and self.payload.spans.name == NAME:
+            applied.set()  # the big run's bars are in the view (the wait below needs no polling)
+
+    TimelineView.apply = apply  # type: ignore[method-assign]
     from_cursor: list[float] = []
     from_show: list[float] = []
     with fixed_histories(path) as open_history:
@@ -143,18 +152,19 @@ async def selection_to_visible(path: Path, reps: int) -> tuple[list[float], list
                     await asyncio.sleep(0.002)
                 await pilot.pause()
                 shown_at.clear()
+                applied.clear()
                 painted = asyncio.Event()
                 t = time.perf_counter()
                 app.tree.goto(node)
-                while not (view.payload is not None and view.payload.spans is not None
-                           and view.payload.spans.name == NAME and view.lines_view.line_count > 200):
-                    await asyncio.sleep(0.0005)
+                await applied.wait()
+                assert view.lines_view.line_count > 200
                 app.call_after_refresh(painted.set)  # the frame with the bars
                 await painted.wait()
                 end = time.perf_counter()
                 from_cursor.append((end - t) * 1000)
                 from_show.append((end - shown_at[-1]) * 1000 if shown_at else float("nan"))
     DetailPane._show = plain_show  # type: ignore[method-assign]
+    TimelineView.apply = plain_apply  # type: ignore[method-assign]
     return from_cursor, from_show
 
 

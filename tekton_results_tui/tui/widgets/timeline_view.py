@@ -44,6 +44,7 @@ class TimelinePayload:
     insights: RunInsights | None
     deps: set[int]
     running: bool
+    drawn: tuple[int, bool, int, Any, list[int]] | None = None  # (width, steps, now, rows, widths) from the worker
 
 
 def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
@@ -300,7 +301,12 @@ class TimelineView(DetailTab):
         return self.query_one(TimelineLines)
 
     def build(self, target: Target) -> Any:
-        return build_payload(self.history, target)
+        payload = build_payload(self.history, target)
+        if isinstance(payload, TimelinePayload):  # lay it out here too, for the width last drawn at
+            width, steps, now = self._drawn_width or 79, self.steps, int(self.clock())
+            rows = render(payload, width, now, steps)
+            payload.drawn = (width, steps, now, rows, rows.widths())
+        return payload
 
     def apply(self, payload: Any, keep_scroll: bool) -> None:
         view = self.lines_view
@@ -322,8 +328,13 @@ class TimelineView(DetailTab):
         view = self.lines_view
         width = (view.scrollable_content_region.width or view.size.width or self.size.width or 80) - 1
         self._drawn_width = width
-        rows = render(self.payload, width, int(self.clock()), self.steps)
-        view.set_lines(rows, rows.plain, rows.widths(), keep_scroll=keep_scroll)  # type: ignore[arg-type]
+        drawn, self.payload.drawn = self.payload.drawn, None
+        if drawn is not None and drawn[:2] == (width, self.steps):  # laid out in the worker: only swap it in
+            rows, widths = drawn[3], drawn[4]
+        else:
+            rows = render(self.payload, width, int(self.clock()), self.steps)
+            widths = rows.widths()
+        view.set_lines(rows, rows.plain, widths, keep_scroll=keep_scroll)  # type: ignore[arg-type]
 
     def on_resize(self) -> None:
         if self.payload is not None:
