@@ -11,6 +11,7 @@ from kubernetes import client
 from tekton_results_tui.watcher.kube import KubeTarget, load_target
 
 from simkit import db_path, history, kubeconfig, sim_fixture  # noqa: F401 - fixtures
+from tuikit import pilot_settles_store_reads  # noqa: F401 - autouse fixture: Pilot waits settle store reads
 
 sim = sim_fixture(compaction_window=200_000)  # this package has always used a wider window than the others
 

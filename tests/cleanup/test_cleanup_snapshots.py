@@ -37,6 +37,7 @@ def show(app: CleanupApp, targets) -> None:  # noqa: ANN001
 
 def test_snapshot_delete_dialog_single(snap_compare, make):
     async def run_before(pilot):
+        await pilot.pause()  # the first page arrives from its worker
         app = pilot.app
         node = next(n for n in app.tree.root.children if n.data.row.status == "SUCCESS" and n.data.row.in_cluster)
         app.tree.goto(node)

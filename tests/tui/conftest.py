@@ -20,6 +20,8 @@ from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import Events, Gone, History, Logs, RunUpsert, StepLogData
 
+from tuikit import pilot_settles_store_reads  # noqa: F401 - autouse fixture: Pilot waits settle store reads
+
 T0 = 1_780_000_000  # the fixed "now" of every TUI test (2026-05-28)
 SIZE = (120, 36)
 
@@ -156,28 +158,6 @@ def add_six_task_run(history: History, seed: int = 7, now: int = T0) -> None:
     pr, trs = make_pipelinerun(seed, 500, name=SIX_TASKS, ns="release", pipeline="release-train",
                                created=now - 300, outcome=("False", "Failed"), n_tasks=6)
     history.apply([RunUpsert(pr), *[RunUpsert(tr) for tr in trs]])
-
-
-@pytest.fixture(autouse=True)
-def pilot_settles_store_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app reads the store in workers; a Pilot wait (after a key, a pause, before a snapshot) also
-    waits until the reads it started were applied, so tests see what a user sees once the data is there.
-    A test about the waiting itself sets `app.settle_in_tests = False`."""
-    from textual.pilot import Pilot
-
-    plain = Pilot._wait_for_screen
-
-    async def wait_for_screen(self: Pilot, timeout: float = 30.0) -> bool:
-        done = await plain(self, timeout)
-        settle = getattr(self.app, "settle_reads", None)
-        if settle is not None and getattr(self.app, "settle_in_tests", True):
-            for _ in range(5):  # an applied read can start another (a page -> the count, the detail tab)
-                if not await settle():
-                    break
-                done = await plain(self, timeout)
-        return done
-
-    monkeypatch.setattr(Pilot, "_wait_for_screen", wait_for_screen)
 
 
 @pytest.fixture
