@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from textual.command import CommandList
 
 from tekton_results_tui.settings import Settings
 from tekton_results_tui.tui.cleanup_actions import DELETE_MATCHING_TITLE
@@ -52,6 +53,13 @@ async def wait_until(pilot, pred, timeout: float = 15.0, what: str = "condition"
     while not pred():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await pilot.pause(0.05)
+
+
+def palette_choice(app) -> str:
+    """The command palette's highlighted hit ('' while it is still searching): what Enter runs."""
+    lists = app.screen.query(CommandList)
+    hit = lists.first().highlighted_option if lists else None
+    return str(hit.prompt) if hit is not None else ""
 
 
 def offered(app) -> set[str]:
@@ -165,7 +173,7 @@ async def test_dry_run_and_the_dialog_show_the_same_plan_for_the_same_filter(sim
         await pilot.press("slash", *flt, "enter")
         await pilot.pause()
         await pilot.press("ctrl+p", *"Delete all stored")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: DELETE_MATCHING_TITLE in palette_choice(app), what="the palette's hit")
         await pilot.press("enter")
         dialog = await wait_screen(pilot, DeleteDialog)
         strip = lambda lines: [re.sub(r", ended \S+ ago", "", x) for x in lines]  # noqa: E731 - ages differ by clock
