@@ -17,7 +17,8 @@ def test_metrics_move_and_healthz_flips(pg_url, make_sim, spawn, tmp_path) -> No
     w = spawn("w", "--db", pg_url, "--kubeconfig", kc, "--cluster-name", "m", "--no-logs", "--no-events")
     w.wait_port()
     wait_for(lambda: w.get("/readyz")[0] == 200, 20, "ready (the first list done)", detail=w.log_text)
-    assert w.get("/healthz") == (200, "ok: live\n")
+    # ready already as a standby replica: the only replica wins the election and goes live a moment later
+    wait_for(lambda: w.get("/healthz") == (200, "ok: live\n"), 20, "/healthz live (elected)", detail=w.log_text)
     m0 = w.metrics()
     assert m0["tekton_results_tui_leader"] == 1 and m0["tekton_results_tui_connected"] == 1
     assert m0["tekton_results_tui_stored_total"] == 0  # an empty cluster
