@@ -31,7 +31,7 @@ class Eta:
 
     def document(self) -> dict:
         return {"expected_end": g.format_time(self.expected_end), "p50_seconds": self.p50_seconds,
-                "progress": round(self.progress, 4), "remaining_seconds": self.remaining_seconds,
+                "progress": round(self.progress, 4), "remaining_seconds": round(self.remaining_seconds),
                 "overdue": self.overdue, "basis": self.basis}
 
 
