@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from tekton_results_tui.insights import diff as d
+from tekton_results_tui.insights.yaml_diff import to_yaml_lines, yaml_diff
 from tekton_results_tui.insights.diff_load import last_success, side_of
 from tekton_results_tui.insights.yaml_lines import yaml_lines
 from tekton_results_tui.store.db import open_database
@@ -141,16 +142,16 @@ def main() -> None:
         ra = h.find_runs("big-1")[0]
         rb = h.find_runs("big-2")[0]
         spec_yaml = len(yaml_lines(side_a[0]["status"]["pipelineSpec"]))
-        run_yaml = len(d.to_yaml_lines(side_a[0]))
+        run_yaml = len(to_yaml_lines(side_a[0]))
 
         def structured() -> d.RunDiff:
             return d.diff_runs(side_of(h, ra), side_of(h, rb))
 
         t_diff, result = _timed(structured, args.rounds)
         assert isinstance(result, d.RunDiff)
-        t_yaml, yd = _timed(lambda: d.yaml_diff(result.a.obj, result.b.obj, "a", "b"), args.rounds)
+        t_yaml, yd = _timed(lambda: yaml_diff(result.a.obj, result.b.obj, "a", "b"), args.rounds)
         assert isinstance(yd, d.YamlDiff)
-        t_both, _ = _timed(lambda: (lambda r: d.yaml_diff(r.a.obj, r.b.obj, "a", "b"))(structured()), args.rounds)
+        t_both, _ = _timed(lambda: (lambda r: yaml_diff(r.a.obj, r.b.obj, "a", "b"))(structured()), args.rounds)
 
         def raw() -> list[str]:
             ja = json.dumps(side_a[0], indent=2, sort_keys=True).splitlines()

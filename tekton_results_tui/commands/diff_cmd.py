@@ -22,6 +22,7 @@ from tekton_results_tui.commands.common import opened_history, quiet_broken_pipe
 from tekton_results_tui.commands.query_cmds import _resolve_run as resolve_run  # the one resolver `logs` uses
 from tekton_results_tui.errors import UsageError
 from tekton_results_tui.insights import diff as d
+from tekton_results_tui.insights.yaml_diff import yaml_diff
 from tekton_results_tui.insights.diff_load import NothingToMatch, diff_of, last_success
 from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.store.history import History, RecordRow
@@ -111,7 +112,7 @@ def run_diff(args: argparse.Namespace) -> int:
         out = sys.stdout
         write_summary(result, a, b, out, steps=args.steps)
         if args.yaml:
-            yd = d.yaml_diff(result.a.obj, result.b.obj, f"a/{a.parent}/{a.run_name}", f"b/{b.parent}/{b.run_name}",
+            yd = yaml_diff(result.a.obj, result.b.obj, f"a/{a.parent}/{a.run_name}", f"b/{b.parent}/{b.run_name}",
                              context=args.context)
             out.write("\n")
             for line in yd.lines:

@@ -7,6 +7,7 @@ import copy
 from diffkit import SPEC, T0, pipelinerun, taskrun, with_images
 
 from tekton_results_tui.insights import diff as d
+from tekton_results_tui.insights.yaml_diff import SideRow, to_yaml_lines, yaml_diff
 
 
 def _pair(**b_changes) -> tuple[dict, list[dict], dict, list[dict]]:
@@ -190,14 +191,14 @@ def test_yaml_diff_hunks_and_what_it_leaves_out() -> None:
     for pr in (a, b):
         pr["metadata"]["managedFields"] = [{"manager": "kubectl"}]
         pr["metadata"]["annotations"]["results.tekton.dev/record"] = pr["metadata"]["name"]
-    yd = d.yaml_diff(a, b, "a/build-1", "b/build-2", context=1)
+    yd = yaml_diff(a, b, "a/build-1", "b/build-2", context=1)
     assert yd.lines[:2] == ["--- a/build-1", "+++ b/build-2"]
     assert yd.hunks and all(yd.lines[i].startswith("@@") for i in yd.hunks)
     assert sum(1 for ln in yd.lines if ln.startswith("@@")) == len(yd.hunks)
     assert "-    value: r1" in yd.lines and "+    value: r2" in yd.lines
     assert not any("managedFields" in ln or "results.tekton.dev" in ln for ln in yd.lines)
     assert yd.text().endswith("\n") and yd.text().count("\n") == len(yd.lines)
-    same = d.yaml_diff(a, copy.deepcopy(a))
+    same = yaml_diff(a, copy.deepcopy(a))
     assert same.lines == [] and same.hunks == []
 
 
@@ -207,7 +208,7 @@ def test_yaml_diff_of_a_script_shows_the_line_that_changed() -> None:
     a["status"]["taskSpec"]["steps"][0]["script"] = "go vet ./...\ngo test ./...\ngo build\n"
     b = copy.deepcopy(a)
     b["status"]["taskSpec"]["steps"][0]["script"] = "go vet ./...\ngo test -race ./...\ngo build\n"
-    yd = d.yaml_diff(a, b, context=0)
+    yd = yaml_diff(a, b, context=0)
     assert [ln for ln in yd.lines[2:] if not ln.startswith("@@")] == [
         "-        go test ./...", "+        go test -race ./..."]
     assert len(yd.hunks) == 1
@@ -220,12 +221,12 @@ def test_yaml_diff_is_difflibs_unified_diff_and_has_a_side_by_side_form() -> Non
     b["spec"]["params"][0]["value"] = "r2"
     b["status"]["pipelineSpec"]["tasks"].pop(1)
     for context in (0, 1, 3):
-        yd = d.yaml_diff(a, b, "A", "B", context=context)
-        assert yd.lines == list(difflib.unified_diff(d.to_yaml_lines(a), d.to_yaml_lines(b), "A", "B", n=context,
+        yd = yaml_diff(a, b, "A", "B", context=context)
+        assert yd.lines == list(difflib.unified_diff(to_yaml_lines(a), to_yaml_lines(b), "A", "B", n=context,
                                                      lineterm=""))
     rows = yd.side_by_side()
     assert len(yd.side_hunks()) == len(yd.hunks) and yd.side_hunks()[0] == 0
-    assert d.SideRow(rows[0].a_no, rows[0].a_text, rows[0].b_no, rows[0].b_text, "equal") == rows[0]
+    assert SideRow(rows[0].a_no, rows[0].a_text, rows[0].b_no, rows[0].b_text, "equal") == rows[0]
     changed = [r for r in rows if r.tag == "replace" and r.a_text and "value: r1" in r.a_text]
     assert [(r.a_text, r.b_text) for r in changed] == [("    value: r1", "    value: r2")]
     deleted = [r for r in rows if r.tag == "delete"]
@@ -261,4 +262,4 @@ def test_malformed_objects_are_compared_without_failing() -> None:
         for y, cy in odd:
             r = d.diff_runs(d.RunSide(x, cx), d.RunSide(y, cy))
             assert isinstance(r.document(), dict)
-            assert isinstance(d.yaml_diff(x, y).lines, list)
+            assert isinstance(yaml_diff(x, y).lines, list)

@@ -23,6 +23,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from tekton_results_tui.insights import diff as d
+from tekton_results_tui.insights.yaml_diff import YamlDiff, yaml_diff
 from tekton_results_tui.insights.diff_load import side_of
 from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.store.history import History, RecordRow
@@ -47,7 +48,7 @@ class DiffPayload:
     a: RecordRow
     b: RecordRow
     diff: d.RunDiff
-    yaml: d.YamlDiff
+    yaml: YamlDiff
     a_segments: list[list[Segment]]  # the highlighted lines of A's YAML
     b_segments: list[list[Segment]]
 
@@ -56,7 +57,7 @@ def build_diff(history: History, a: RecordRow, b: RecordRow) -> DiffPayload:
     """Both runs read (two reads each), compared, and their YAML highlighted once (runs in a worker)."""
     sa, sb = side_of(history, a), side_of(history, b)
     result = d.diff_runs(sa, sb)
-    yd = d.yaml_diff(sa.obj, sb.obj, f"A {a.run_name}", f"B {b.run_name}")
+    yd = yaml_diff(sa.obj, sb.obj, f"A {a.run_name}", f"B {b.run_name}")
     a_seg = highlight_yaml("".join(ln + "\n" for ln in yd.a_lines))[0] if yd.groups else []
     b_seg = highlight_yaml("".join(ln + "\n" for ln in yd.b_lines))[0] if yd.groups else []
     return DiffPayload(a, b, result, yd, a_seg, b_seg)
