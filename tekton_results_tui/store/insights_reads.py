@@ -20,6 +20,10 @@ overflow pages; `run_stat` rows hold ~100 bytes (bench/insights_bench.py measure
 A history opened read-only at an older schema has neither: its reads take the older way, with
 the revision, repository and retries parsed per row by the database's JSON functions (SQLite
 json1, PostgreSQL jsonb), never by Python; so does a user-named `--revision-key`.
+
+Why one module over 500 lines: its three sections (grouped statistics, flaky evidence, one run's
+siblings and ETA durations) share the key expressions and the choice between the writer-kept
+columns (schema v3) and the older JSON reads; splitting would pass that choice between modules.
 """
 
 from __future__ import annotations

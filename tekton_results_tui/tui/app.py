@@ -7,6 +7,11 @@ watcher in this process and a headless one in another look the same.
 Read-only has three layers: `check_action` hides mutating actions (no Footer key),
 each mutating action refuses again, and the store opened read-only raises on writes;
 the read-only app also gets the null cluster, which has no way to delete at all.
+
+Why one module over 500 lines: it is the App itself — compose, the bindings table every screen's keys
+are declared in (ids for the keymap), check_action's read-only layer, and the handlers that route
+messages between tree, detail and header; the actions live in mixins (user_actions, cleanup_actions,
+insight_actions) and the store reads in tui/background.py.
 """
 
 from __future__ import annotations
