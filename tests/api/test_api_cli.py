@@ -24,10 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One serve process for the module (starting the program is most of a test's time)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'h.db'}"
+def start_serve(db_file: Path, *options: str) -> tuple[subprocess.Popen[str], int]:
+    """A populated history at db_file served by a new `serve` process on a free port; the process and port."""
+    url = f"sqlite:///{db_file}"
     db = open_database(url)
     populate(History(db))
     db.close()
@@ -35,8 +34,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
-                             f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True,
+                             f"127.0.0.1:{port}", *options], stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return proc, port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One serve process for the module (starting the program is most of a test's time)."""
+    proc, port = start_serve(tmp_path_factory.mktemp("serve") / "h.db")
     try:
         line = proc.stderr.readline()
         assert "serving" in line and f"http://127.0.0.1:{port}" in line, line
@@ -118,16 +124,7 @@ def test_upstream_doc_filters(server: str, on: str, cel: str, code: int) -> None
 
 
 def test_several_processes_share_the_port(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    db = open_database(url)
-    populate(History(db))
-    db.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
-                             f"127.0.0.1:{port}", "--processes", "3"], stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc, port = start_serve(tmp_path / "h.db", "--processes", "3")
     try:
         assert "serving" in proc.stderr.readline()
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
