@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
 import uuid
@@ -22,6 +20,7 @@ import pytest
 import yaml
 
 import hostile_corpus as hc
+from clikit import run_on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 PROG = [sys.executable, "-m", "tekton_results_tui"]
@@ -165,33 +164,12 @@ def _store_hostile_logs(url: str) -> str:
     return "hostile-osc0-title"
 
 
-def _run_on_a_terminal(*argv: str) -> tuple[int, bytes]:
-    """The CLI with its stdout on a pseudo-terminal (so it knows it writes to a terminal)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([*PROG, *argv], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"})
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            p.kill()
-            raise AssertionError("the command wrote nothing for 60 s")
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the other end closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return p.wait(timeout=60), b"".join(chunks)
-
-
 def test_logs_headers_and_bodies_on_a_terminal_keep_only_colour(corpus_db) -> None:
     url = corpus_db[0]
     pr = _store_hostile_logs(url)
-    rc, got = _run_on_a_terminal("logs", pr, "--db", url)
+    ran = run_on_a_terminal([*PROG, "logs", pr, "--db", url],
+                            {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"})
+    rc, got = ran.returncode, ran.stdout
     assert rc == 0, got
     text = got.decode("utf-8").replace("\r\n", "\n")  # the terminal's line discipline adds CRs
     hc.assert_no_controls(text, "logs on a terminal", allow_sgr=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clikit import Cli
+from clikit import Cli, run_on_a_terminal
 from tekton_results_tui.commands.output import human_duration, terminal_safe
 
 HEADERS = ["NAME", "NAMESPACE", "STATUS", "REASON", "PIPELINE", "STARTED", "DURATION", "IN-CLUSTER"]
@@ -205,21 +204,8 @@ def test_logs_on_a_terminal_are_sanitized(imported: Cli, generated) -> None:
     tr = _a_taskrun(generated)
     _store_logs(imported.url, tr, {"build": b"\x1b[32mgreen\x1b[0m\x1b]0;evil title\x07\x1b[2Jend\n"})
     exe = Path(sys.executable).with_name("tekton-results-tui")
-    master, slave = pty.openpty()
-    proc = subprocess.run([str(exe), "logs", tr["metadata"]["name"], "--db", imported.url], stdout=slave,
-                          stderr=subprocess.PIPE, timeout=60)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    proc = run_on_a_terminal([str(exe), "logs", tr["metadata"]["name"], "--db", imported.url], terminal_stderr=False)
+    text = proc.stdout.decode().replace("\r\n", "\n")
     assert proc.returncode == 0, proc.stderr
     assert text == "==> step build <==\n\x1b[32mgreen\x1b[0mend\n"
 

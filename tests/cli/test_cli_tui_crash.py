@@ -4,14 +4,13 @@ traceback, and the exit code says it failed (it used to be 0)."""
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import hostile_corpus as hc
+from clikit import run_on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 _TERMINAL_RESET = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x07")
@@ -30,34 +29,14 @@ sys.exit(run_tui(Settings.of(read_only=True, db_url=sys.argv[1])))
 """
 
 
-def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes]:
-    master, slave = pty.openpty()
-    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            p.kill()
-            raise AssertionError("no output for 60 s: " + b"".join(chunks).decode(errors="replace"))
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return p.wait(timeout=60), b"".join(chunks)
-
-
 def test_a_crash_restores_the_terminal_says_one_line_with_the_log_and_exits_non_zero(tmp_path) -> None:
     url = "sqlite:///" + str(tmp_path / "h.db")
     good = hc.write_dumps(tmp_path / "dumps", huge=False)[-1]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data"), "TERM": "xterm"}
     assert subprocess.run([sys.executable, "-m", "tekton_results_tui", "import", str(good), "--db", url],
                           env=env, cwd=ROOT, capture_output=True).returncode == 0
-    rc, out = _on_a_terminal([sys.executable, "-c", CRASHING_TUI, url], env)
+    ran = run_on_a_terminal([sys.executable, "-c", CRASHING_TUI, url], env, terminal_stdin=True)
+    rc, out = ran.returncode, ran.stdout
     assert rc == 3, out
     text = out.decode("utf-8", "replace").replace("\r\n", "\n")
     # the alternate screen was left before the line was printed, and nothing but the line follows
