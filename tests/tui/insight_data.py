@@ -4,12 +4,15 @@ earlier successes, and two runs of one revision with different outcomes (flaky).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+from tekton_results_tui.store.db import open_database
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import History, Logs, RunUpsert, StepLogData
 
-from .conftest import T0, det_uid
+from .conftest import T0, det_uid, fixed_histories, write_fixed_db
 
 PIPELINE = "release-train"
 NS = "release"
@@ -139,6 +142,19 @@ def add_insight_runs(history: History, now: int = T0) -> None:
         data = [StepLogData(s, f"step-{s}", _log(tr["metadata"]["name"], s, tr)) for s in steps]
         changes.append(Logs(tr, data))
     history.apply(changes)
+
+
+def insight_apps(tmp_path: Path) -> Iterator[Callable[[], Any]]:
+    """For a fixture to `yield from`: new ResultsApps (fixed clock, not live) over the fixed history
+    plus these runs, written under tmp_path."""
+    path = write_fixed_db(tmp_path / "history.db")
+    db = open_database("sqlite:///" + str(path))
+    add_insight_runs(History(db, clock=lambda: T0))
+    db.close()
+    from tekton_results_tui.tui.app import ResultsApp
+
+    with fixed_histories(path) as open_history:
+        yield lambda: ResultsApp(open_history(False), clock=lambda: float(T0), live=False)
 
 
 def _log(run: str, step: str, tr: dict) -> bytes:

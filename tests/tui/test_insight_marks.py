@@ -7,26 +7,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from tekton_results_tui.store.db import open_database
-from tekton_results_tui.store.history import History
 from tekton_results_tui.tui.flaky_marks import FLAKY_MARK
 from tekton_results_tui.tui.screens.help import HelpScreen
 
-from .conftest import SIZE, T0, fixed_histories, write_fixed_db
-from .insight_data import FAILED_RUN, RUNNING_RUN, add_insight_runs
+from .conftest import SIZE
+from .insight_data import FAILED_RUN, RUNNING_RUN, insight_apps
 from .test_insight_snapshots import goto
 
 
 @pytest.fixture
 def app_factory(tmp_path: Path):
-    path = write_fixed_db(tmp_path / "history.db")
-    db = open_database("sqlite:///" + str(path))
-    add_insight_runs(History(db, clock=lambda: T0))
-    db.close()
-    from tekton_results_tui.tui.app import ResultsApp
-
-    with fixed_histories(path) as open_history:
-        yield lambda: ResultsApp(open_history(False), clock=lambda: float(T0), live=False)
+    yield from insight_apps(tmp_path)
 
 
 def _labels(app) -> dict[str, str]:

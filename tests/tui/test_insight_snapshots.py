@@ -8,25 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tekton_results_tui.store.db import open_database
-from tekton_results_tui.store.history import History
 
-from .conftest import T0, fixed_histories, write_fixed_db
-from .insight_data import FAILED_RUN, RUNNING_RUN, add_insight_runs
+from .insight_data import FAILED_RUN, RUNNING_RUN, insight_apps
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45")]
 
 
 @pytest.fixture
 def insight_app(tmp_path: Path):
-    path = write_fixed_db(tmp_path / "history.db")
-    db = open_database("sqlite:///" + str(path))
-    add_insight_runs(History(db, clock=lambda: T0))
-    db.close()
-    from tekton_results_tui.tui.app import ResultsApp
-
-    with fixed_histories(path) as open_history:
-        yield lambda: ResultsApp(open_history(False), clock=lambda: float(T0), live=False)
+    yield from insight_apps(tmp_path)
 
 
 def goto(app, name: str) -> None:

@@ -6,25 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tekton_results_tui.store.db import open_database
-from tekton_results_tui.store.history import History
 from tekton_results_tui.tui.screens.log_search import LogSearchScreen, hit_text
 from tekton_results_tui.tui.widgets.log_view import LogView
 
-from .conftest import SIZE, T0, fixed_histories, write_fixed_db
-from .insight_data import add_insight_runs
+from .conftest import SIZE
+from .insight_data import insight_apps
 
 
 @pytest.fixture
 def app_factory(tmp_path: Path):
-    path = write_fixed_db(tmp_path / "history.db")
-    db = open_database("sqlite:///" + str(path))
-    add_insight_runs(History(db, clock=lambda: T0))
-    db.close()
-    from tekton_results_tui.tui.app import ResultsApp
-
-    with fixed_histories(path) as open_history:
-        yield lambda: ResultsApp(open_history(False), clock=lambda: float(T0), live=False)
+    yield from insight_apps(tmp_path)
 
 
 async def search(pilot, text: str) -> LogSearchScreen:
