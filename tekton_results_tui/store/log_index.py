@@ -218,6 +218,16 @@ def pending() -> int:
     return StepLog.select(pw.fn.COUNT(StepLog.id)).where(StepLog.id > int(at)).scalar() or 0
 
 
+def empty_index(db: pw.Database) -> None:
+    """Empty the index and start the backfill from the first step log: the index as a history from
+    before it looks once migrated, so the backfill builds all of it again."""
+    with db.write_txn():  # type: ignore[attr-defined]
+        if is_sqlite(db):
+            db.execute_sql(f"DELETE FROM {FTS}")
+        db.execute_sql("DELETE FROM log_doc")  # PostgreSQL: its blocks go by cascade
+        put_value(BACKFILL_KEY, "0")
+
+
 def backfill_batch(db: pw.Database, batch: int = BACKFILL_BATCH, max_bytes: int = BACKFILL_BYTES) -> int | None:
     """Index the next stored step logs the index lacks, in one write transaction that also records how far
     it got (so an interrupted backfill resumes there and gives the same index). Returns the step logs

@@ -9,7 +9,6 @@ from store_objects import T0
 from tekton_results_tui.store import log_index as li
 from tekton_results_tui.store.db import is_sqlite, open_database, schema_version
 from tekton_results_tui.store.history import History, Logs, NoLogIndex, StepLogData
-from tekton_results_tui.store.sql import put_value
 
 
 def _blocks(h: History) -> int:
@@ -41,16 +40,6 @@ def test_prune_takes_the_index_rows_with_the_logs(h: History) -> None:
     assert h.db.execute_sql("SELECT COUNT(*) FROM log_doc").fetchone()[0] == 1
 
 
-def _forget_index(h: History) -> None:
-    """The index as a history from before it looks once migrated: empty, the backfill at its start."""
-    db = h.db
-    with db.write_txn():
-        if is_sqlite(db):
-            db.execute_sql(f"DELETE FROM {li.FTS}")
-        db.execute_sql("DELETE FROM log_doc")
-        put_value(li.BACKFILL_KEY, "0")
-
-
 def _history_with_logs(h: History) -> None:
     for n in range(7):
         store_run(h, f"run{n}", {"fetch": b"fetching sources %d\n" % n, "build": b"compiling %d\nerror: boom\n" % n},
@@ -61,7 +50,7 @@ def test_backfill_interrupted_and_resumed_gives_the_same_index(h: History, db_ur
     _history_with_logs(h)
     reference = index_rows(h)
     reference_hits = [(x.run_name, x.step, x.line, x.text) for x in all_hits(h, "error")]
-    _forget_index(h)
+    li.empty_index(h.db)  # as a history from before the index, once migrated
     assert h.search_logs("error").hits == [] and h.log_index_pending() == 14
     assert not h.search_logs("error").index_complete
     # two batches, then the process "dies" (the database is closed mid-way)
@@ -85,7 +74,7 @@ def test_backfill_interrupted_and_resumed_gives_the_same_index(h: History, db_ur
 
 def test_logs_stored_while_the_backfill_runs_are_indexed_once(h: History) -> None:
     _history_with_logs(h)
-    _forget_index(h)
+    li.empty_index(h.db)  # as a history from before the index, once migrated
     li.backfill_batch(h.db, batch=4)
     store_run(h, "late", {"s": b"error: late one\n"})  # the writer indexes it itself
     while h.reindex_logs_batch() is not None:
