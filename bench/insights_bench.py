@@ -203,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(lines)} lines at 160 columns): {fmt(ms)}   target < 100 ms   {verdict(max(ms) < 100)}")  # type: ignore[arg-type]
         db.close()
         if args.keep and not args.db and not args.reuse:
-            src = os.path.join(work, "history.db")
-            c = sqlite3.connect(src)
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            c.close()
-            shutil.copyfile(src, args.keep)
-            print(f"kept the history at {args.keep}")
+            sb.keep_history(os.path.join(work, "history.db"), args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -38,7 +38,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from store_bench import NOW, make_pipeline, p95, verdict  # noqa: E402
+from store_bench import NOW, make_pipeline, p95, timed, verdict  # noqa: E402
 
 from tekton_results_tui.store.db import open_database  # noqa: E402
 from tekton_results_tui.store.history import History, Logs, RunUpsert, StepLogData  # noqa: E402
@@ -50,6 +50,7 @@ FLT = "status:failed pipeline:build-*"
 LINES_PER_STEP = 250
 PRS_PER_APPLY = 20
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+REPS = 20  # timings of each search (p50, p95)
 
 _PKGS = ["github.com/spf13/cobra", "golang.org/x/net", "k8s.io/client-go", "github.com/tektoncd/pipeline",
          "go.uber.org/zap", "github.com/google/go-cmp", "sigs.k8s.io/yaml", "github.com/prometheus/client_golang"]
@@ -134,28 +135,12 @@ def build(h: History, total_lines: int, export: str) -> tuple[float, int, int]:
 def rebuild_index(h: History) -> float:
     """Empty the index and build it again with the backfill (reindex-logs); seconds."""
     from tekton_results_tui.store import log_index as li
-    from tekton_results_tui.store.db import is_sqlite
-    from tekton_results_tui.store.sql import put_value
 
-    db = h.db
-    with db.write_txn():
-        if is_sqlite(db):
-            db.execute_sql(f"DELETE FROM {li.FTS}")
-        db.execute_sql("DELETE FROM log_doc")
-        put_value(li.BACKFILL_KEY, "0")
+    li.empty_index(h.db)
     t0 = time.perf_counter()
     while h.reindex_logs_batch() is not None:
         pass
     return time.perf_counter() - t0
-
-
-def timed(fn, reps: int = 20) -> list[float]:
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def searches(h: History, engine: str) -> None:
@@ -163,7 +148,7 @@ def searches(h: History, engine: str) -> None:
              ("rare word + filter", RARE, FLT, 300), ("phrase", PHRASE, "", 300), ("phrase + since:7d", PHRASE, "since:7d", 300)]
     for label, q, flt, target in cases:
         page = h.search_logs(q, flt, limit=50)
-        xs = timed(lambda: h.search_logs(q, flt, limit=50))
+        xs = timed(lambda: h.search_logs(q, flt, limit=50), REPS)
         ok = p95(xs) < target
         print(f"{engine:10} first page, {label:22}: {len(page.hits):3} hits, p50 {statistics.median(xs):7.1f} ms, "
               f"p95 {p95(xs):7.1f} ms (target < {target} ms) {verdict(ok)}")
@@ -177,7 +162,7 @@ def searches(h: History, engine: str) -> None:
         print(f"{engine:10} memory of a page of hits with 3 lines of context, {label}: peak {peak / 1e6:.1f} MB (Python heap)")
     # the second page of the common word (keyset)
     page = h.search_logs(COMMON, "", limit=50)
-    xs = timed(lambda: h.search_logs(COMMON, "", page_token=page.next_token, limit=50))
+    xs = timed(lambda: h.search_logs(COMMON, "", page_token=page.next_token, limit=50), REPS)
     print(f"{engine:10} second page, common word      : p95 {p95(xs):7.1f} ms")
 
 

@@ -299,6 +299,16 @@ def timed(fn, reps: int) -> list[float]:
     return out
 
 
+def keep_history(src: str, dest: str) -> None:
+    """Leave the built (closed) SQLite history at dest, its WAL folded in first so the one file holds all of it."""
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    c = sqlite3.connect(src)
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    shutil.move(src, dest)
+    print(f"kept the history at {dest}")
+
+
 def p95(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
@@ -464,13 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         time_reads(h)
         db.close()
         if args.keep and not args.db:
-            os.makedirs(os.path.dirname(os.path.abspath(args.keep)), exist_ok=True)
-            src = os.path.join(work, "history.db")
-            c = sqlite3.connect(src)
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            c.close()
-            shutil.move(src, args.keep)
-            print(f"kept the history at {args.keep}")
+            keep_history(os.path.join(work, "history.db"), args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
