@@ -18,15 +18,21 @@ def app_factory(tmp_path: Path):
     yield from insight_apps(tmp_path)
 
 
+async def diff_of_failed_run(app, pilot, key: str) -> DiffScreen:
+    """The Diff screen `key` opens on the failed run."""
+    goto(app, FAILED_RUN)
+    await pilot.press(key)
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, DiffScreen)
+    return screen
+
+
 async def test_d_compares_with_the_last_success_and_n_jumps_between_changes(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        goto(app, FAILED_RUN)
-        await pilot.press("d")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, DiffScreen)
+        screen = await diff_of_failed_run(app, pilot, "d")
         assert (screen.a.run_name, screen.b.run_name) == ("release-train-ok-2", FAILED_RUN)
         p = screen.payload
         assert p is not None
@@ -66,11 +72,7 @@ async def test_D_compares_the_marked_run_with_the_highlighted_one(app_factory):
         assert any("mark one run" in str(n.message) for n in app._notifications)
         goto(app, "release-train-ok-0")
         await pilot.press("space")
-        goto(app, FAILED_RUN)
-        await pilot.press("D")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, DiffScreen)
+        screen = await diff_of_failed_run(app, pilot, "D")
         assert (screen.a.run_name, screen.b.run_name) == ("release-train-ok-0", FAILED_RUN)
 
 
