@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.command import CommandPalette
+
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
 
 from .conftest import SIZE
@@ -14,6 +16,17 @@ def _goto_failed(app) -> None:
             return
 
 
+async def palette_searched(pilot) -> None:
+    """Wait until the command palette's search for what was typed has listed its hits."""
+    for worker in list(pilot.app.workers):
+        if worker.group == CommandPalette._GATHER_COMMANDS_GROUP:
+            try:
+                await worker.wait()
+            except Exception:  # noqa: BLE001 - a search superseded by the next keystroke is done too
+                pass
+    await pilot.pause()
+
+
 def test_snapshot_main_screen(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE)
 
@@ -22,7 +35,8 @@ def test_snapshot_expanded_failed_run(snap_compare, make_app):
     async def run_before(pilot):
         await pilot.pause()  # the first page arrives from its worker
         _goto_failed(pilot.app)
-        await pilot.press("enter", "down", "down", "down", "down")
+        await pilot.press("enter")  # its children arrive from a worker; the Pilot wait settles them
+        await pilot.press("down", "down", "down", "down")  # then down into them, not past "loading…"
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
@@ -73,13 +87,14 @@ def test_snapshot_palette_open(snap_compare, make_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"panes")
-        await pilot.pause(0.3)
+        await palette_searched(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_tree_only_with_marks(snap_compare, make_app):
     async def run_before(pilot):
+        await pilot.pause()  # the first page arrives from its worker (else space marks "loading…")
         pilot.app.set_panes("tree")
         await pilot.press("space", "down", "down", "space")
         await pilot.pause()

@@ -71,8 +71,7 @@ def test_yaml_and_logs_of_a_failed_taskrun(snap_compare, six_app, size, key):
     async def run_before(pilot):
         await _failed_child(pilot)
         await pilot.press(key)
-        await pilot.pause(0.2)  # the line views paint what their workers loaded
-        await pilot.pause()
+        await pilot.pause()  # the tab's read is settled by the Pilot wait (tuikit), then the view paints
 
     assert snap_compare(six_app(), terminal_size=size, run_before=run_before)
 
