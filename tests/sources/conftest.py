@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "store"))  # store_objects: the run builders
 
 from fake_results import FakeResults  # noqa: E402
+from tuikit import pilot_settles_store_reads  # noqa: E402,F401 - autouse: Pilot waits settle the app's store reads
 
 
 @pytest.fixture(params=["snake", "camel"])

@@ -30,6 +30,7 @@ def add_pipeline(fake: FakeResults, name: str) -> dict:
 
 async def test_tui_follows_the_sync_live_and_offers_no_delete(sqlite_url, fake):
     from tekton_results_tui.tui.app import ResultsApp
+    from tekton_results_tui.tui.widgets.results_tree import ResultItem
 
     add_pipeline(fake, "first")
     settings = source_settings(fake.url, sqlite_url)
@@ -41,11 +42,13 @@ async def test_tui_follows_the_sync_live_and_offers_no_delete(sqlite_url, fake):
         app = ResultsApp(history, settings=settings, live=True, cluster=cluster)
         async with app.run_test(size=(140, 40)) as pilot:
             async def shown(name: str) -> None:
+                names: list[str] = []
                 for _ in range(400):
-                    names = [c.data.row.display_name for c in app.tree.root.children]
+                    await pilot.pause(0.025)  # also settles the app's store reads (tuikit)
+                    # Result nodes only: "loading…" and "load more" lines carry no row
+                    names = [c.data.row.display_name for c in app.tree.root.children if isinstance(c.data, ResultItem)]
                     if name in names:
                         return
-                    await pilot.pause(0.025)
                 raise AssertionError(f"{name} never shown; tree has {names}")
 
             await shown("first")
