@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import zlib
 from typing import Iterable
 
@@ -45,6 +46,8 @@ MAX_SECOND = (1 << 31) - 1
 BACKFILL_KEY = "log_index_backfill"  # meta: the last step log id the backfill indexed, or "done"
 BACKFILL_BATCH = 200  # step logs per backfill transaction
 BACKFILL_BYTES = 32 * 1024 * 1024  # ... or this much log text, whichever comes first
+BACKFILL_AT_KEY = "log_index_backfill_at"  # meta: wall-clock time of the backfill's last batch
+BUILDING_WINDOW_S = 120.0  # a batch this recent: something (a watcher, reindex-logs) is building the index
 
 # Escape sequences: CSI (colour, cursor), OSC (titles, links) and two-character ones. What is left
 # of a line after removing them is what a reader sees, and what a search matches.
@@ -256,7 +259,19 @@ def backfill_batch(db: pw.Database, batch: int = BACKFILL_BATCH, max_bytes: int 
             used += len(text)
             index_doc(db, sid, text, row[1], None)
         put_value(BACKFILL_KEY, str(last) if len(ids) == batch or seen < len(ids) else "done")
+        put_value(BACKFILL_AT_KEY, str(int(time.time())))  # wall clock: read by other processes
         return seen
+
+
+def being_built(now: float | None = None, window_s: float = BUILDING_WINDOW_S) -> bool:
+    """Whether a backfill batch was committed in the last `window_s` seconds: a watcher (or reindex-logs)
+    is building the index, so a search's note says it is coming rather than how to build it."""
+    v = get_value(BACKFILL_AT_KEY)
+    try:
+        at = float(v) if v is not None else None
+    except ValueError:
+        return False
+    return at is not None and (time.time() if now is None else now) - at < window_s
 
 
 def index_size_bytes(db: pw.Database) -> int | None:
@@ -273,5 +288,5 @@ def index_size_bytes(db: pw.Database) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
-__all__ = ["create_index", "index_step_logs", "backfill_batch", "backfill_state", "pending", "plain", "fold",
+__all__ = ["create_index", "index_step_logs", "backfill_batch", "backfill_state", "being_built", "pending", "plain", "fold",
            "split_lines", "has_index", "LOG_INDEX_VERSION"]
