@@ -112,3 +112,35 @@ def test_interval_strings() -> None:
     assert interval(40.5) == "00:00:40.5"
     assert interval(100 * 3600 + 1) == "100:00:01"
     assert interval(None) is None
+
+
+RUNS_ONLY_FILTERS = [
+    "data.status.startTime > timestamp(\"1970-01-01T00:00:01Z\")",
+    "data.status.completionTime - data.status.startTime > duration(\"2m\") && data.metadata.namespace == \"ci\"",
+    "data.status.conditions[0].reason in [\"Failed\", \"PipelineRunTimeout\"]"
+    " || data.status.startTime < timestamp(\"2100-01-01T00:00:00Z\")",
+    "data.status.conditions[0].status != \"True\" && data.status.startTime > timestamp(\"1970-01-01T00:00:01Z\")",
+    "data.status.conditions[0].reason != \"Succeeded\" && !(data.metadata.name.startsWith(\"build\"))",
+    "data.metadata.creationTimestamp > timestamp(\"1970-01-01T00:00:01Z\") && data.metadata.name != \"test-1\"",
+]
+
+
+@pytest.mark.parametrize("flt", RUNS_ONLY_FILTERS)
+def test_runs_only_filters_read_run_stats_with_the_same_answer(api, flt: str) -> None:
+    """A filter only runs can match is summed from run_stat rows; the answer equals the Records' sums
+    (a `data_type != "x"` term, true on every Record, sends the same filter down the Records path)."""
+    from tekton_results_tui.api.cel_filter import compile_filter
+    from tekton_results_tui.store.api_reads import Scope
+    from tekton_results_tui.store.api_summary import _stat_where
+
+    assert _stat_where(Scope(), compile_filter(flt, "records")) is not None
+    assert _stat_where(Scope(), compile_filter(f"({flt}) && data_type != \"x\"", "records")) is None
+    for group in ["", "namespace", "pipeline", "repository", "day", "hour completionTime", "week startTime"]:
+        for parent in ["-", "ci", f"{api.corpus.result_name(api.corpus.prs[0])}"]:
+            path = f"/{parent}/results/-/records/summary" if "/" not in parent else f"/{parent}/records/summary"
+            fast = api.json(path, summary=ALL, group_by=group, filter=flt)["summary"]
+            slow = api.json(path, summary=ALL, group_by=group, filter=f"({flt}) && data_type != \"x\"")["summary"]
+            key = lambda d: str(d.get("group_value"))  # noqa: E731
+            assert sorted(fast, key=key) == sorted(slow, key=key), (group, parent)
+    if flt == RUNS_ONLY_FILTERS[0]:  # every run has started: the 12 runs, none of the 6 Logs
+        assert api.json("/-/results/-/records/summary", filter=flt)["summary"] == [{"total": 12}]
