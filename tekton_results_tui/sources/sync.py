@@ -260,7 +260,11 @@ class ResultsSync:
     def follow(self, interval_s: float, stop: threading.Event,
                on_pass: Callable[[SyncStats | None, SourceError | None], None] | None = None,
                backoff_cap_s: float = 60.0, on_page: Callable[[SyncStats], None] | None = None) -> None:
-        """Pass after pass until `stop`, `interval_s` apart; a failing source is retried with backoff."""
+        """Pass after pass until `stop`, `interval_s` apart; a failing source is retried with backoff. Between
+        passes, an existing history's log index is built a batch at a time (watcher/log_backfill.py)."""
+        from tekton_results_tui.watcher.log_backfill import LogIndexBackfill
+
+        backfill = LogIndexBackfill(self.history)
         delay = interval_s
         while not stop.is_set():
             try:
@@ -273,7 +277,10 @@ class ResultsSync:
                 if on_pass is not None:
                     on_pass(stats, None)
                 delay = interval_s
-            stop.wait(delay)
+            until = time.monotonic() + delay
+            while not stop.is_set() and not backfill.due_in() and time.monotonic() < until:
+                backfill.step()
+            stop.wait(max(0.0, until - time.monotonic()))
 
 
 def _seen(r: SourceRecord, seen: set[str]) -> bool:

@@ -246,7 +246,7 @@ class Startable(Protocol):
     def status(self) -> WatcherStatus: ...
 
 
-GAUGE_COUNTS = frozenset({"aux_pending"})  # counts keys that are levels, not totals: never carried over
+GAUGE_COUNTS = frozenset({"aux_pending", "log_index_pending"})  # counts keys that are levels, not totals: never carried over
 
 
 def add_counts(into: dict, counts: dict) -> dict:

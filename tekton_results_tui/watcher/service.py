@@ -353,6 +353,8 @@ class WatcherService:
         counts = self.counters.snapshot()
         if self._aux is not None:
             counts["aux_pending"] = self._aux.pending
+        if w is not None and w.log_backfill.pending:
+            counts["log_index_pending"] = w.log_backfill.pending  # step logs the log index has still to take in
         return WatcherStatus(
             state=state, reason=reason, context=t.context if t else self.settings.cluster.context, cluster=self._cluster,
             server=t.server if t else None, scope=scope, connected=state == LIVE,

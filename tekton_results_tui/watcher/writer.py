@@ -28,6 +28,7 @@ from tekton_results_tui.watcher.backoff import Backoff
 from tekton_results_tui.watcher.counters import Counters
 from tekton_results_tui.watcher.db_retry import CONNECTION_ERRORS, release_connection, reset_connection
 from tekton_results_tui.watcher.followups import FollowUps, trimmed
+from tekton_results_tui.watcher.log_backfill import LogIndexBackfill
 from tekton_results_tui.watcher.messages import STOP, Captured, FollowUp, Relisted, RunEvent, Stop, StoredRun
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ class Writer:
         self.idle = threading.Event()  # set whenever the queue is drained and nothing is pending
         self._stopping = threading.Event()  # stop() was called: give up retrying a database that is away
         self.backoff = Backoff(DB_BACKOFF_FIRST_S, DB_BACKOFF_CAP_S)
+        # an existing history's log index, built a batch at a time while idle (log_backfill.py says why)
+        self.log_backfill = LogIndexBackfill(history, counters, on_error)
 
     # --- life -------------------------------------------------------------------------------
 
@@ -153,7 +156,10 @@ class Writer:
     def _loop(self) -> None:
         self._tune_connection()
         while True:
-            wait = 0.5 if self._first is None else max(0.0, self._first + self.batch_wait_s - time.monotonic())
+            if self._first is None:  # nothing pending: wait for work, or only look at the queue if a batch is due
+                wait = min(0.5, self.log_backfill.due_in())
+            else:
+                wait = max(0.0, self._first + self.batch_wait_s - time.monotonic())
             item = None  # not kept while waiting (a relist's uids, a captured log)
             try:
                 item = self.q.get(timeout=wait) if wait > 0 else self.q.get_nowait()
@@ -172,6 +178,8 @@ class Writer:
                     return
             if item is None and not self._count and self.q.empty():
                 self.idle.set()
+                if not self.log_backfill.due_in():
+                    self.log_backfill.step()  # one batch, then the queue again: live changes go first
 
     def _tune_connection(self) -> None:
         """Bound this thread's SQLite page cache: the watcher's memory must not grow with the history.
