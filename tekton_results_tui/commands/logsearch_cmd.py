@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "reindex-logs", help="build the search index over stored step logs (resumable)",
         description="Index the stored step logs that the log search index lacks (histories from before it). "
-        "Runs in batches, each its own transaction: interrupt it at any time and run it again to go on.")
+        "Runs in batches, each its own transaction: interrupt it at any time and run it again to go on. "
+        "A watcher (or a --results-api sync) writing the history does this by itself while idle; this is the "
+        "way for a history nothing writes.")
     add_store_options(p)
     p.set_defaults(func=run_reindex)
 
@@ -111,7 +113,8 @@ def run_grep(args: argparse.Namespace) -> int:
                 break
         if not page.index_complete:
             print(f"note: {page.pending} stored step logs are not in the log index yet and were not searched; "
-                  "run `tekton-results-tui reindex-logs`", file=sys.stderr)
+                  + ("they are being indexed now (by the watcher writing this history)" if h.log_index_being_built()
+                     else "run `tekton-results-tui reindex-logs`"), file=sys.stderr)
     if args.output == "json":
         out.write(output.json_text({"hits": docs, "next_page_token": token}) + "\n")
     elif token is not None:

@@ -40,6 +40,7 @@ MORE = "more"
 class Found:
     query: str
     page: LogSearchPage
+    building: bool = False  # the index is incomplete and something (a watcher) is building it
 
 
 def hit_text(hit: LogHit) -> Text:
@@ -115,6 +116,8 @@ class LogSearchScreen(InsightScreen):
         self.error: str | None = None
         self.searching = False
         self.complete = True
+        self.pending = 0  # step logs not in the index yet (not searched)
+        self.building = False
         self.searches = 0  # answers applied (tests wait on it)
         self._timer: Timer | None = None
 
@@ -166,7 +169,8 @@ class LogSearchScreen(InsightScreen):
         self._status()
 
         def read() -> Found:
-            return Found(query, app.history.search_logs(query, flt, context=CONTEXT, page_token=token, limit=PAGE))
+            page = app.history.search_logs(query, flt, context=CONTEXT, page_token=token, limit=PAGE)
+            return Found(query, page, not page.index_complete and app.history.log_index_being_built())
 
         read_then(self, app.history, read, lambda got, err: self._arrived(got, err, append=token is not None),
                   group="log-search", exclusive=True, name=f"search logs {query[:40]}")
@@ -186,7 +190,7 @@ class LogSearchScreen(InsightScreen):
             return
         self.error = None
         page = got.page
-        self.complete = page.index_complete
+        self.complete, self.pending, self.building = page.index_complete, page.pending, got.building
         self.next_token = page.next_token
         first_new = len(self.hits)
         self.hits = (self.hits if append else []) + list(page.hits)
@@ -232,8 +236,11 @@ class LogSearchScreen(InsightScreen):
             n = len(self.hits)
             t.append(f"{n}{'+' if self.next_token else ''} matching line{'s' if n != 1 else ''}", style="bold")
             t.append(f" in {runs} run{'s' if runs != 1 else ''}")
-            if not self.complete:
-                t.append(" · the index is still being built: older logs are not searched yet", style="yellow")
+            if not self.complete and self.building:
+                t.append(f" · {self.pending:,} older step logs are being indexed, not searched yet", style="yellow")
+            elif not self.complete:
+                t.append(f" · {self.pending:,} older step logs are not indexed: run tekton-results-tui reindex-logs",
+                         style="yellow")
         else:
             t.append("type to search every stored step log", style="dim")
         t.append(" · runs: ", style="dim")
