@@ -15,12 +15,17 @@ Prints, each with its target and PASS/MISS:
   - first page (50 hits) p95 of 20: a rare word (< 200 ms), a common word (< 300 ms), a common word with a
     filter `status:failed pipeline:build-*` (< 300 ms), a rare word with a filter (< 300 ms), a phrase;
   - raw baselines on the same text: `grep -c` of the words over the text exported to a file, and a
-    LIKE scan of the index's own text table (what a search would cost without trigrams).
+    LIKE scan of the index's own text table (what a search would cost without trigrams);
+  - with --tui-memory (SQLite, on the history built before: add --reuse): the memory of the REAL app while
+    browsing hits (< 200 MB), in a child process, headless (App.run_test) beside an EMPTY Textual app
+    measured in the same run: open Search logs, search the common word, fetch page after page (--tui-hits,
+    2,000 by default) scrolling through them, open the Logs tab at a late hit, go back to Search logs and
+    search again; RSS sampled after each step (peak: the largest sample and the kernel's VmHWM), and after.
 
 SQLite into --dir (default /work/bench-data/logsearch, never the repository); PostgreSQL into its own
 schema, dropped at the end. usage:
   bench/logsearch_bench.py [--lines 5000000] [--engine sqlite|postgresql|both] [--pg URL] [--pg-schema S]
-                           [--reuse] [--no-rebuild]
+                           [--reuse] [--no-rebuild] [--tui-memory [--tui-hits 2000]]
 """
 
 from __future__ import annotations
@@ -214,7 +219,156 @@ def run_engine(engine: str, url: str, lines: int, workdir: str, reuse: bool, reb
     db.close()
 
 
+# --- memory of the TUI while browsing hits (children: one process each) ---------------------------
+
+
+def _rss_mb(field: str = "VmRSS") -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _child_empty() -> dict:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Static
+
+    class Empty(App):
+        def compose(self) -> ComposeResult:
+            yield Static("empty")
+            yield Footer()
+
+    async with Empty().run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        return {"rss_mb": _rss_mb(), "hwm_mb": _rss_mb("VmHWM")}
+
+
+async def _until(pred, what: str, timeout: float = 120.0) -> None:  # noqa: ANN001
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def _child_browse(path: str, want_hits: int) -> dict:
+    """The real app on the history: Search logs, the common word, pages of hits scrolled through, the Logs tab
+    at a late hit, back to Search logs and a search again. RSS after each step."""
+    import gc
+
+    from tekton_results_tui.store.db import open_database as open_db
+    from tekton_results_tui.tui.app import ResultsApp
+    from tekton_results_tui.tui.screens.log_search import LogSearchScreen
+    from tekton_results_tui.tui.widgets.log_view import LogView
+
+    db = open_db("sqlite:///" + path, read_only=True)
+    app = ResultsApp(History(db, read_only=True), read_only=True, live=False)
+    out: dict = {"samples": []}
+
+    def sample(what: str) -> None:
+        out["samples"].append((what, round(_rss_mb(), 1)))
+
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await app.settle_reads()
+        await pilot.pause()
+        sample("first page of runs")
+
+        async def search(word: str, pages: int | None) -> LogSearchScreen:
+            await pilot.press("G")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, LogSearchScreen)
+            n = screen.searches
+            await pilot.press(*word, "enter")
+            await _until(lambda: screen.searches > n and not screen.searching, "the first page of hits")
+            await pilot.pause()
+            sample(f"first page of hits ({len(screen.hits)})")
+            screen.option_list.focus()
+            t0 = time.perf_counter()
+            while screen.next_token and (len(screen.hits) < want_hits if pages is None else pages > 0):
+                n = screen.searches
+                screen.action_more()
+                await _until(lambda: screen.searches > n and not screen.searching, "the next page of hits")
+                await pilot.press("pagedown", "pagedown", "pagedown")  # scroll through what arrived
+                await pilot.pause()
+                if pages is not None:
+                    pages -= 1
+                if len(screen.hits) % 500 == 0:
+                    sample(f"{len(screen.hits)} hits")
+            out.setdefault("paging_s", time.perf_counter() - t0)
+            await pilot.press("end")
+            await pilot.pause()
+            sample(f"{len(screen.hits)} hits, scrolled to the end")
+            return screen
+
+        screen = await search(COMMON, None)
+        out["hits"] = len(screen.hits)
+        out["options"] = screen.option_list.option_count
+        # the Logs tab at a late hit
+        ol = screen.option_list
+        target = f"hit-{len(screen.hits) - 3}"
+        ol.highlighted = next(k for k in range(ol.option_count) if ol.get_option_at_index(k).id == target)
+        hit = screen.hits[len(screen.hits) - 3]
+        screen.action_open_hit()
+        await _until(lambda: not isinstance(app.screen, LogSearchScreen), "the Logs tab")
+        logs = app.detail.query_one(LogView)
+        await _until(lambda: logs.lines_view.current_match_line == hit.line - 1, "the hit revealed in the Logs tab")
+        await pilot.pause()
+        sample("Logs tab at a hit")
+        # back to Search logs: a new search, a few pages
+        screen = await search(COMMON, 5)
+        sample("back in Search logs, 5 pages")
+        await pilot.press("escape")
+        await pilot.pause()
+        gc.collect()
+        sample("after (screen closed)")
+    out["peak_sampled_mb"] = max(v for _, v in out["samples"])
+    out["hwm_mb"] = _rss_mb("VmHWM")
+    out["after_mb"] = out["samples"][-1][1]
+    db.close()
+    return out
+
+
+def _run_child(args: list[str]) -> dict:
+    import json
+
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *args], capture_output=True, text=True,
+                       timeout=1800)
+    if p.returncode != 0:
+        raise SystemExit(f"child {args} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def tui_memory(path: str, hits: int) -> None:
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: no history; build it first (this benchmark without --tui-memory)")
+    empty = _run_child(["empty"])
+    got = _run_child(["browse", path, str(hits)])
+    load = os.getloadavg()
+    print(f"TUI memory on {path} ({os.path.getsize(path) / 1e6:,.0f} MB), load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    for what, mb in got["samples"]:
+        print(f"  RSS {mb:7.1f} MB  {what}")
+    peak = max(got["peak_sampled_mb"], got["hwm_mb"])
+    print(f"sqlite     TUI browsing {got['hits']:,} hits of {COMMON!r} ({got['options']:,} list lines, "
+          f"{got['paging_s']:.1f} s paging): peak RSS {peak:.0f} MB (VmHWM {got['hwm_mb']:.0f}), after "
+          f"{got['after_mb']:.0f} MB; empty Textual app {empty['rss_mb']:.0f} MB (+{peak - empty['rss_mb']:.0f} MB) "
+          f"(target < 200 MB) {verdict(peak < 200)}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        import asyncio
+        import json
+
+        mode, rest = argv[1], argv[2:]
+        res = asyncio.run(_child_empty() if mode == "empty" else _child_browse(rest[0], int(rest[1])))
+        print(json.dumps(res))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
@@ -225,8 +379,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="time an existing history built by this benchmark (SQLite in --dir; PostgreSQL in --pg-schema, "
                     "dropped at the end)")
     ap.add_argument("--no-rebuild", action="store_true", help="skip timing the index build alone")
+    ap.add_argument("--tui-memory", action="store_true",
+                    help="only the memory of the TUI browsing hits, on the SQLite history in --dir (built before)")
+    ap.add_argument("--tui-hits", type=int, default=2000, help="with --tui-memory: hits to page through")
     a = ap.parse_args(argv)
     os.makedirs(a.dir, exist_ok=True)
+    if a.tui_memory:
+        tui_memory(os.path.join(a.dir, "history.db"), a.tui_hits)
+        return 0
     if a.engine in ("sqlite", "both"):
         path = os.path.join(a.dir, "history.db")
         if not a.reuse:
