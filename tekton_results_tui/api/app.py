@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
+import orjson
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -50,9 +51,18 @@ class ApiError(Exception):
         self.message = message
 
 
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson writes a page of Records ~8x faster than json (a tenth of a label-filter
+    page's time); json stays for what orjson refuses (an int past 64 bits; a lone surrogate, which
+    json writes as a \\u escape)."""
+    try:
+        return orjson.dumps(obj)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
 def _json(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(),
-                        content_type="application/json")
+    return web.Response(status=status, body=dumps(obj), content_type="application/json")
 
 
 def _name(value: str, what: str, wildcard: bool) -> str:
@@ -221,8 +231,8 @@ class ResultsApi:
         written, first, more = 0, True, False
         while True:
             chunk = rows[:want]
-            body = ",".join(json.dumps(shape(r), separators=(",", ":"), ensure_ascii=False) for r in chunk)
-            await resp.write((body if first else "," + body).encode())
+            body = b",".join(dumps(shape(r)) for r in chunk)
+            await resp.write(body if first else b"," + body)
             first = False
             written += len(chunk)
             last = chunk[-1]
