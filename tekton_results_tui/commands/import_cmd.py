@@ -8,7 +8,8 @@ In-cluster marks: a dump is a snapshot of a cluster at some moment, so imported 
 the store's default (in the cluster) — the same as a watcher's first list. A watcher later
 run on the same cluster name marks the ones that are gone at its first relist; marking them
 gone here instead could never be undone by that watcher (only relists/deletes set the mark),
-and would make a live run look deleted.
+and would make a live run look deleted. What says "never seen in a cluster" is the imported mark
+(`History.apply(imported=True)`): kept on the runs an import created until a watcher writes them.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def import_runs(h: History, found: Iterable[ClassifiedRun | Problem], cluster: s
         done = True
 
     while not done:
-        res = h.apply(changes(), cluster=cluster, report=True)
+        res = h.apply(changes(), cluster=cluster, report=True, imported=True)
         rep.skipped.extend(Problem(s.what, s.why) for s in res.skipped)
         rep.warnings.extend(res.warnings)
         rep.runs += res.stored

@@ -21,7 +21,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
 
@@ -387,8 +387,21 @@ def _log_index_v4(db: pw.Database) -> None:
     log_index.create_index(db)
 
 
+IMPORTED_VERSION = 5  # the schema that added Record.imported_at
+
+
+def _imported_at_v5(db: pw.Database) -> None:
+    """`record.imported_at`: which runs an import stored and no watcher has written since. Rows
+    stored before it are taken as seen (NULL): which of them came from a dump is not recorded.
+    Adding a nullable column rewrites nothing on either engine."""
+    if "imported_at" not in {c.name for c in db.get_columns("record")}:
+        db.execute_sql('ALTER TABLE "record" ADD COLUMN "imported_at" BIGINT')
+
+
 # Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4]
+MIGRATIONS: list[Callable[[pw.Database], None]] = [
+    _create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4, _imported_at_v5,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -30,7 +30,7 @@ from tekton_results_tui.store.changes import (
     describe_object,
 )
 from tekton_results_tui.store.checkpoint import DEFAULT_AUTOCHECKPOINT, BackgroundCheckpointer
-from tekton_results_tui.store.db import is_sqlite
+from tekton_results_tui.store.db import IMPORTED_VERSION, is_sqlite
 from tekton_results_tui.store.log_search import LogHit, LogQuery, LogQueryError, LogSearchPage, NoLogIndex, parse_log_query
 from tekton_results_tui.store.query import Filter, parse_filter
 from tekton_results_tui.store.rows import (
@@ -87,18 +87,21 @@ class History:
             ck.stop()
             self.db.execute_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT}")
 
-    def apply(self, changes: Iterable[Change], cluster: str = "", report: bool = False) -> ApplyResult:
+    def apply(self, changes: Iterable[Change], cluster: str = "", report: bool = False,
+              imported: bool = False) -> ApplyResult:
         """Apply a batch in one transaction. Idempotent; conditional on resourceVersion.
 
         `changes` may be a generator: each object is dropped once classified, so a bulk caller
         (import) holds one parsed object at a time, not the batch. `report=True` also says, per
         run, whether it was new, updated or already current (one indexed read per 500 runs).
+        `imported=True` (the import command): new runs are marked as never seen in a cluster; any
+        other writer's batch (a watcher, a Results source) clears that mark from the runs it carries.
         """
         self._check_writable()
         now = int(self.clock())
         c = ingest.collect(changes, now)
         with self._txn():
-            b = ingest.Batch(self.db, cluster, lock_seq(self.db) + 1, now)
+            b = ingest.Batch(self.db, cluster, lock_seq(self.db) + 1, now, imported=imported)
             changed, outcomes = ingest.write(b, c, report)
             seq = b.seq
             if changed:
@@ -221,6 +224,13 @@ class History:
     def record_data(self, record_id: int) -> str | None:
         """The stored object's JSON text (parse it where it is shown, not in lists)."""
         return reads.record_data(record_id)
+
+    def imported_at(self, record_id: int) -> int | None:
+        """When an import stored this run, if no watcher has written it since (None: seen in a
+        cluster, or stored before schema v5 kept the mark)."""
+        if getattr(self.db, "schema_version", IMPORTED_VERSION) < IMPORTED_VERSION:
+            return None  # an older history opened read-only: it has no such column
+        return reads.imported_at(record_id)
 
     def record_object(self, record_id: int) -> dict | None:
         raw = self.record_data(record_id)

@@ -60,6 +60,7 @@ class Batch:
     seq: int
     now: int
     result_ids: dict[str, int] = field(default_factory=dict)  # Result name -> id, once ensured
+    imported: bool = False  # an import's batch: new runs are marked imported; others' writes clear the mark
 
 
 def collect(changes: Iterable[Change], now: int) -> Collected:
@@ -277,7 +278,7 @@ _RUN_FIELDS = [
     Record.result, Record.cluster, Record.parent, Record.name, Record.uid, Record.type, Record.data,
     Record.rv, Record.kind, Record.run_name, Record.run_uid, Record.status, Record.reason, Record.start,
     Record.end, Record.duration, Record.pipeline, Record.pipeline_task, Record.task, Record.top_level,
-    Record.in_cluster, Record.final, Record.create_time, Record.update_time, Record.seq,
+    Record.in_cluster, Record.final, Record.create_time, Record.update_time, Record.seq, Record.imported_at,
 ]
 
 
@@ -291,11 +292,14 @@ def upsert_runs(b: Batch, runs: list[tuple[g.RunInfo, str]]) -> int:
     # a strictly newer resourceVersion proves the object is alive: a false "gone" heals (a DELETED
     # event's Gone is applied after the upserts of its batch, so a real deletion still wins)
     update[Record.deleted_at] = None
+    if b.imported:  # a newer copy from a dump does not unsee a run a watcher saw
+        del update[Record.imported_at]
+    imported_at = b.now if b.imported else None
     ids = b.result_ids
     rows = [
         (ids[i.result_name], b.cluster, i.namespace, i.record_name, i.uid, i.record_type, raw, i.rv, i.kind, i.name,
          i.uid, i.status, i.reason, i.start, i.end, i.duration, i.pipeline, i.pipeline_task, i.task,
-         i.top_level, True, i.final, i.created or b.now, b.now, b.seq)
+         i.top_level, True, i.final, i.created or b.now, b.now, b.seq, imported_at)
         for i, raw in runs
     ]
     changed = bulk_insert(b.db, lambda r: Record.insert_many(r, fields=_RUN_FIELDS).on_conflict(
@@ -310,9 +314,22 @@ def upsert_runs(b: Batch, runs: list[tuple[g.RunInfo, str]]) -> int:
             (Record.seq == b.seq) & (Record.cluster == b.cluster) & (Record.kind << RUN_KIND_NAMES)).tuples()
         written = [by_uid[u] for (u,) in returned if u in by_uid]
     else:
-        return 0
-    add_labels(b, written)
-    upsert_run_stats(b, written)
+        written = []
+    if not b.imported and len(written) < len(rows):
+        changed += mark_seen(b, {i.uid for i, _ in runs} - {i.uid for i in written})
+    if written:
+        add_labels(b, written)
+        upsert_run_stats(b, written)
+    return changed
+
+
+def mark_seen(b: Batch, uids: set[str]) -> int:
+    """Clear the imported mark of runs a watcher (or a Results source) wrote at the version an import
+    stored: the upsert skips an equal resourceVersion, so it cannot clear it. One indexed lookup per run."""
+    changed = 0
+    for chunk in chunks(sorted(uids), 500):
+        changed += Record.update(imported_at=None, seq=b.seq, update_time=b.now).where(
+            (Record.cluster == b.cluster) & (Record.uid << chunk) & Record.imported_at.is_null(False)).execute()
     return changed
 
 

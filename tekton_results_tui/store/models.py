@@ -132,6 +132,9 @@ class Record(BaseModel):
     create_time = pw.BigIntegerField()
     update_time = pw.BigIntegerField()
     seq = pw.BigIntegerField(index=True)
+    # when an import stored this run; cleared once a watcher writes it (schema v5): a run never seen in
+    # a cluster says "imported", not "in cluster" (a dump is a snapshot, nobody follows it)
+    imported_at = pw.BigIntegerField(null=True)
 
     class Meta:
         table_name = "record"

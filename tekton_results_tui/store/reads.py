@@ -222,6 +222,10 @@ def record_data(record_id: int) -> str | None:
     return Record.select(Record.data).where(Record.id == record_id).scalar()
 
 
+def imported_at(record_id: int) -> int | None:
+    return Record.select(Record.imported_at).where(Record.id == record_id).scalar()
+
+
 def stored_versions(uids: Sequence[str], cluster: str) -> dict[str, tuple[int, bool]]:
     """uid -> (stored resourceVersion, final) for runs; what cleanup checks before deleting."""
     out: dict[str, tuple[int, bool]] = {}

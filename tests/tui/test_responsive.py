@@ -124,9 +124,11 @@ def test_imported_runs_say_so() -> None:
 
     rec = RecordRow(1, 1, "", "ci", "n", "u", "t", "TaskRun", "r", "u", "SUCCESS", None, None, None, None, None, None,
                     None, True, True, None, True, 1, T0 - 86400 * 700, T0, 1)
-    assert cluster_state(rec, watched=False, documents=False).plain.startswith("imported 2024-")
-    assert cluster_state(rec, watched=True, documents=False).plain.startswith("in cluster")
-    assert cluster_state(rec, watched=False, documents=True).plain.startswith("in cluster")
+    assert cluster_state(rec, imported_at=T0 - 86400 * 700).plain.startswith("imported 2024-")
+    assert cluster_state(rec).plain.startswith("in cluster")
+    rec.in_cluster = False  # a relist of its cluster name marked it gone: it was still never there
+    assert cluster_state(rec, imported_at=T0 - 86400 * 700).plain.startswith("imported 2024-")
+    assert cluster_state(rec).plain.startswith("gone from the cluster")
 
 
 async def test_rows_shown_are_results(make_app) -> None:

@@ -20,7 +20,6 @@ from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
 from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
-from tekton_results_tui.watcher.writer_lease import lease_name
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
 from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
 from tekton_results_tui.tui.widgets.insight_rows import insight_rows
@@ -57,34 +56,23 @@ def _kv_table(wrap: bool = True) -> Table:
     return t
 
 
-def cluster_state(rec: RecordRow, watched: bool | None = None, documents: bool = True) -> Text:
+def cluster_state(rec: RecordRow, imported_at: int | None = None) -> Text:
     """In cluster / imported / gone since <time>, and whether the stored copy is the final state.
 
-    The store marks a run gone only when a watcher sees it go, and an import stores runs as "in the
-    cluster" (a dump is a snapshot of one); the store does not record which of the two stored a run.
-    Until it does, a run is taken as imported and never seen in a cluster when no watcher follows its
-    cluster now (`watched` False: its writer lease is not live) and its Result has no captured
-    documents (`documents`: logs and events are stored by a watcher, never by an import).
+    `imported_at` (History.imported_at): an import stored the run and no watcher has written it
+    since, so it was never seen in a cluster: that says more than "gone" (a watcher's relist marks
+    such runs gone from a cluster they were never in) or "in cluster" (the import's default).
     """
-    if not rec.in_cluster:
+    if imported_at is not None:
+        where = Text(f"imported {fmt_time(imported_at)}, not seen in a cluster", style="yellow")
+    elif not rec.in_cluster:
         where = Text(f"gone from the cluster since {fmt_time(rec.deleted_at)}" if rec.deleted_at
                      else "gone from the cluster", style="yellow")
-    elif watched is False and not documents:
-        where = Text(f"imported {fmt_time(rec.create_time)}, not seen in a cluster", style="yellow")
     else:
         where = Text("in cluster", style="green")
     final = Text("stored final", style="green") if rec.final else Text(
         "stored (not final: last state seen)" if not rec.in_cluster else "stored (still changing)", style="dim")
     return Text.assemble(where, " · ", final)
-
-
-def watched_now(history: History, cluster: str) -> bool | None:
-    """Whether a watcher follows `cluster` now (its writer lease is live); None when it cannot be read."""
-    try:
-        lease = history.lease(lease_name(cluster))
-    except Exception:  # noqa: BLE001 - a hint for the words, never a reason to fail the Summary
-        return None
-    return bool(lease and lease.get("live"))
 
 
 def step_state(step: dict, now_style: bool = False) -> tuple[Text, Text, str]:
@@ -242,8 +230,7 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
         info.add_row("Started", fmt_time(run.start))
         info.add_row("Finished", fmt_time(run.end))
         info.add_row("Duration", fmt_duration(run.duration))
-        info.add_row("Cluster", cluster_state(run, watched=watched_now(history, run.cluster),
-                                              documents=any(not kinds.is_run(r.kind) for r in res.records)))
+        info.add_row("Cluster", cluster_state(run, history.imported_at(run.id)))
         info.add_row("Record", _t(run.name))
         info.add_row("UID", _t(run.uid))
         for name, value in insight_rows(history, run):  # flaky, expected end
