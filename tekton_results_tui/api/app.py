@@ -325,15 +325,18 @@ class ResultsApi:
         log_id = _name(request.match_info["log"], "log", wildcard=False)
         await self.authorize(request, parent, "logs", "get")
         result_name = f"{parent}/results/{rid}"
-        rec = await self.run(reads.get_record, result_name, log_id)
-        if rec is None:
+        found, parts, small = await self.run(_log_plan, result_name, log_id)
+        if not found:
             raise ApiError(404, f"record {result_name}/records/{log_id} not found")
-        parts = await self.run(reads.log_parts, rec, result_name)
         if not parts:
             raise ApiError(404, f"no log stored for {result_name}/records/{log_id}")
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain; charset=utf-8"})
         await resp.prepare(request)
         if request.method == "HEAD":
+            return resp
+        if small is not None:  # read whole in the lookup's thread hop: each hop costs more than a small log
+            await resp.write(small)
+            await resp.write_eof()
             return resp
         for part in parts:
             chunks = reads.log_chunks(part.step_log_id)
@@ -351,3 +354,22 @@ class ResultsApi:
                 await resp.write(tail)
         await resp.write_eof()
         return resp
+
+
+SMALL_LOG = 256 * 1024  # a log up to this size (uncompressed, all steps) is read in one piece
+
+
+def _log_plan(result_name: str, log_id: str) -> tuple[bool, list[reads.LogPart] | None, bytes | None]:
+    """(record found, its step logs, the whole prefixed log when it is small) in one store visit."""
+    rec = reads.get_record(result_name, log_id)
+    if rec is None:
+        return False, None, None
+    parts = reads.log_parts(rec, result_name)
+    if not parts or sum(p.size for p in parts) > SMALL_LOG:
+        return True, parts, None
+    out = []
+    for part in parts:
+        prefixer = LinePrefixer(part.prefix)
+        out += [prefixer.feed(c) for c in reads.log_chunks(part.step_log_id)]
+        out.append(prefixer.end())
+    return True, parts, b"".join(out)

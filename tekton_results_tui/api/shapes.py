@@ -36,13 +36,17 @@ def _omit_empty(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_json(r: ApiResult) -> dict[str, Any]:
-    out = _omit_empty({
-        "name": r.name, "id": r.uid, "uid": r.uid,
-        "created_time": timestamp(r.create_time), "create_time": timestamp(r.create_time),
-        "updated_time": timestamp(r.update_time), "update_time": timestamp(r.update_time),
-        "annotations": {str(k): str(v) for k, v in (r.annotations or {}).items()} if isinstance(r.annotations, dict) else None,
-        "etag": _etag(r.uid, r.update_time),
-    })
+    # built key by key (empty ones left out) rather than filtered afterwards: a page builds 50 of these
+    out: dict[str, Any] = {}
+    if r.name:
+        out["name"] = r.name
+    if r.uid:
+        out["id"] = out["uid"] = r.uid
+    _times(out, r.create_time, r.update_time)
+    ann = r.annotations
+    if isinstance(ann, dict) and ann:
+        out["annotations"] = {str(k): str(v) for k, v in ann.items()}
+    out["etag"] = _etag(r.uid, r.update_time)
     if r.summary_record:  # upstream writes a summary only once the top-level run set it
         status = r.summary_status if r.summary_status != "UNKNOWN" else None  # enum zero: omitted
         sann = r.summary_annotations if isinstance(r.summary_annotations, dict) else {}
@@ -54,16 +58,29 @@ def result_json(r: ApiResult) -> dict[str, Any]:
     return out
 
 
+def _times(out: dict[str, Any], create: int | None, update: int | None) -> None:
+    """created_time/create_time and updated_time/update_time (upstream writes both spellings)."""
+    if create is not None:
+        out["created_time"] = out["create_time"] = _rfc3339(int(create))
+    if update is not None:
+        out["updated_time"] = out["update_time"] = _rfc3339(int(update))
+
+
 def record_json(r: ApiRecord) -> dict[str, Any]:
-    out = _omit_empty({"name": r.name, "id": r.uid, "uid": r.uid})
+    out: dict[str, Any] = {}
+    if r.name:
+        out["name"] = r.name
+    if r.uid:
+        out["id"] = out["uid"] = r.uid
     if r.data is not None:
-        raw = r.data.encode("utf-8", "surrogatepass") if isinstance(r.data, str) else bytes(r.data)
-        out["data"] = _omit_empty({"type": r.type, "value": base64.b64encode(raw).decode("ascii")})
-    out.update(_omit_empty({
-        "etag": _etag(r.uid, r.update_time),
-        "created_time": timestamp(r.create_time), "create_time": timestamp(r.create_time),
-        "updated_time": timestamp(r.update_time), "update_time": timestamp(r.update_time),
-    }))
+        raw = r.data.encode("utf-8", "surrogatepass") if isinstance(r.data, str) else r.data
+        data = {"type": r.type} if r.type else {}
+        if raw:
+            data["value"] = base64.b64encode(raw).decode("ascii")
+        if data:
+            out["data"] = data
+    out["etag"] = _etag(r.uid, r.update_time)
+    _times(out, r.create_time, r.update_time)
     return out
 
 

@@ -84,6 +84,13 @@ def _ordered(q: pw.Select, expr: pw.Node, id_col: pw.Field, desc: bool) -> pw.Se
     return q.order_by(*((expr.desc(), id_col.desc()) if desc else (expr.asc(), id_col.asc())))
 
 
+def _raw_rows(q: pw.Select) -> Any:
+    """The driver's rows as they come: the columns read here need no conversion (ints, text; JSON columns
+    go through loads_json, which takes PostgreSQL's decoded values too), and peewee's per-value
+    converters were a third of a page's Python time. Not for Record.data on PostgreSQL (decoded jsonb)."""
+    return q.model._meta.database.execute(q)
+
+
 def _result_scope(scope: Scope) -> list[pw.Expression]:
     conds = []
     if scope.namespace is not None:
@@ -102,7 +109,7 @@ def list_results(scope: Scope, node: Node, order: str, desc: bool, after: tuple[
         if c is not None:
             q = q.where(c)
     out = []
-    for t in _ordered(q, expr, Result.id, desc).limit(limit).tuples():
+    for t in _raw_rows(_ordered(q, expr, Result.id, desc).limit(limit)):
         (rid, name, uid, parent, ann, srec, stype, sstat, sstart, send, sann, ct, ut, sv) = t
         out.append(ApiResult(rid, name, uid, parent, loads_json(ann, {}), srec, stype, sstat or g.UNKNOWN, sstart,
                              send, loads_json(sann, {}), ct, ut, sv))
@@ -143,7 +150,8 @@ def list_records(scope: Scope, node: Node, order: str, desc: bool, after: tuple[
     for c in [*record_scope(scope), compile_node(node, "records"), _keyset(expr, Record.id, desc, after)]:
         if c is not None:
             q = q.where(c)
-    return [ApiRecord(*t) for t in _ordered(q, expr, Record.id, desc).limit(limit).tuples()]
+    q = _ordered(q, expr, Record.id, desc).limit(limit)
+    return [ApiRecord(*t) for t in (_raw_rows(q) if on_sqlite() else q.tuples())]
 
 
 def get_result(name: str) -> ApiResult | None:
@@ -156,7 +164,7 @@ def get_record(result_name: str, record_id: str) -> ApiRecord | None:
     name = storable_text(f"{result_name}/records/{record_id}")
     q = Record.select(Record.id, Record.name, Record.uid, Record.type, Record.kind, _data(), Record.create_time,
                       Record.update_time, Record.id).where((Record.uid == storable_text(record_id)) & (Record.name == name))
-    t = q.tuples().first()
+    t = next(iter(_raw_rows(q.limit(1)) if on_sqlite() else q.tuples().limit(1)), None)
     return ApiRecord(*t) if t else None
 
 
