@@ -119,11 +119,25 @@ class Filter:
     def empty(self) -> bool:
         return not self.terms
 
-    def for_results(self, counting: bool = False, bounded: bool = False) -> pw.Expression | None:
+    def for_results(self, counting: bool = False, bounded: bool = False,
+                    without: Term | None = None) -> pw.Expression | None:
         """The filter on Results; `counting` when every match is read (an exact count), `bounded` for
         the first N in no order (a "≥ N" count), else the first ones in an order (a page): see
-        `_driven_by_set`."""
-        return _combine([_neg(t, _result_expr(t, self.now, counting, bounded)) for t in self.terms])
+        `_driven_by_set`. `without`: a term left out (one the caller applies itself: `driving_label`)."""
+        return _combine([_neg(t, _result_expr(t, self.now, counting, bounded)) for t in self.terms if t is not without])
+
+    def driving_label(self) -> tuple[Term, str, str] | None:
+        """The first `label:k=v` term (not negated): a bounded count reads its Results by joining the
+        label index to Result, so it stops after N matches. As `id IN (SELECT ... FROM label)`, SQLite
+        first copies the label's whole set into a temporary index (measured at 200k Results, 25k of
+        them `team=web`: a count to 1,000 took 10.7 ms, joined 0.3 ms; with dur>5m and a status, 20 ->
+        0.8 ms). A label key=value is one row per Result, so the join repeats none; `label:k` may
+        match several values of a key and is not a driver."""
+        for t in self.terms:
+            if t.key == "label" and not t.negated and "!=" not in t.value and "=" in t.value:
+                k, v = t.value.split("=", 1)
+                return t, k, v
+        return None
 
     def for_records(self) -> pw.Expression | None:
         return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
@@ -236,25 +250,37 @@ def _like(lhs: pw.Node, pattern: str) -> pw.Node:
     return pw.NodeList((lhs, pw.SQL("LIKE"), pattern, pw.SQL("ESCAPE '\\'")))
 
 
+def _folded(col: pw.Field) -> pw.Node:
+    """`col` as a case-insensitive LIKE (with a lower-case pattern) should read it.
+
+    PostgreSQL: LOWER(col), the expression its pg_trgm indexes hold. SQLite: the column itself — its
+    LIKE already ignores ASCII case and its LOWER folds only ASCII, so the meaning is the same, and
+    skipping LOWER halves the cost per row of a scan (measured at 200k Results: 15.5k rows of a
+    `pipeline:deploy-* since:7d` count 14.6 -> 6.9 ms, a common word's bounded count 7.8 -> 3.0 ms).
+    """
+    db = database_proxy.obj
+    return col if db is not None and is_sqlite(db) else pw.fn.LOWER(col)
+
+
 def _text_match(col: pw.Field, value: str) -> pw.Expression:
     values = [v for v in value.split(",") if v]
     exprs = []
     for v in values:
         if "*" in v:
             pat = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-            exprs.append(_like(pw.fn.LOWER(col), pat.lower()))
+            exprs.append(_like(_folded(col), pat.lower()))
         else:
             exprs.append(col == v)
     return _fold(exprs, lambda a, b: a | b)
 
 
 def _like_any(cols: list[pw.Field], word: str) -> pw.Expression:
-    # case-insensitive substring: LOWER(col) LIKE %word% behaves the same on both engines
+    # case-insensitive substring: LIKE %word% on the folded column (`_folded`) behaves the same on both engines
     # (PostgreSQL answers it from pg_trgm GIN indexes on LOWER(display_name) and LOWER(pipeline))
     pat = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     out: pw.Expression | None = None
     for c in cols:
-        e = _like(pw.fn.LOWER(c), pat)
+        e = _like(_folded(c), pat)
         out = e if out is None else (out | e)
     assert out is not None
     return out

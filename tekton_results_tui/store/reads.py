@@ -12,7 +12,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store.models import Record, Result, StepLog
+from tekton_results_tui.store.models import Label, Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.rows import (
     INT64_MAX, MAX_PAGE, RECORD_COLS, RECORD_ORDERS, RESULT_COLS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow,
@@ -86,9 +86,15 @@ def count_results(f: Filter, limit: int | None = None) -> tuple[int, bool]:
     is a second call without a limit. COUNT(*) so the planner may answer from an index alone."""
     if limit is None:
         return int(_where(Result.select(pw.fn.COUNT(pw.SQL("*"))), f.for_results(counting=True)).scalar() or 0), True
-    w = f.for_results(bounded=True)  # stops at the limit
     limit = max(0, min(int(limit), INT64_MAX - 1))
-    inner = _where(Result.select(pw.SQL("1")), w).limit(limit + 1)
+    drive = f.driving_label()
+    if drive is None:
+        inner = _where(Result.select(pw.SQL("1")), f.for_results(bounded=True))  # stops at the limit
+    else:  # read from the label index, joined, so it stops at the limit too (Filter.driving_label)
+        term, key, value = drive
+        inner = _where(Label.select(pw.SQL("1")).join(Result, on=(Result.id == Label.result))
+                       .where((Label.key == key) & (Label.value == value)), f.for_results(bounded=True, without=term))
+    inner = inner.limit(limit + 1)
     n = int(Result.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("m")).scalar() or 0)
     return (n, True) if n <= limit else (limit, False)
 
