@@ -131,6 +131,10 @@ class History:
             with self._txn():
                 self.db.execute_sql("PRAGMA optimize")
         else:
+            # Label key=value pairs are far from independent (a value such as "web" under several keys):
+            # without statistics on the pair PostgreSQL took label:team=web for 1/7 of its size and hashed
+            # every Result for a page (69 ms at 20k Results); with them it walks newest-first (1.3 ms).
+            self.db.execute_sql('CREATE STATISTICS IF NOT EXISTS "label_key_value" (mcv) ON "key", "value" FROM "label"')
             self.db.execute_sql("ANALYZE result, record, label")
 
     # --- change feed ---------------------------------------------------------------------

@@ -87,3 +87,18 @@ def test_case_insensitive_matching_on_both_engines(h: History, text: str, want: 
     assert h.count_results(text) == want
     assert len(h.list_results(text, limit=100).items) == want
     assert h.count_results(text, limit=3) == (min(want, 3), want <= 3)
+
+
+def test_postgresql_keeps_statistics_on_label_pairs(h: History) -> None:
+    """optimize() gives PostgreSQL statistics on label (key, value) pairs, which are far from independent;
+    twice is harmless."""
+    db = database_proxy.obj
+    if is_sqlite(db):
+        pytest.skip("SQLite's planner reads the label index's own statistics (PRAGMA optimize)")
+    _history(h)
+    h.optimize()
+    h.optimize()
+    rows = db.execute_sql("SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'label_key_value' "
+                          "AND stxnamespace = current_schema()::regnamespace").fetchall()
+    assert len(rows) == 1 and "m" in str(rows[0][0])
+    assert h.count_results("label:team=web") == 6 and h.count_results("label:team=web", limit=2) == (2, False)
