@@ -88,6 +88,13 @@ def test_a_live_change_waits_behind_at_most_one_batch(sim, make_service, history
     history.reindex_logs_batch = batch  # type: ignore[method-assign]
     svc.start()
     assert blocked.wait(20)
+    # progress in the status and the metrics: one batch of one step log done
+    assert svc.status().counts["log_index_pending"] == STEP_LOGS - 1
+    assert svc.counters.get("log_index_backfilled") == 1
+    from tekton_results_tui.watcher.metrics import PREFIX, StatusCollector
+
+    got = {m.name: m.samples[0].value for m in StatusCollector(svc.status).collect() if m.samples}
+    assert got[PREFIX + "log_index_pending"] == STEP_LOGS - 1 and got[PREFIX + "log_index_backfilled"] == 1
     live.update(sim.create("pipelineruns", pr("live")))
     wait_for(lambda: any(getattr(i, "obj", {}).get("metadata", {}).get("name") == "live" for i in list(svc._writer.q.queue)),
              what="the live run queued for the writer")
