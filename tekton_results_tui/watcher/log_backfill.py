@@ -74,6 +74,9 @@ class LogIndexBackfill:
 
     def step(self) -> None:
         """One batch (the first call only looks how much is left); never raises."""
+        if self.history.read_only:  # a viewer never writes
+            self.done = True
+            return
         try:
             if self.pending is None:
                 self.pending = self.history.log_index_pending()

@@ -34,3 +34,11 @@ def test_batches_between_live_writes_build_the_whole_index(h: History, monkeypat
     got = {(x.run_name, x.step, x.line) for x in all_hits(h, "error")}
     assert got == reference | {(f"live{n}-t", "s", 1) for n in range(live)}
     assert len(index_rows(h)) == 18 + live  # every step log indexed once
+
+
+def test_a_read_only_history_is_never_written(h: History) -> None:
+    store_run(h, "old", {"a": b"error: old\n"})
+    li.empty_index(h.db)
+    b = lb.LogIndexBackfill(History(h.db, read_only=True))
+    b.step()
+    assert b.done and b.due_in() == float("inf") and h.log_index_pending() == 1 and not h.log_index_being_built()
