@@ -39,6 +39,7 @@ import store_bench as sb  # noqa: E402 - the same generated history as the store
 from tekton_results_tui.insights import stats as stats_mod  # noqa: E402
 from tekton_results_tui.insights import timeline as tl_mod  # noqa: E402
 from tekton_results_tui.store import insights_reads as reads  # noqa: E402
+from tekton_results_tui.store import stat_days as sd  # noqa: E402
 from tekton_results_tui.store.db import has_run_stats, open_database, parse_db_url, schema_version  # noqa: E402
 from tekton_results_tui.store.history import History, RunUpsert  # noqa: E402
 from tekton_results_tui.store.query import parse_filter  # noqa: E402
@@ -167,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
 
         since = int(NOW - WINDOW)
         f = parse_filter(f"since:{WINDOW}s", now=NOW)
+        days = sd.has_stat_days(db)
+        if days:
+            dirty = sd.StatDirty.select().count()
+            print(f"stat_day rows: {sd.StatDay.select().count()} ({dirty} dirty days: read from the runs)")
         for by, target in (("pipeline", 300), ("task", 500)):
             ms, st = timed(lambda by=by: stats_mod.statistics(h, None, by, WINDOW))
             n = sum(g.total for g in st.groups)  # type: ignore[union-attr]
@@ -178,6 +183,16 @@ def main(argv: list[str] | None = None) -> int:
             how = "Result.revision and run_stat.retries" if kept else "read from JSON per row"
             print(f"  parts: counts + percentile ranks {fmt(ms_reads)}; flaky evidence ({len(ev)} runs with a "  # type: ignore[arg-type]
                   f"revision, {how}) {fmt(ms_flaky)}")
+            if days:  # the same statistic from the runs alone (no stat_day), in the same run: the ratio
+                plain_plan = sd.plan
+                sd.plan = lambda *a, **k: None  # type: ignore[assignment]
+                try:
+                    ms_rows, st_rows = timed(lambda by=by: stats_mod.statistics(h, None, by, WINDOW), 3)
+                finally:
+                    sd.plan = plain_plan  # type: ignore[assignment]
+                same = st_rows.document() == st.document()  # type: ignore[union-attr]
+                print(f"  the same from the runs alone: {fmt(ms_rows)}  ({statistics.median(ms_rows) / statistics.median(ms):.1f}x "
+                      f"the stat_day path; answers {'identical' if same else 'DIFFER'})")
         ms_old, _ = timed(lambda: h.aggregate("pipeline", "since:30d"))
         print(f"  reference: History.aggregate('pipeline', since:30d) {fmt(ms_old)}")
         if parse_db_url(url).engine == "sqlite":

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))  # tuikit
 
 from tekton_results_tui.store.db import open_database  # noqa: E402
 from tekton_results_tui.store.grouping import format_time  # noqa: E402

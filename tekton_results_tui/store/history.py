@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import peewee as pw
 
-from tekton_results_tui.store import ingest, lease, log_index, log_search, reads, retention
+from tekton_results_tui.store import ingest, lease, log_index, log_search, reads, retention, stat_days
 from tekton_results_tui.store.aggregates import Aggregate, aggregate
 from tekton_results_tui.store.changes import (
     ApplyResult, Change, ClassifiedRun, Events, Gone, Logs, ReadOnlyError, RunUpsert, Skipped, StepLogData,
@@ -124,6 +124,8 @@ class History:
         self._written_since_optimize = 0
         if self.read_only:
             return
+        with self._txn():  # every dirty day's statistics rebuilt (a writer leaves the live ones for a while)
+            stat_days.settle_due(self.db, int(self.clock()), everything=True)
         if is_sqlite(self.db):
             # ANALYZE reads, then writes: in a deferred transaction another writer's commit in between
             # makes SQLite fail at once with "database is locked" (no busy wait); IMMEDIATE takes the

@@ -25,7 +25,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store import log_index
+from tekton_results_tui.store import log_index, stat_days
 from tekton_results_tui.store.changes import (
     ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
 )
@@ -61,6 +61,7 @@ class Batch:
     now: int
     result_ids: dict[str, int] = field(default_factory=dict)  # Result name -> id, once ensured
     imported: bool = False  # an import's batch: new runs are marked imported; others' writes clear the mark
+    days_before: dict[str, int] = field(default_factory=dict)  # Result name -> its day before this batch (stat_days)
 
 
 def collect(changes: Iterable[Change], now: int) -> Collected:
@@ -164,6 +165,7 @@ def write(b: Batch, c: Collected, report: bool = False) -> tuple[int, dict[str, 
     """Write a collected batch inside the caller's transaction; (rows changed, outcomes if `report`)."""
     infos = [i for i, _ in c.runs.values()] + [i for i, _ in c.logs] + [i for i, _ in c.events]
     tops = [i for i, _ in c.runs.values() if i.top_level]
+    b.days_before = stat_days.result_days_by_name(b.db, b.cluster, [i.result_name for i in tops]) if tops else {}
     changed = update_summaries(b, tops)  # creates those Results too
     changed += ensure_results(b, infos, {i.result_name for i in tops})
     changed += add_warnings(b, infos)
@@ -357,6 +359,7 @@ def upsert_run_stats(b: Batch, infos: list[g.RunInfo]) -> None:
     update = {f: getattr(EX, f.column_name) for f in _STAT_FIELDS if f.name not in ("id", "created")}
     bulk_insert(b.db, lambda r: RunStat.insert_many(r, fields=_STAT_FIELDS).on_conflict(
         conflict_target=[RunStat.id], update=update), rows)
+    stat_days.runs_written(b.db, infos, res, b.days_before, b.now)
 
 
 def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:

@@ -28,6 +28,7 @@ columns (schema v3) and the older JSON reads; splitting would pass that choice b
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -35,6 +36,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store import stat_days as sd
 from tekton_results_tui.store.db import has_run_stats, is_sqlite
 from tekton_results_tui.store.grouping import REPOSITORY_LABEL, REPOSITORY_PARAMS, REVISION_LABEL, REVISION_PARAMS
 from tekton_results_tui.store.models import Label, Record, Result, RunStat
@@ -235,11 +237,12 @@ def week_start(week_index: int) -> int:
 # --- the scoped rows ---------------------------------------------------------------------------------
 
 
-def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
+def _base(db: pw.Database, by: str, f: Filter, within: list[tuple[int, int | None]] | None = None) -> pw.Select:
     """One row per run in scope: k (group), s (status), d (duration), q (queue), st (start), id, c (created).
 
     `--by task` looks at TaskRuns with the filter applied to them (`status:failed` = failed TaskRuns);
     every other key looks at top-level runs (a Result's summary) with the filter applied to Results.
+    `within`: only runs created in these [lo, hi) ranges (the days stat_day does not answer).
     """
     tasks = by == "task"
     key = _key_expr(db, by, tasks).alias("k")
@@ -252,12 +255,15 @@ def _base(db: pw.Database, by: str, f: Filter) -> pw.Select:
              .where(src.kind == _TASKRUN))
         w = f.for_run_stats() if src is RunStat else f.for_records()
     else:
+        created = Result.sort_time
         queue = pw.Case(None, ((Result.summary_start >= Result.sort_time, Result.summary_start - Result.sort_time),), None)
         q = (Result.select(key, Result.summary_status.alias("s"), Result.summary_duration.alias("d"),
                            queue.alias("q"), Result.summary_start.alias("st"), Result.id.alias("id"),
                            Result.sort_time.alias("c"))
              .where(Result.summary_record.is_null(False)))
         w = f.for_results()
+    if within is not None:
+        q = q.where(sd.in_ranges(created, within))
     return q.where(w) if w is not None else q
 
 
@@ -268,9 +274,55 @@ def _run(db: pw.Database, sql: str, params: Sequence[Any]) -> list[tuple]:
 _FINISHED_D = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
 
 
-def _one_pass(db: pw.Database, base: pw.Select) -> tuple[list[GroupCounts], dict[Any, RankedValues],
-                                                        dict[Any, RankedValues]]:
-    """Counts, the newest start, duration and queue ranks per group in ONE statement over the scoped rows.
+class _Groups:
+    """What statistics add up per group, from stat_day rows and from run rows alike: counts by status,
+    the finished runs' durations and the queue times (every value, to be sorted once: exact ranks),
+    and the newest start (ties: the newest row) with its status."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Any, GroupCounts] = {}
+        self.durations: dict[Any, array] = {}
+        self.queues: dict[Any, array] = {}
+        self.lasts: dict[Any, tuple[int, int, str]] = {}
+
+    def count(self, k: Any, status: str, n: int) -> None:
+        c = self.counts.get(k) or self.counts.setdefault(k, GroupCounts(k))
+        c.total += n
+        if status == g.SUCCESS:
+            c.succeeded += n
+        elif status == g.FAILURE:
+            c.failed += n
+        elif status == g.CANCELLED:
+            c.cancelled += n
+        elif status == g.TIMEOUT:
+            c.timeout += n
+        elif status == g.UNKNOWN:
+            c.running += n
+
+    def last(self, k: Any, start: int, rid: int, status: str) -> None:
+        cur = self.lasts.get(k)
+        if cur is None or (start, rid) > cur[:2]:
+            self.lasts[k] = (start, rid, status)
+
+    def result(self) -> tuple[list[GroupCounts], dict[Any, RankedValues], dict[Any, RankedValues]]:
+        for k, (st, _, status) in self.lasts.items():
+            self.counts[k].last_start, self.counts[k].last_status = st, status
+        for k, ds in self.durations.items():
+            if ds:
+                self.counts[k].max_duration = max(ds)
+        return (list(self.counts.values()), {k: sorted_ranks(v, PERCENTS) for k, v in self.durations.items() if v},
+                {k: sorted_ranks(v, PERCENTS) for k, v in self.queues.items() if v})
+
+
+def _values(into: dict[Any, array], k: Any) -> array:
+    a = into.get(k)
+    if a is None:
+        a = into[k] = array("q")
+    return a
+
+
+def _one_pass(db: pw.Database, base: pw.Select, into: _Groups) -> None:
+    """Counts, the newest start, durations and queue times per group in ONE statement over the scoped rows.
 
     The rows are read once into a common table expression (both engines materialize one that is used
     more than once) and each answer is a branch of a UNION ALL: on SQLite, reading TaskRun rows is most
@@ -283,40 +335,64 @@ def _one_pass(db: pw.Database, base: pw.Select) -> tuple[list[GroupCounts], dict
     last = ("SELECT 'l', b.k, b.s, b.st, b.id FROM b JOIN (SELECT k AS mk, MAX(st) AS mst FROM b "
             "WHERE st IS NOT NULL GROUP BY k) AS m ON b.k = m.mk AND b.st = m.mst")
     rows = _run(db, f"WITH b AS ({sql}) {hist} UNION ALL {queue} UNION ALL {last}", params)
-    counted: dict[Any, GroupCounts] = {}
-    lasts: dict[Any, tuple[int, int, str]] = {}
-    durations: dict[Any, dict[int, int]] = {}
-    queues: dict[Any, dict[int, int]] = {}
     for tag, k, status, x, n in rows:
         if tag == "h":
-            c = counted.get(k) or counted.setdefault(k, GroupCounts(k))
             n = int(n)
-            c.total += n
-            if status == g.SUCCESS:
-                c.succeeded += n
-            elif status == g.FAILURE:
-                c.failed += n
-            elif status == g.CANCELLED:
-                c.cancelled += n
-            elif status == g.TIMEOUT:
-                c.timeout += n
-            elif status == g.UNKNOWN:
-                c.running += n
-            if x is not None:
-                c.max_duration = int(x) if c.max_duration is None else max(c.max_duration, int(x))
-                if status in FINISHED:
-                    h = durations.setdefault(k, {})
-                    h[int(x)] = h.get(int(x), 0) + n
+            into.count(k, status, n)
+            if x is not None and status in FINISHED:
+                _values(into.durations, k).extend([int(x)] * n)
         elif tag == "q":
-            queues.setdefault(k, {})[int(x)] = int(n)
+            _values(into.queues, k).extend([int(x)] * int(n))
         else:  # the newest start; among runs that started at once, the newest row
-            cur = lasts.get(k)
-            if cur is None or (int(x), int(n)) > cur[:2]:
-                lasts[k] = (int(x), int(n), status)
-    for k, (st, _, status) in lasts.items():
-        counted[k].last_start, counted[k].last_status = st, status
-    return (list(counted.values()), {k: ranks_of(h, PERCENTS) for k, h in durations.items()},
-            {k: ranks_of(h, PERCENTS) for k, h in queues.items()})
+            into.last(k, int(x), int(n), status)
+
+
+def _day_key(by: str) -> Any:
+    """How a stat_day row's group key is made (as _key_expr computes it from the runs): the columns
+    read, and a function of them."""
+    c = sd.StatDay
+    if by == "pipeline":
+        return (c.pipeline,), lambda v: v if v is not None else NONE_KEY
+    if by == "namespace":
+        return (c.parent,), lambda v: v
+    if by == "cluster":
+        return (c.cluster,), lambda v: v
+    if by == "repository":
+        return (c.repository,), lambda v: v if v is not None else NONE_KEY
+    if by == "day":
+        return (c.day,), lambda v: v
+    if by == "week":
+        return (c.day,), lambda v: (v * 86400 + _MONDAY_OFFSET) // (7 * 86400)
+    if by == "task":
+        return (c.task, c.pipeline_task), lambda t, pt: t if t is not None else (pt if pt is not None else NONE_KEY)
+    raise ValueError(by)
+
+
+def _from_days(db: pw.Database, by: str, where: pw.Expression, into: _Groups) -> None:
+    """Add the stat_day rows `where` selects (scope R, or T for `--by task`) to the groups."""
+    c = sd.StatDay
+    cols, key = _day_key(by)
+    sql, params = c.select(c.status, c.n, c.durations, c.queues, c.last_start, c.last_id, *cols).where(where).sql()
+    for status, n, durations, queues, last_start, last_id, *kv in db.execute_sql(sql, params):
+        k = key(*kv)
+        into.count(k, status, int(n))
+        if status in FINISHED:
+            sd.unpack(durations, _values(into.durations, k))
+        if queues:
+            sd.unpack(queues, _values(into.queues, k))
+        if last_start is not None:
+            into.last(k, int(last_start), int(last_id), status)
+
+
+def sorted_ranks(values: array, percents: Iterable[int]) -> RankedValues:
+    """n and the values at the 0-based ranks the percentiles (and the maximum) need, from every value."""
+    s = sorted(values)
+    n = len(s)
+    out = RankedValues(n)
+    for r in {n - 1, *((n - 1) * int(p) // 100 + i for p in percents for i in (0, 1))}:
+        if 0 <= r < n:
+            out.at[r] = s[r]
+    return out
 
 
 def ranks_of(histogram: dict[int, int], percents: Iterable[int]) -> RankedValues:
@@ -358,15 +434,19 @@ def ranked(db: pw.Database, query: pw.Select | tuple[str, Sequence[Any]], keys: 
     return {k: ranks_of(h, percents) for k, h in hists.items()}
 
 
-def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
+def _pipeline_tasks(db: pw.Database, f: Filter, within: list[tuple[int, int | None]] | None = None) -> pw.Select:
     """TaskRuns of the top-level runs in scope: k (their pipeline's key), t (pipeline task), d, s.
 
     SQLite: the Results in scope from their covering index, then their TaskRuns by the (result, start)
     index, each one's pipeline looked up by primary key — a join made it scan every Record, and a
     Record's index columns sit behind its stored object (measured 2-3x slower). PostgreSQL keeps the
     object out of line (TOAST) and hash-joins best (measured 4x faster than the lookups).
+    `within`: only Results created in these [lo, hi) ranges (the days stat_day does not answer).
     """
     w = f.for_results()
+    if within is not None:
+        cond = sd.in_ranges(Result.sort_time, within)
+        w = cond if w is None else (w & cond)
     if has_run_stats(db):
         # the Results in scope from their indexes, their TaskRuns' narrow rows by run_stat(result, kind)
         scope = Result.select(Result.id).where(Result.summary_record.is_null(False))
@@ -394,28 +474,54 @@ def _pipeline_tasks(db: pw.Database, f: Filter) -> pw.Select:
 
 
 def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
-    """Counts, duration and queue ranks per group of `by` over the runs `f` selects."""
+    """Counts, duration and queue ranks per group of `by` over the runs `f` selects.
+
+    Whole clean days come from the writer-kept stat_day rows when the filter names only their
+    dimensions (store/stat_days.py); the window's partial days, dirty days and every other filter
+    read the runs. Both give every value of their runs, merged and sorted per group: exact ranks.
+    """
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
-    out = StatsReads(by, *_one_pass(db, _base(db, by, f)))
-    if by == "pipeline":
-        out.task_p95, out.task_failed = _task_extremes(db, _pipeline_tasks(db, f))
+    with sd.snapshot(db):
+        groups = _Groups()
+        plan = sd.plan(db, "T" if by == "task" else "R", f, weeks=by != "day")
+        if plan is None:
+            _one_pass(db, _base(db, by, f), groups)
+        else:
+            _from_days(db, by, plan.where, groups)
+            if plan.row_ranges:
+                _one_pass(db, _base(db, by, f, plan.row_ranges), groups)
+        out = StatsReads(by, *groups.result())
+        if by == "pipeline":
+            out.task_p95, out.task_failed = _task_extremes(db, f)
     return out
 
 
-def _task_extremes(db: pw.Database, tq: pw.Select) -> tuple[dict[tuple[Any, str], RankedValues],
-                                                            dict[tuple[Any, str], int]]:
-    """Per (pipeline key, pipeline task): p95 duration ranks and failures, from one histogram of the TaskRuns."""
-    sql, params = tq.sql()
-    hists: dict[tuple[Any, str], dict[int, int]] = {}
+def _task_extremes(db: pw.Database, f: Filter) -> tuple[dict[tuple[Any, str], RankedValues],
+                                                        dict[tuple[Any, str], int]]:
+    """Per (pipeline key, pipeline task) of the TaskRuns of the Results in scope: p95 duration ranks
+    and failures — from stat_day's 'X' rows for clean whole days, else (and for the rest) the TaskRuns."""
+    values: dict[tuple[Any, str], array] = {}
     fails: dict[tuple[Any, str], int] = {}
-    for k, t, status, d, n in _run(db, f"SELECT k, t, s, d, COUNT(*) FROM ({sql}) AS b GROUP BY k, t, s, d", params):
-        if status in FAILED:
-            fails[(k, t)] = fails.get((k, t), 0) + int(n)
-        if d is not None and status in FINISHED:
-            h = hists.setdefault((k, t), {})
-            h[int(d)] = h.get(int(d), 0) + int(n)
-    return {kt: ranks_of(h, (95,)) for kt, h in hists.items()}, fails
+    plan = sd.plan(db, "X", f)
+    if plan is not None:
+        sql, params = (sd.StatDay.select(sd.StatDay.pipeline, sd.StatDay.pipeline_task, sd.StatDay.status,
+                                         sd.StatDay.n, sd.StatDay.durations).where(plan.where).sql())
+        for pl, t, _, n, blob in db.execute_sql(sql, params):  # n: failed TaskRuns, blob: finished durations
+            kt = (pl if pl is not None else NONE_KEY, t)
+            if n:
+                fails[kt] = fails.get(kt, 0) + int(n)
+            sd.unpack(blob, _values(values, kt))
+    if plan is None or plan.row_ranges:
+        tq = _pipeline_tasks(db, f, plan.row_ranges if plan is not None else None)
+        sql, params = tq.sql()
+        for k, t, status, d, n in _run(db, f"SELECT k, t, s, d, COUNT(*) FROM ({sql}) AS b GROUP BY k, t, s, d",
+                                       params):
+            if status in FAILED:
+                fails[(k, t)] = fails.get((k, t), 0) + int(n)
+            if d is not None and status in FINISHED:
+                _values(values, (k, t)).extend([int(d)] * int(n))
+    return {kt: sorted_ranks(v, (95,)) for kt, v in values.items() if v}, fails
 
 
 @dataclass

@@ -6,8 +6,11 @@ are never pruned. A prune is a change too: it bumps the change sequence and reco
 
 from __future__ import annotations
 
+import time
+
 import peewee as pw
 
+from tekton_results_tui.store import stat_days
 from tekton_results_tui.store.models import Label, Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.rows import INT64_MAX
@@ -32,12 +35,16 @@ def delete_results(db: pw.Database, ids: list[int]) -> None:
     """Remove these Results and everything under them in one write transaction."""
     with db.write_txn():  # type: ignore[attr-defined]
         seq = lock_seq(db) + 1
+        now = int(time.time())
         for chunk in chunks(ids):
+            # the days whose statistics lose these runs (store/stat_days.py), before they are gone
+            stat_days.mark_days(db, stat_days.result_days(db, chunk) | stat_days.run_days_of_results(db, chunk), now)
             rec_ids = Record.select(Record.id).where(Record.result << list(chunk))
             StepLog.delete().where(StepLog.record << rec_ids).execute()
             Label.delete().where(Label.result << list(chunk)).execute()
             Record.delete().where(Record.result << list(chunk)).execute()
             Result.delete().where(Result.id << list(chunk)).execute()
+        stat_days.settle_due(db, now)
         set_seq(seq)  # readers must drop these rows
         put_value("last_prune_seq", str(seq))
 

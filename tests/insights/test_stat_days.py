@@ -1,0 +1,150 @@
+"""Statistics read from the writer-kept stat_day rows equal those read from the runs alone, on SQLite and
+PostgreSQL: for every grouping and the filters stat_day answers (and one it does not), after upserts that
+change a run's status, duration or day, with dirty days pending, after a prune, and after the v6
+migration builds the rows of an existing history."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+from insights_kit import T0, pipelinerun, taskrun
+
+from tekton_results_tui.insights import stats as stats_mod
+from tekton_results_tui.insights.percentiles import percentile
+from tekton_results_tui.store import stat_days as sd
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History, RunUpsert
+from tekton_results_tui.store.query import parse_filter
+
+DAY = 86400
+FILTERS = [None, "ns:a", "pipeline:p1,p2", "-ns:b", "status:failed,succeeded", "-cluster:x", "since:12d",
+           "before:5d", "since:20d before:3d", "pipeline:p*", "task:t1", "dur>100s"]
+
+
+def _history(rng: random.Random, n: int = 90) -> tuple[list[dict], list[dict]]:
+    """PipelineRuns over 40 days with 3 TaskRuns each; some TaskRuns created the day after their run."""
+    prs, trs = [], []
+    for i in range(n):
+        created = T0 - rng.randrange(40 * DAY)
+        outcome = rng.choice(["ok", "ok", "ok", "fail", "timeout", "cancel", "running"])
+        start = created + rng.choice([0, 1, 3, 30])
+        end = start + rng.randrange(10, 3000) if outcome != "running" else None
+        pr = pipelinerun(f"r{i}", outcome, created=created, start=start, end=end, pipeline=rng.choice(["p1", "p2", "p3"]),
+                         ns=rng.choice(["a", "b"]))
+        prs.append(pr)
+        t = start
+        for k, task in enumerate(rng.sample(["t1", "t2", "t3", "t4"], 3)):
+            t_out = outcome if k == 2 and outcome != "ok" else "ok"
+            t_created = t + rng.choice([0, 1, DAY])  # now and then the next day
+            t_end = t_created + 2 + rng.randrange(5, 900) if t_out != "running" else None
+            trs.append(taskrun(pr, task, t_out, created=t_created, start=t_created + rng.choice([0, 2]), end=t_end))
+            t = t_end or t
+    return prs, trs
+
+
+def _docs(h: History) -> dict:
+    out = {}
+    for by in stats_mod.GROUP_KEYS:
+        for flt in FILTERS:
+            out[(by, flt)] = stats_mod.statistics(h, flt, by, since=35 * DAY).document()
+        out[(by, "all")] = stats_mod.statistics(h, None, by, since=None).document()
+    return out
+
+
+def _rows_only(h: History, monkeypatch: pytest.MonkeyPatch) -> dict:
+    with monkeypatch.context() as m:
+        m.setattr(sd, "plan", lambda *a, **k: None)
+        return _docs(h)
+
+
+def _assert_paths_agree(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    got, want = _docs(h), _rows_only(h, monkeypatch)
+    for key in want:
+        assert got[key] == want[key], key
+
+
+def test_stat_days_answer_as_the_rows_do(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(41)
+    prs, trs = _history(rng)
+    h.apply([RunUpsert(o) for o in trs[:60]])  # TaskRuns before their PipelineRuns: their Results' day moves
+    h.apply([RunUpsert(o) for o in prs + trs[60:]])
+    h.optimize()  # every day settled
+    assert not list(sd.StatDirty.select())
+    assert {s for (s,) in sd.StatDay.select(sd.StatDay.scope).distinct().tuples()} == {"R", "T", "X"}
+    f = parse_filter("since:35d ns:a", now=T0)
+    assert sd.plan(h.db, "R", f) is not None and sd.plan(h.db, "T", f) is None  # T has no namespace
+    _assert_paths_agree(h, monkeypatch)
+
+    # upserts: a running run finishes, a finished one is rewritten longer, a TaskRun fails late
+    changed = []
+    for pr in prs[:30]:
+        pr = copy.deepcopy(pr)
+        pr["metadata"]["resourceVersion"] = "20"
+        st = pr["status"]
+        st["conditions"][0].update(status="False", reason="Failed")
+        st["completionTime"] = st.get("startTime")
+        changed.append(pr)
+    h.apply([RunUpsert(o) for o in changed])
+    changed = []
+    for tr in trs[150:]:  # TaskRuns alone (their runs unchanged): some created the day after their run's
+        tr = copy.deepcopy(tr)
+        tr["metadata"]["resourceVersion"] = "21"
+        tr["status"]["conditions"][0].update(status="False", reason="Failed")
+        changed.append(tr)
+    h.apply([RunUpsert(o) for o in changed])
+    assert list(sd.StatDirty.select())  # the live days wait; these reads take them from the rows
+    _assert_paths_agree(h, monkeypatch)
+    h.optimize()
+    _assert_paths_agree(h, monkeypatch)
+
+    # a prune: the oldest runs go, their days are rebuilt
+    assert h.prune(T0 - 20 * DAY)[0] > 0
+    _assert_paths_agree(h, monkeypatch)
+
+
+def test_percentiles_exact_over_settled_days(h: History) -> None:
+    rng = random.Random(7)
+    prs, trs = _history(rng, 120)
+    h.apply([RunUpsert(o) for o in prs + trs])
+    h.optimize()
+    since = 30 * DAY
+    window = [p for p in prs if p["status"].get("completionTime")
+              and T0 - since <= int(_epoch(p["metadata"]["creationTimestamp"]))]
+    got = {g["key"]: g for g in stats_mod.statistics(h, None, "pipeline", since=since).document()["groups"]}
+    for name in ("p1", "p2", "p3"):
+        ds = sorted(_epoch(p["status"]["completionTime"]) - _epoch(p["status"]["startTime"])
+                    for p in window if p["metadata"]["labels"]["tekton.dev/pipeline"] == name)
+        assert got[name]["p50_seconds"] == percentile(ds, 50)
+        assert got[name]["p95_seconds"] == percentile(ds, 95)
+        assert got[name]["max_seconds"] == ds[-1]
+
+
+def _epoch(text: str) -> int:
+    from tekton_results_tui.store.grouping import parse_time
+
+    t = parse_time(text)
+    assert t is not None
+    return t
+
+
+def test_the_v6_migration_builds_the_rows_of_an_existing_history(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = open_database(db_url)
+    h = History(db, clock=lambda: T0)
+    prs, trs = _history(random.Random(3))
+    h.apply([RunUpsert(o) for o in prs + trs])
+    h.optimize()
+    before = _docs(h)
+    # back to v5: no stat tables
+    db.drop_tables(sd.MODELS)
+    db.execute_sql("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.close()
+    db = open_database(db_url)
+    try:
+        h = History(db, clock=lambda: T0)
+        assert sd.StatDay.select().count() > 0 and not list(sd.StatDirty.select())
+        assert _docs(h) == before
+        _assert_paths_agree(h, monkeypatch)
+    finally:
+        db.close()
