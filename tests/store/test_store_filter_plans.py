@@ -102,3 +102,25 @@ def test_postgresql_keeps_statistics_on_label_pairs(h: History) -> None:
                           "AND stxnamespace = current_schema()::regnamespace").fetchall()
     assert len(rows) == 1 and "m" in str(rows[0][0])
     assert h.count_results("label:team=web") == 6 and h.count_results("label:team=web", limit=2) == (2, False)
+
+
+def test_sqlite_keeps_statistics_on_results(h: History) -> None:
+    """optimize() leaves SQLite statistics for `result` (none while it is empty), taken once."""
+    db = database_proxy.obj
+    if not is_sqlite(db):
+        pytest.skip("PostgreSQL's ANALYZE covers result")
+
+    def result_stats() -> list:
+        if not db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+            return []
+        return db.execute_sql("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'result'").fetchall()
+
+    h.optimize()
+    assert result_stats() == []
+    _history(h)
+    h.optimize()
+    first = result_stats()
+    assert first and any(idx == "result_summary_status_sort_time" for idx, _ in first)
+    h.apply([RunUpsert(pr(f"more-{i}", created=T0 - i)) for i in range(20)])
+    h.optimize()
+    assert result_stats() == first  # not taken again on every optimize
