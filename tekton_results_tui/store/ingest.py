@@ -19,13 +19,14 @@ import functools
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store import log_index, stat_days
+from tekton_results_tui.store.db import is_sqlite
 from tekton_results_tui.store.changes import (
     ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
 )
@@ -399,34 +400,61 @@ def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:
     bulk_insert(b.db, lambda r: Label.insert_many(r, fields=fields).on_conflict_ignore(), rows)
 
 
-def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int, where: pw.Expression) -> tuple[int, int]:
-    """Upsert a run's Log/EventList Record (its id derives from the run's uid); (record id, rows changed)."""
+_DOC_FIELDS = [
+    Record.result, Record.cluster, Record.parent, Record.name, Record.uid, Record.type, Record.data, Record.rv,
+    Record.kind, Record.run_name, Record.run_uid, Record.status, Record.reason, Record.start, Record.end,
+    Record.duration, Record.pipeline, Record.pipeline_task, Record.task, Record.top_level, Record.in_cluster,
+    Record.final, Record.create_time, Record.update_time, Record.seq,
+]
+_STEP_FIELDS = [StepLog.record, StepLog.step, StepLog.container, StepLog.position, StepLog.data, StepLog.size,
+                StepLog.truncated, StepLog.state]
+_statements: dict[tuple[str, str], tuple[str, tuple]] = {}
+
+
+def _statement(db: pw.Database, shape: str, build: Callable[[list[tuple]], Any], row: tuple) -> tuple[str, tuple]:
+    """(SQL, the constant parameters peewee appends after a row's) of a one-row statement, built once per
+    engine and shape: peewee's SQL generation for a 25-column upsert cost more than running it (measured:
+    two thirds of a synced Log's store time). The text depends only on the engine and the shape."""
+    key = (type(db).__name__, shape)
+    hit = _statements.get(key)
+    if hit is None:
+        sql, params = build([row]).sql()
+        hit = _statements[key] = (sql, tuple(params[len(row):]))
+    return hit
+
+
+def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int,
+                    where: Callable[[], pw.Expression], shape: str) -> tuple[int, int]:
+    """Upsert a run's Log/EventList Record (its id derives from the run's uid); (record id, rows changed).
+    `where(): the condition an existing row is updated on, `shape` names it (the statement is cached by it)."""
     uid = g.derived_uid(info.uid, kind)
+    row = (b.result_ids[info.result_name], b.cluster, info.namespace, g.record_name(info.result_name, uid), uid,
+           DOCUMENT_TYPES[kind], data, rv, kind, info.name, info.uid, "", None, info.start, info.end, None,
+           info.pipeline, info.pipeline_task, info.task, False, True, info.final, info.created or b.now, b.now, b.seq)
     EX = pw.EXCLUDED
-    q = Record.insert(
-        result=b.result_ids[info.result_name], cluster=b.cluster, parent=info.namespace,
-        name=g.record_name(info.result_name, uid), uid=uid, type=DOCUMENT_TYPES[kind],
-        data=data, rv=rv, kind=kind, run_name=info.name, run_uid=info.uid, status="", reason=None,
-        start=info.start, end=info.end, duration=None, pipeline=info.pipeline,
-        pipeline_task=info.pipeline_task, task=info.task, top_level=False, in_cluster=True, final=info.final,
-        create_time=info.created or b.now, update_time=b.now, seq=b.seq,
-    ).on_conflict(
-        conflict_target=[Record.cluster, Record.uid],
-        update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
-                Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
-        where=where,
-    ).returning(Record.id)
-    got = list(q.tuples().execute())
+
+    def build(rows: list[tuple]) -> Any:
+        return Record.insert_many(rows, fields=_DOC_FIELDS).on_conflict(
+            conflict_target=[Record.cluster, Record.uid],
+            update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
+                    Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
+            where=where(),
+        ).returning(Record.id)
+
+    sql, extra = _statement(b.db, "document-" + shape, build, row)
+    got = b.db.execute_sql(sql, row + extra).fetchall()
+    p = b.db.param
     if got:
         rid, changed = got[0][0], 1
     else:
-        rid = Record.select(Record.id).where((Record.cluster == b.cluster) & (Record.uid == uid)).scalar()
+        rid = b.db.execute_sql(f'SELECT "id" FROM "record" WHERE "cluster" = {p} AND "uid" = {p}',
+                               (b.cluster, uid)).fetchone()[0]
         changed = 0
     # logs/events that arrive after their run left the cluster are gone with it
-    run = Record.select(Record.in_cluster, Record.deleted_at).where(
-        (Record.cluster == b.cluster) & (Record.uid == info.uid)).first()
-    if run is not None and not run.in_cluster:
-        changed += Record.update(in_cluster=False, deleted_at=run.deleted_at, seq=b.seq, update_time=b.now).where(
+    run = b.db.execute_sql(f'SELECT "in_cluster", "deleted_at" FROM "record" WHERE "cluster" = {p} AND "uid" = {p}',
+                           (b.cluster, info.uid)).fetchone()
+    if run is not None and not run[0]:
+        changed += Record.update(in_cluster=False, deleted_at=run[1], seq=b.seq, update_time=b.now).where(
             (Record.id == rid) & (Record.in_cluster == True)).execute()  # noqa: E712
     return rid, changed
 
@@ -434,20 +462,27 @@ def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int, wh
 def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
     """A TaskRun's Log Record and its step logs (compressed, one row per step container)."""
     rid, changed = upsert_document(b, info, kinds.LOG.name, dumps(log_document(info, steps)), info.rv,
-                                   where=(Record.data != pw.EXCLUDED.data))
+                                   where=lambda: Record.data != pw.EXCLUDED.data, shape="log")
     rows = [(rid, s.step, s.container, pos, zlib.compress(s.text, 6), len(s.text), s.truncated, s.state)
             for pos, s in enumerate(steps)]
     EX = pw.EXCLUDED
-    for chunk in chunks(rows, 100):
-        cur = StepLog.insert_many(chunk, fields=[StepLog.record, StepLog.step, StepLog.container, StepLog.position,
-                                                 StepLog.data, StepLog.size, StepLog.truncated, StepLog.state]
-                                  ).on_conflict(
+
+    def build(r: list[tuple]) -> Any:
+        return StepLog.insert_many(r, fields=_STEP_FIELDS).on_conflict(
             conflict_target=[StepLog.record, StepLog.step],
             update={StepLog.data: EX.data, StepLog.size: EX.size, StepLog.truncated: EX.truncated,
                     StepLog.state: EX.state, StepLog.container: EX.container, StepLog.position: EX.position},
             where=((StepLog.data != EX.data) | (StepLog.state != EX.state) | (StepLog.truncated != EX.truncated)),
-        ).as_rowcount().execute()
-        n = rowcount(cur)
+        )
+
+    for chunk in chunks(rows, 100):
+        if is_sqlite(b.db):  # one prepared statement for every step (rowcount: the rows it changed)
+            sql, extra = _statement(b.db, "step-logs", build, chunk[0])
+            cur = b.db.cursor()
+            cur.executemany(sql, [r + extra for r in chunk])
+            n = max(cur.rowcount, 0)
+        else:
+            n = rowcount(build(chunk).as_rowcount().execute())
         if n and not changed:
             # logs changed under an unchanged Log record: still a change readers must see
             Record.update(seq=b.seq, update_time=b.now).where(Record.id == rid).execute()
@@ -463,7 +498,7 @@ def upsert_events(b: Batch, info: g.RunInfo, items: list[dict]) -> int:
     EX = pw.EXCLUDED
     _, changed = upsert_document(
         b, info, kinds.EVENT_LIST.name, dumps(event_list_document(items)), events_version(items),
-        where=((Record.rv < EX.rv) | ((Record.rv == EX.rv) & (Record.data != EX.data))),
+        where=lambda: (Record.rv < EX.rv) | ((Record.rv == EX.rv) & (Record.data != EX.data)), shape="events",
     )
     return changed
 
