@@ -111,7 +111,7 @@ def test_an_older_history_is_migrated_then_backfilled(h: History, db_url: str) -
     db = open_database(db_url)  # writable: the schema step makes the empty index, quickly
     h2 = History(db, clock=lambda: T0)
     try:
-        assert schema_version(db) == 4 and h2.log_index_pending() == 14
+        assert schema_version(db) >= li.LOG_INDEX_VERSION and h2.log_index_pending() == 14  # v4 and later steps
         while h2.reindex_logs_batch() is not None:
             pass
         assert [(x.run_name, x.step, x.line) for x in all_hits(h2, "compiling")] == reference_hits
