@@ -139,6 +139,22 @@ class Filter:
                 return t, k, v
         return None
 
+    def driving_word(self) -> tuple[Term, pw.Expression] | None:
+        """SQLite: the first bare word (not negated, 3+ characters) a bounded count reads from the name
+        trigram index (FTS5 hands its matches over lazily), joined to Result, with the expression that
+        keeps the word's exact meaning (the trigram MATCH and the LIKE). Scanning Results until N
+        names match reads whole rows, and all of them when few match; as `id IN (the index's set)`
+        the set is copied first (measured at 1.2M records, "nightly" 33k matches: joined 2.1 ms CPU /
+        5.3 ms, scanned 3.5 / 9-21 ms, as IN 31.6 / 157 ms)."""
+        db = database_proxy.obj
+        if db is None or not is_sqlite(db) or not has_run_stats(db):
+            return None
+        for t in self.terms:
+            if t.key == "word" and not t.negated and len(t.value) >= 3:
+                match = pw.NodeList((pw.SQL(NAME_FTS), pw.SQL("MATCH"), _fts_phrase(t.value)))
+                return t, match & _like_any([Result.display_name, Result.pipeline], t.value)
+        return None
+
     def for_records(self) -> pw.Expression | None:
         return _combine([_neg(t, _record_expr(t, self.now)) for t in self.terms])
 

@@ -12,6 +12,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.db import NAME_FTS
 from tekton_results_tui.store.models import Label, Record, Result, StepLog
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.rows import (
@@ -100,13 +101,20 @@ def count_results(f: Filter, limit: int | None = None) -> tuple[int, bool]:
 
 def bounded_count_query(f: Filter, limit: int) -> pw.Select:
     """SELECT COUNT(*) of at most `limit + 1` matches of `f`, in whatever order is quickest."""
-    drive = f.driving_label()
+    drive, word = f.driving_label(), None
     if drive is None:
-        inner = _where(Result.select(pw.SQL("1")), f.for_results(bounded=True))  # stops at the limit
-    else:  # read from the label index, joined, so it stops at the limit too (Filter.driving_label)
+        word = f.driving_word()
+    if drive is not None:  # read from the label index, joined, so it stops at the limit too (Filter.driving_label)
         term, key, value = drive
         inner = _where(Label.select(pw.SQL("1")).join(Result, on=(Result.id == Label.result))
                        .where((Label.key == key) & (Label.value == value)), f.for_results(bounded=True, without=term))
+    elif word is not None:  # SQLite: from the name trigram index, joined (Filter.driving_word)
+        term, matches = word
+        fts = pw.Table(NAME_FTS).alias("name_fts")
+        inner = _where(Result.select(pw.SQL("1")).join(fts, on=(fts.c.rowid == Result.id)).where(matches),
+                       f.for_results(bounded=True, without=term))
+    else:
+        inner = _where(Result.select(pw.SQL("1")), f.for_results(bounded=True))  # stops at the limit
     inner = inner.limit(limit + 1)
     return Result.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("m"))
 

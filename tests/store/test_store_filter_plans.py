@@ -43,6 +43,8 @@ FILTERS = [
     "label:team=nobody",
     "label:team=web pipeline:deploy-*",
     "label:team=web since:2d",
+    "nightly", "NIGHTLY-Z", "run-0", "ightly status:succeeded", "-nightly run-1", "zzz", "run label:tier=3",
+    "un-", "ni",
 ]
 
 
@@ -76,6 +78,20 @@ def test_bounded_label_count_reads_the_label_index_joined(h: History, caplog: py
     sql, params = [r.msg for r in caplog.records if isinstance(r.msg, tuple) and "COUNT" in r.msg[0]][-1]
     plan = " | ".join(str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
     assert "label_key_value_result_id" in plan and "LIST SUBQUERY" not in plan, plan
+
+
+def test_bounded_word_count_reads_the_name_index_joined(h: History, caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite: a bare word's bounded count reads the FTS5 trigram table's matches as they come."""
+    _history(h)
+    db = database_proxy.obj
+    if not is_sqlite(db):
+        pytest.skip("PostgreSQL reads the word through its pg_trgm indexes as it plans")
+    f = parse_filter("nightly status:succeeded", now=T0)
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        assert h.count_results(f, limit=1) == (1, False)
+    sql, params = [r.msg for r in caplog.records if isinstance(r.msg, tuple) and "COUNT" in r.msg[0]][-1]
+    plan = " | ".join(str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    assert "VIRTUAL TABLE" in plan and "LIST SUBQUERY" not in plan, plan
 
 
 @pytest.mark.parametrize("text, want", [
