@@ -217,3 +217,48 @@ def test_a_backfill_that_keeps_failing_gives_up_and_says_so(history, monkeypatch
         b.step()
     assert len(errors) == lb.GIVE_UP and errors[-1].endswith("stopped until the next start (tekton-results-tui reindex-logs)")
     assert b.due_in() == float("inf")
+
+
+def test_headless_killed_mid_backfill_resumes_after_a_restart(sim, kubeconfig, db_path, history, tmp_path):
+    """`--headless` as a user runs it: it builds the index by itself; kill -9 in the middle, start it again."""
+    from .test_headless import _await_line, _spawn
+
+    _old_history(history)
+    for k in range(1, 4):  # 160 step logs in all: seconds of batches
+        _more_old_logs(history, k)
+    total = history.log_index_pending()
+    args = ["--db", f"sqlite:///{db_path}", "--kubeconfig", kubeconfig]
+    proc = _spawn(args, tmp_path)
+    seen: list[str] = []
+    try:
+        _await_line(proc, "watcher live", seen)
+        wait_for(lambda: history.log_index_pending() < total - 4, what="the headless watcher under way", interval=0.01)
+        proc.kill()  # kill -9: a batch in flight is rolled back, the ones committed stay
+        proc.wait(10)
+        left = history.log_index_pending()
+        assert 0 < left < total, "killed mid-backfill"
+        proc = _spawn(args, tmp_path)
+        seen = []
+        _await_line(proc, "watcher live", seen)
+        wait_for(lambda: history.log_index_pending() == 0, what="the index completed after the restart", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert len(history.search_logs("needle3").hits) == 4  # old-3-t of each of the four groups
+    rows = _rows(history)
+    assert len({(sid, block) for sid, block, _ in rows}) == len(rows)  # each block once
+
+
+def _more_old_logs(h: History, k: int) -> None:
+    """Another group of runs with step logs stored under another cluster, their index rows removed."""
+    changes: list = []
+    for n in range(STEP_LOGS // 2):
+        p = store_pr(f"old{k}-{n}", created=T0 - 9000 + n * 60)
+        t = store_tr(f"old{k}-{n}-t", p, created=T0 - 9000 + n * 60 + 1)
+        body = b"".join(b"line %d of old%d-%d\n" % (i, k, n) for i in range(300))
+        changes += [RunUpsert(p), RunUpsert(t),
+                    Logs(t, [StepLogData("fetch", "step-fetch", body),
+                             StepLogData("build", "step-build", body + b"error: needle%d here\n" % n)])]
+    h.apply(changes, cluster="other")
+    li.empty_index(h.db)
