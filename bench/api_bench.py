@@ -13,10 +13,14 @@ its target and PASS/MISS:
   - the 100 MB log streamed: bytes/s and the server's RSS before, at its peak and after (flat: the
     peak grows by far less than the log).
 Sequential latencies use one keep-alive connection; the load uses aiohttp's client in this process
-(the clients and the server share this machine's cores: the figures are a floor).
+(the clients and the server share this machine's cores: the figures are a floor). With `wrk` on PATH
+(apt-get install wrk) the same mix is also run by wrk (C, 2 threads, a Lua script picking paths at
+random): it leaves the cores to the server, so its figure is the fair one for the server. Both print
+the server's CPU time per request (and requests per CPU-second), which depends far less on what else
+the machine runs than req/s does.
 
 usage: bench/api_bench.py [--db PATH|URL] [--seconds 15 | --long] [--clients 50] [--log-mb 100] [--workers 16]
-                          [--processes 1]
+                          [--processes 1] [--no-wrk]
 """
 
 from __future__ import annotations
@@ -63,6 +67,51 @@ def _descendants(pid: int) -> list[int]:
     except OSError:
         pass
     return out
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) `serve` and the processes it started have used."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+WRK_LUA = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+"""
+
+
+def wrk_load(base: str, clients: int, seconds: float, paths: list[str], pid: int) -> str | None:
+    """The mix under wrk (C load generator): a line of figures, or None without wrk."""
+    import shutil
+    import tempfile
+
+    if shutil.which("wrk") is None:
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "paths.txt"), "w") as f:
+            f.write("\n".join(paths) + "\n")
+        with open(os.path.join(d, "mix.lua"), "w") as f:
+            f.write(WRK_LUA % os.path.join(d, "paths.txt"))
+        c0 = cpu_s(pid)
+        out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "-s",
+                              os.path.join(d, "mix.lua"), base], capture_output=True, text=True).stdout
+        cpu = cpu_s(pid) - c0
+    figs = {ln.split()[0]: ln.split()[1] for ln in out.splitlines() if ln.strip()[:3] in ("50%", "75%", "90%", "99%")}
+    n = next((int(ln.split()[0]) for ln in out.splitlines() if " requests in " in ln), 0)
+    non2xx = next((int(ln.split()[-1]) for ln in out.splitlines() if "Non-2xx" in ln), 0)
+    rps = n / seconds
+    return (f"wrk  {clients} conns {seconds:.0f} s: {rps:7.0f} req/s  p50 {figs.get('50%')}  p90 {figs.get('90%')}  "
+            f"p99 {figs.get('99%')}  non-2xx {non2xx}  server CPU {cpu:.1f} s = {1000 * cpu / max(n, 1):.2f} ms/req "
+            f"({n / max(cpu, 1e-9):.0f} req per CPU-second)   target >= 500 req/s   {verdict(rps >= 500)}")
 
 
 def rss_mb(pid: int) -> float:
@@ -176,6 +225,7 @@ def main() -> int:
     ap.add_argument("--log-mb", type=int, default=100)
     ap.add_argument("--workers", type=int, default=16, help="serve --workers")
     ap.add_argument("--processes", type=int, default=1, help="serve --processes")
+    ap.add_argument("--no-wrk", dest="wrk", action="store_false", help="skip the wrk run of the load mix")
     args = ap.parse_args()
     seconds = 60.0 if args.long else args.seconds
     db_url = args.db if "://" in args.db else f"sqlite:///{os.path.abspath(args.db)}"
@@ -230,13 +280,19 @@ def main() -> int:
                + [API + f"/{rn}/logs/{tr}" for rn, tr in small_logs[:20]]
                + [API + "/-/results/-/records/summary?group_by=namespace&summary=total,failed&filter="
                   + q(f'data.status.startTime > timestamp("{ts(NOW - 86400)}")')])
+        c0 = cpu_s(proc.pid)
         n, lat, errors = asyncio.run(load(base, args.clients, seconds, mix))
+        cpu = cpu_s(proc.pid) - c0
         rps = n / seconds
         rss_load = rss_mb(proc.pid)
         print(f"load {args.clients} clients {seconds:.0f} s: {rps:7.0f} req/s  p50 {pct(lat, .5):6.1f} ms  "
-              f"p95 {pct(lat, .95):6.1f} ms  errors {errors}  RSS {rss_load:.0f} MB   "
-              f"target >= 500 req/s, p95 < 100 ms, RSS < 300 MB   "
-              f"{verdict(rps >= 500 and pct(lat, .95) < 100 and rss_load < 300)}")
+              f"p95 {pct(lat, .95):6.1f} ms  errors {errors}  RSS {rss_load:.0f} MB  server CPU {cpu:.1f} s = "
+              f"{1000 * cpu / max(n, 1):.2f} ms/req   target >= 500 req/s, p95 < 100 ms, RSS < 300 MB   "
+              f"{verdict(rps >= 500 and pct(lat, .95) < 100 and rss_load < 300)}   (load avg {os.getloadavg()[0]:.1f})")
+        if args.wrk:
+            line = wrk_load(base, args.clients, seconds, mix, proc.pid)
+            print(line + f"   RSS {rss_mb(proc.pid):.0f} MB (load avg {os.getloadavg()[0]:.1f})" if line
+                  else "wrk: not on PATH (apt-get install wrk), the C-client figure is not measured")
 
         before = rss_mb(proc.pid)
         peak = before
