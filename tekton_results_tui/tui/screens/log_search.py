@@ -10,7 +10,7 @@ words under the field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 
 CONTEXT = 1  # lines shown around each hit
 PAGE = 50  # hits per page
+# Hits kept on the screen: its memory grows ~8 KB a hit (measured on the 5M-line history: 61 MB at the
+# first page, 107 MB at 5,000 hits; bench/logsearch_bench.py --tui-memory), so browsing stays under
+# 200 MB; past this many, narrowing the search (or `logs --grep`, which streams) is the way.
+MAX_HITS = 10_000
+# Characters of a line a hit keeps (the list shows one screen line of each): a log of megabyte-long lines
+# (minified JSON) must not hold megabytes per hit. A longer matched line keeps a window from a little
+# before its first match, shown from "…"; its colour goes (the stored line is cut in plain text).
+LINE_KEEP = 2_000
+LEAD = 100  # characters kept before the first match when the window does not start the line
 DEBOUNCE_S = 0.35  # typing pauses this long before a search starts
 MATCH = "bold black on yellow"
 MORE = "more"
@@ -41,6 +50,26 @@ class Found:
     query: str
     page: LogSearchPage
     building: bool = False  # the index is incomplete and something (a watcher) is building it
+
+
+def kept(hit: LogHit) -> LogHit:
+    """The hit as the screen keeps it: every line at most LINE_KEEP characters (spans moved with the window)."""
+    if len(hit.text) <= LINE_KEEP and all(len(x) <= LINE_KEEP for x in hit.before + hit.after):
+        return hit
+    plain, spans = hit.plain, hit.spans
+    if len(hit.text) > LINE_KEEP:
+        start = max(0, (spans[0][0] if spans else 0) - LEAD)
+        if start:
+            plain = "…" + plain[start + 1:start + LINE_KEEP]
+        else:
+            plain = plain[:LINE_KEEP]
+        lo = 1 if start else 0  # "…" stands for the character at `start`
+        spans = [(a - start, b - start) for a, b in spans if a - start >= lo and b - start <= len(plain)]
+        text = plain
+    else:
+        text = hit.text
+    return replace(hit, text=text, plain=plain, spans=spans, before=[x[:LINE_KEEP] for x in hit.before],
+                   after=[x[:LINE_KEEP] for x in hit.after])
 
 
 def hit_text(hit: LogHit) -> Text:
@@ -170,6 +199,7 @@ class LogSearchScreen(InsightScreen):
 
         def read() -> Found:
             page = app.history.search_logs(query, flt, context=CONTEXT, page_token=token, limit=PAGE)
+            page.hits = [kept(h) for h in page.hits]
             return Found(query, page, not page.index_complete and app.history.log_index_being_built())
 
         read_then(self, app.history, read, lambda got, err: self._arrived(got, err, append=token is not None),
@@ -197,6 +227,11 @@ class LogSearchScreen(InsightScreen):
         self._fill(first_new if append else 0)
         self._status()
 
+    @property
+    def capped(self) -> bool:
+        """More hits exist than the screen keeps."""
+        return bool(self.next_token) and len(self.hits) >= MAX_HITS
+
     def _fill(self, start: int) -> None:
         """Options for hits[start:], a header line where the run changes; "more" at the end when there is more."""
         ol = self.option_list
@@ -218,7 +253,7 @@ class LogSearchScreen(InsightScreen):
             options.append(Option(hit_prompt(hit, prev.line + len(prev.after) if same_prev and prev else 0,
                                              nxt.line if same_next and nxt else None), id=f"hit-{i}"))
             prev = hit
-        if self.next_token:
+        if self.next_token and not self.capped:
             options.append(Option(Text("more hits… (enter or m)", style="italic dim"), id=MORE))
         ol.add_options([o for o in options if o is not None])
         if start == 0 and self.hits:
@@ -236,6 +271,8 @@ class LogSearchScreen(InsightScreen):
             n = len(self.hits)
             t.append(f"{n}{'+' if self.next_token else ''} matching line{'s' if n != 1 else ''}", style="bold")
             t.append(f" in {runs} run{'s' if runs != 1 else ''}")
+            if self.capped:
+                t.append(f" · the first {n:,} kept: narrow the search (or logs --grep for all)", style="yellow")
             if not self.complete and self.building:
                 t.append(f" · {self.pending:,} older step logs are being indexed, not searched yet", style="yellow")
             elif not self.complete:
@@ -267,7 +304,7 @@ class LogSearchScreen(InsightScreen):
             self.open_hit(self.hits[int(opt.id[4:])])
 
     def action_more(self) -> None:
-        if self.next_token and not self.searching:
+        if self.next_token and not self.searching and not self.capped:
             self.start(self.query_text, token=self.next_token)
 
     def action_switch_focus(self) -> None:
