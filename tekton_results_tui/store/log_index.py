@@ -143,7 +143,9 @@ def _allocate(db: pw.Database, created: int) -> int:
     sec = max(0, min(int(created or 0), MAX_SECOND))
     while sec >= 0:
         lo = sec * SECOND_SPAN
-        low = LogDoc.select(pw.fn.MIN(LogDoc.key)).where(LogDoc.key.between(lo, lo + SECOND_SPAN - 1)).scalar()
+        p = db.param  # plain SQL here and below: peewee's SQL generation cost more than these indexed statements
+        low = db.execute_sql(f'SELECT MIN("key") FROM "log_doc" WHERE "key" BETWEEN {p} AND {p}',
+                             (lo, lo + SECOND_SPAN - 1)).fetchone()[0]
         slot = (SECOND_SPAN // DOC_SPAN - 1) if low is None else (low - lo) // DOC_SPAN - 1
         if slot >= 0:
             return lo + slot * DOC_SPAN
@@ -168,7 +170,9 @@ def index_doc(db: pw.Database, step_log_id: int, text: bytes, created: int, old:
     lines = split_lines(text)
     per = per_block(len(lines))
     key = _allocate(db, created)
-    LogDoc.insert(step_log=step_log_id, key=key, crc=crc, lines=len(lines), per_block=per).execute()
+    p = db.param
+    db.execute_sql(f'INSERT INTO "log_doc" ("step_log_id", "key", "crc", "lines", "per_block") '
+                   f'VALUES ({p}, {p}, {p}, {p}, {p})', (step_log_id, key, crc, len(lines), per))
     rows = [(block_key(key, b), "\n".join(plain(ln) for ln in lines[i:i + per]))
             for b, i in enumerate(range(0, len(lines), per))]
     _insert_blocks(db, key, rows)
@@ -192,10 +196,9 @@ def _insert_blocks(db: pw.Database, doc_key: int, rows: list[tuple[int, str]]) -
 
 def index_step_logs(db: pw.Database, log_record_id: int, created: int, texts: Iterable[tuple[str, bytes]]) -> None:
     """Index the step logs (step name, text) just stored under a Log Record, in the writer's transaction."""
-    stored = {step: (sid, key, crc) for sid, step, key, crc in
-              StepLog.select(StepLog.id, StepLog.step, LogDoc.key, LogDoc.crc)
-              .join(LogDoc, pw.JOIN.LEFT_OUTER, on=(LogDoc.step_log == StepLog.id))
-              .where(StepLog.record == log_record_id).tuples()}
+    stored = {step: (sid, key, crc) for sid, step, key, crc in db.execute_sql(
+        'SELECT s."id", s."step", d."key", d."crc" FROM "step_log" AS s LEFT OUTER JOIN "log_doc" AS d '
+        f'ON d."step_log_id" = s."id" WHERE s."record_id" = {db.param}', (log_record_id,)).fetchall()}
     for step, text in texts:
         got = stored.get(step)
         if got is None:
