@@ -132,6 +132,7 @@ async def child_empty() -> dict:
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         painted["first_paint_s"] = time.perf_counter() - T_START
+        painted["ui_cpu_s"] = time.thread_time()  # the UI thread's CPU: what a loaded machine inflates least
         painted["rss_mb"] = rss_mb()
     return painted
 
@@ -150,6 +151,7 @@ async def child_tui(db_path: str, pages: bool) -> dict:
         await app.settle_reads()  # the first page read in its worker ...
         await pilot.pause()  # ... and painted
         out["first_paint_s"] = time.perf_counter() - T_START
+        out["ui_cpu_s"] = time.thread_time()
         out["rss_first_mb"] = rss_mb()
         out["lines"] = len(app.tree.root.children)
         if pages:
@@ -382,10 +384,14 @@ def main() -> int:
     import shutil
 
     live_copy = os.path.join(cache, "latency.db")
-    if os.path.getsize(big) < 2 * 1024**3:
+    if os.path.getsize(big) >= 2 * 1024**3:
+        live_copy = os.path.join(cache, "history-120k-live.db")  # too big to copy: latency on a 120k copy
+    for stale in (live_copy + "-wal", live_copy + "-shm"):  # a killed run's log would corrupt the fresh copy
+        if os.path.exists(stale):
+            os.remove(stale)
+    if live_copy.endswith("latency.db"):
         shutil.copyfile(big, live_copy)  # the writer adds to a copy; the cached history stays as built
     else:
-        live_copy = os.path.join(cache, "history-120k-live.db")  # too big to copy: latency on a 120k copy
         shutil.copyfile(ensure_history(os.path.join(cache, "history-120k.db"), 20_000), live_copy)
     big_records = _records(big)
 
@@ -414,6 +420,10 @@ def main() -> int:
     print(f"  TUI first paint, {label:>14}  {t_paint:7.3f} s   +{t_paint - e_paint:.3f} s over empty "
           f"(target <= +0.5 s)  ratio {t_paint / e_paint:.2f}x  {verdict(t_paint - e_paint <= 0.5)}"
           f"  (first frame {big0['frame_s']:.3f} s)")
+    e_cpu = statistics.median(r["ui_cpu_s"] for r in empty)
+    t_cpu = statistics.median(r["ui_cpu_s"] for r in tui_big)
+    print(f"    UI thread CPU to first paint     {e_cpu:7.3f} s empty, {t_cpu:.3f} s TUI: +{t_cpu - e_cpu:.3f} s "
+          f"(the part of the figure above a busy machine does not inflate)")
     print(f"  TUI first paint, 12k records       {tui_small['first_paint_s']:7.3f} s")
     print(f"  RSS after first paint  12k / big   {tui_small['rss_first_mb']:6.1f} / {big0['rss_first_mb']:6.1f} MB"
           f"   (+{(big0['rss_first_mb'] / tui_small['rss_first_mb'] - 1) * 100:.1f} %)")
@@ -424,7 +434,8 @@ def main() -> int:
     print(f"  paging 1,000 Results ({big0['paged_results']} loaded)  {big0['paging_s']:.3f} s")
     print(f"  filter keystroke -> updated tree   p50 {flt['p50_ms']:.1f} ms  p95 {flt['p95_ms']:.1f} ms  "
           f"max {flt['max_ms']:.1f} ms ({flt['worst']})  (ten store-bench filters x {a.filter_reps}; "
-          f"target p95 < 50 ms)  {verdict(flt['p95_ms'] < 50)}")
+          f"target p95 < 50 ms; from the filter's application: the bar's {DEBOUNCE_S * 1000:.0f} ms typing debounce "
+          f"is not counted)  {verdict(flt['p95_ms'] < 50)}")
     print(f"  keypress->render while writing     p50 {lat['p50_ms']:.1f} ms  p95 {lat['p95_ms']:.1f} ms  "
           f"max {lat['max_ms']:.1f} ms  (120k SQLite; target p95 <= 16 ms)  {verdict(lat['p95_ms'] <= 16)}")
     print(f"    empty app (a 50-node Tree) same keys  p50 {base_lat['p50_ms']:.1f} ms  p95 {base_lat['p95_ms']:.1f} ms"
@@ -439,6 +450,9 @@ def main() -> int:
         print(f"    filter keystroke -> updated tree p50 {pg_flt['p50_ms']:.1f} ms  p95 {pg_flt['p95_ms']:.1f} ms "
               f"(includes the round trips of the page read)")
     return 0
+
+
+DEBOUNCE_S = 0.25  # tui/widgets/filter_bar.py DEBOUNCE_S (not imported: the parent process stays light)
 
 
 def _records(path: str) -> int:

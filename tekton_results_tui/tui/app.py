@@ -50,7 +50,7 @@ from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
 from tekton_results_tui.tui.screens.help import HelpScreen
 from tekton_results_tui.tui.widgets.detail import DetailPane
 from tekton_results_tui.tui.widgets.filter_bar import FilterBar
-from tekton_results_tui.tui.widgets.log_view import LogView
+from tekton_results_tui.tui.widgets.keys_footer import KeysFooter
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
@@ -66,7 +66,11 @@ PANES = ("both", "tree", "detail")
 NARROW_BELOW = 120  # columns: below this one pane at a time
 TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
 TREE_CHROME = 5  # the tree's border, padding and scrollbar
-DETAIL_DELAY_S = 0.05  # the cursor rests this long before the detail follows it
+# The cursor rests this long before the detail follows it. A held key repeats every 30-90 ms (X11's 25/s,
+# macOS defaults): at 50 ms a repeat slowed by one busy frame (a live drain) let the Summary lay out and
+# paint between two keys, which made the next keys slower still; 100 ms keeps a held key on the tree.
+DETAIL_DELAY_S = 0.1
+RECOUNT_S = 1.0  # live inserts recount the filter's Results at most this often
 QUICK_COUNT = 1_000  # a count past this shows as "≥ 1,000" until the exact figure arrives
 
 
@@ -137,6 +141,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
         self._pending_node: TreeNode | None = None  # highlighted, shown in the detail when the cursor rests
         self._detail_timer: Timer | None = None
+        self._recount_timer: Timer | None = None  # a recount after live inserts (coalesced)
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
         self.last_live_error: str | None = None
@@ -153,7 +158,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
             yield ResultsTree(self.history, clock=self.clock, columns=self.config.columns)
             with Vertical(id="detail-box"):
                 yield DetailPane(self.history, pod_logs=self.cluster.pod_logs, clock=self.clock, id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def tree(self) -> ResultsTree:
@@ -236,6 +241,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     def apply_pending(self) -> None:
         """Drain the feed in one handler: one tree rebuild for the whole batch."""
+        trees = self.query(ResultsTree)
+        if not trees:  # a last poll's message while the app is torn down
+            return
         pending = self.feed.drain()
         if pending.empty:
             return
@@ -244,7 +252,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         if pending.reload:
             self.action_reload(keep_cursor=True)
             return
-        self.tree.apply_changes(pending.results, pending.records)  # inserts say so with ResultsTree.Inserted
+        trees.first().apply_changes(pending.results, pending.records)  # inserts say so with ResultsTree.Inserted
         detail = self._detail_or_none()
         if detail is None:
             return
@@ -298,8 +306,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         """The watcher this TUI followed stopped and this TUI started its own: from now on it reads live pod
         logs and may delete (after asking the cluster), as if it had started with its watcher."""
         self._pod_logs = self.cluster.pod_logs
-        for view in self.query(LogView):
-            view.pod_logs = self._pod_logs
+        detail = self._detail_or_none()
+        if detail is not None:
+            detail.set_pod_logs(self._pod_logs)
         if isinstance(self.cluster, LeaseFollower) and self.cluster.took_over_because:
             self.notify_plain(f"{self.cluster.took_over_because}: this TUI now runs the watcher", severity="warning")
         self.cleanup_mount()
@@ -348,6 +357,15 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     @on(ResultsTree.Inserted)
     def _inserted(self, _: ResultsTree.Inserted) -> None:
+        """Live inserts recount at most every RECOUNT_S: a busy cluster inserts on every drain, and each
+        count is a query (and an exact one over the whole filter when the quick one says "≥ N")."""
+        if self._recount_timer is None:
+            self._recount_timer = self.set_timer(RECOUNT_S, self._recount, name="recount")
+
+    def _recount(self) -> None:
+        if self._recount_timer is not None:
+            self._recount_timer.stop()
+            self._recount_timer = None
         self.update_count()
 
     @on(FilterBar.Done)
@@ -589,6 +607,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         for _ in range(50):
             if self._pending_node is not None:
                 self.flush_detail()
+                waited = True
+            if self._recount_timer is not None:
+                self._recount()
                 waited = True
             pending = reads_in_flight(self)
             if not pending:

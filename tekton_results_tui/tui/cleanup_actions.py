@@ -22,7 +22,6 @@ from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
 from tekton_results_tui.tui.cluster import DeleteOutcome, RunDeleter, deletable_kinds_text
-from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog, DeleteProgress
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
 from tekton_results_tui.watcher.cleanup_plan import (
     CleanupPlan,
@@ -35,6 +34,8 @@ from tekton_results_tui.watcher.cleanup_plan import (
 
 if TYPE_CHECKING:
     from textual.app import App
+
+    from tekton_results_tui.tui.screens.delete_dialog import DeleteProgress
 
     from tekton_results_tui.store.history import History
     from tekton_results_tui.store.query import Filter
@@ -213,6 +214,8 @@ class CleanupActions(_AppBase):
 
     def _confirm(self, p: CleanupPlan) -> None:
         self.last_plan = p
+        from tekton_results_tui.tui.screens.delete_dialog import DeleteDialog  # made on first use
+
         self.push_screen(DeleteDialog(p, self.clock()), self._confirmed)
 
     def _confirmed(self, p: CleanupPlan | None) -> None:
@@ -223,6 +226,8 @@ class CleanupActions(_AppBase):
         deleter = self.deleter
         if deleter is None:
             return
+        from tekton_results_tui.tui.screens.delete_dialog import DeleteProgress
+
         progress = DeleteProgress(len(p.deletable)) if len(p.deletable) > PROGRESS_ABOVE else None
         self.last_progress = progress
         if progress is not None:

@@ -144,13 +144,12 @@ class InsightActions:
         """The tree on the Result (when loaded), the detail on the TaskRun, its Logs tab on `step` at `line`
         with `text` highlighted there (a log search hit)."""
         from tekton_results_tui.tui.widgets.detail_base import Target
-        from tekton_results_tui.tui.widgets.log_view import LogView
 
         node = self.tree.find_node(result.id)
         if node is not None:
             self._shown = ("result", result.id)  # the cursor's move must not replace the TaskRun shown below
             self.tree.goto(node)
-        logs = self.detail.query_one(LogView)
+        logs: Any = self.detail.views["logs"]  # a LogView (made on first use)
         logs.selected = (taskrun.uid, step)
         logs.reveal = ((taskrun.uid, step), line, text)
         self.detail.show_record(taskrun)

@@ -25,9 +25,7 @@ from tekton_results_tui.store.history import History, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.background import read_then
-from tekton_results_tui.tui.screens.path_dialog import PathDialog
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
-from tekton_results_tui.tui.widgets.yaml_view import to_yaml
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -109,6 +107,8 @@ def run_yaml(history: History, item: ResultItem | RecordItem) -> str:
     obj = history.record_object(rec_id) if rec_id is not None else None
     if obj is None:
         raise LookupError("its run is not stored yet")
+    from tekton_results_tui.tui.widgets.yaml_view import to_yaml  # yaml + pygments: not for the first paint
+
     return to_yaml(obj)
 
 
@@ -231,6 +231,8 @@ class UserActions(_AppBase):
             self.notify_plain(f"exporting to {path}…")
             read_then(self, self.history, lambda: write_export(self.history, flt, path),
                       lambda n, err: self._exported(path, n, err), group="export", exclusive=True, name="export")
+
+        from tekton_results_tui.tui.screens.path_dialog import PathDialog
 
         self.push_screen(PathDialog("Export the Results to:", default,
                                     hint=f"{what}; .json for JSON, else CSV"), chosen)

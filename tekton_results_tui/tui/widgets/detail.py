@@ -2,7 +2,8 @@
 
 The shell calls `show_result` / `show_record` on cursor moves, `refresh_from_store`
 with the ids its change-feed poll saw, and `switch_tab` for `y`/`l` style keys. Only
-the open tab loads (in its own exclusive worker); the others load when opened.
+the open tab loads (in its own exclusive worker); the others load when opened, and a tab's view
+(module and widgets) is made the first time it is opened: the first screen builds the Summary only.
 """
 
 from __future__ import annotations
@@ -12,18 +13,31 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import AwaitMount
 from textual.widgets import TabbedContent, TabPane
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
 from tekton_results_tui.tui.cluster import PodLogReader
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, Target
-from tekton_results_tui.tui.widgets.events_view import EventsView
-from tekton_results_tui.tui.widgets.log_view import LogView
-from tekton_results_tui.tui.widgets.summary_view import SummaryView
-from tekton_results_tui.tui.widgets.timeline_view import TimelineView
-from tekton_results_tui.tui.widgets.yaml_view import YamlView
 
 TABS = ("summary", "yaml", "logs", "events", "timeline")
+TITLES = ("Summary", "YAML", "Logs", "Events", "Timeline")
+
+
+class TabViews(dict[str, DetailTab]):
+    """The tabs' views; a tab's view is made (its module imported, its widgets mounted) the first time it
+    is asked for. The first screen needs only the Summary: building YAML, Logs, Events and Timeline up
+    front cost the first paint their imports and widget trees."""
+
+    def __init__(self, make: Callable[[str], DetailTab]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, tab: str) -> DetailTab:
+        if tab not in TABS:
+            raise KeyError(tab)
+        view = self[tab] = self._make(tab)
+        return view
 
 
 class DetailPane(Vertical):
@@ -32,7 +46,7 @@ class DetailPane(Vertical):
     DEFAULT_CSS = """
     DetailPane { height: 1fr; width: 1fr; }
     DetailPane > TabbedContent { height: 1fr; }
-    DetailPane TabPane { padding: 0; height: 1fr; }
+    DetailPane TabPane { padding: 0; height: 1fr; layout: vertical; }  /* empty until its view is made: blank */
     DetailPane DetailTab { height: 1fr; }
     """
 
@@ -44,19 +58,47 @@ class DetailPane(Vertical):
         self.history = history
         self.clock = clock
         self.target: Target | None = None
-        self.views: dict[str, DetailTab] = {
-            "summary": SummaryView(history, clock, id="detail-summary"),
-            "yaml": YamlView(history, clock, id="detail-yaml"),
-            "logs": LogView(history, clock, pod_logs=pod_logs, id="detail-logs"),
-            "events": EventsView(history, clock, id="detail-events"),
-            "timeline": TimelineView(history, clock, id="detail-timeline"),
-        }
+        self.pod_logs = pod_logs
+        self._mounting: dict[str, AwaitMount] = {}  # views made after compose, until they are mounted
+        self.views = TabViews(self._make_view)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs", initial="summary"):
-            for tab, title in zip(TABS, ("Summary", "YAML", "Logs", "Events", "Timeline")):
+            for tab, title in zip(TABS, TITLES):
                 with TabPane(title, id=tab):
-                    yield self.views[tab]
+                    if tab == "summary":
+                        yield self.views[tab]
+
+    def _make_view(self, tab: str) -> DetailTab:
+        """A tab's view (imported here: only opened tabs pay for their modules); mounted in its pane when
+        the pane exists already."""
+        history, clock = self.history, self.clock
+        view: DetailTab
+        if tab == "summary":
+            from tekton_results_tui.tui.widgets.summary_view import SummaryView
+            view = SummaryView(history, clock, id="detail-summary")
+        elif tab == "yaml":
+            from tekton_results_tui.tui.widgets.yaml_view import YamlView
+            view = YamlView(history, clock, id="detail-yaml")
+        elif tab == "logs":
+            from tekton_results_tui.tui.widgets.log_view import LogView
+            view = LogView(history, clock, pod_logs=self.pod_logs, id="detail-logs")
+        elif tab == "events":
+            from tekton_results_tui.tui.widgets.events_view import EventsView
+            view = EventsView(history, clock, id="detail-events")
+        else:
+            from tekton_results_tui.tui.widgets.timeline_view import TimelineView
+            view = TimelineView(history, clock, id="detail-timeline")
+        panes = self.query(f"TabPane#{tab}") if self.is_attached else None
+        if panes:
+            self._mounting[tab] = panes.first().mount(view)
+        return view
+
+    def set_pod_logs(self, pod_logs: PodLogReader | None) -> None:
+        """Live pod logs from now on (a follower took over the watcher): the Logs tab, made or not yet."""
+        self.pod_logs = pod_logs
+        if "logs" in self.views:
+            self.views["logs"].pod_logs = pod_logs  # type: ignore[attr-defined]
 
     # --- contract for the shell --------------------------------------------------------
 
@@ -81,6 +123,16 @@ class DetailPane(Vertical):
         self.query_one(TabbedContent).active = tab
         self._ensure_loaded(tab)
         if focus:
+            if tab in self._mounting:  # made just now: its widgets exist once it is mounted
+                self.call_later(self._focus_when_mounted, tab)
+            else:
+                self.views[tab].focus_content()
+
+    async def _focus_when_mounted(self, tab: str) -> None:
+        mounting = self._mounting.pop(tab, None)
+        if mounting is not None:
+            await mounting
+        if self.active_tab == tab:
             self.views[tab].focus_content()
 
     def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:
@@ -137,5 +189,5 @@ class DetailPane(Vertical):
             return
         event.stop()
         tab = event.pane.id or "summary"
-        if tab in self.views:
+        if tab in TABS:
             self._ensure_loaded(tab)

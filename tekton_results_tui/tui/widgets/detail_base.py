@@ -104,6 +104,12 @@ class DetailTab(Vertical):
         self.deps: set[int] = set()  # record ids the shown content came from
         self.family: set[int] = set()  # all record ids of the Result when it loaded (to spot new ones)
         self._gen = 0
+        self._early: tuple[int, Any, set[int], bool] | None = None  # a load that finished before the mount
+
+    def _on_mount(self) -> None:
+        if self._early is not None:  # a tab made on first use: its first load may beat its widgets
+            self.call_later(self._apply_if_current, *self._early)
+            self._early = None
 
     def reset(self) -> None:
         """Forget what is shown (a new node was selected; this tab loads when it is opened)."""
@@ -117,7 +123,8 @@ class DetailTab(Vertical):
         self.loaded = target
         if target is None:
             self.workers.cancel_group(self, f"detail-{self.TAB}")
-            self.apply(None, keep_scroll=False)
+            if self.is_mounted:  # else it is being mounted, empty
+                self.apply(None, keep_scroll=False)
             return
         self.run_worker(lambda: self._load_thread(target, gen, keep_scroll), thread=True, exclusive=True,
                         group=f"detail-{self.TAB}", name=f"load {self.TAB} {target.name}", exit_on_error=False)
@@ -138,6 +145,9 @@ class DetailTab(Vertical):
             pass
 
     def _apply_if_current(self, gen: int, payload: Any, family: set[int], keep_scroll: bool) -> None:
+        if gen == self._gen and not self.is_mounted and self.is_attached:
+            self._early = (gen, payload, family, keep_scroll)  # applied on mount
+            return
         if gen == self._gen and self.is_mounted:
             self.family = family
             self.apply(payload, keep_scroll=keep_scroll)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -63,6 +64,7 @@ class FilterBar(Static):
         self.error: str | None = None
         self.applied: Filter = Filter()
         self.posted = 0
+        self._count_text = ""  # what the count shows
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
@@ -136,7 +138,12 @@ class FilterBar(Static):
             text = Text(f"{at_least}{n:,} of {total:,} results")
         else:
             text = Text(f"{at_least}{n:,} results")
-        self.query_one("#filter-count", Static).update(text)
+        if text.plain == self._count_text:
+            return  # unchanged (live inserts recount often): no repaint
+        # A wider or narrower count moves the input's edge (a layout); the same width repaints the count only.
+        relayout = cell_len(text.plain) != cell_len(self._count_text)
+        self._count_text = text.plain
+        self.query_one("#filter-count", Static).update(text, layout=relayout)
 
     def remember(self, text: str) -> None:
         text = text.strip()

@@ -285,7 +285,7 @@ class ResultsTree(Tree[NodeData]):
             if node is not None:
                 assert isinstance(node.data, ResultItem)
                 node.data.row = row
-                node.set_label(self._result_label(row, now, row.id in self.marked))
+                self.relabel(node, self._result_label(row, now, row.id in self.marked))
             else:
                 new_rows.append(row)
         inserted = 0
@@ -305,7 +305,7 @@ class ResultsTree(Tree[NodeData]):
             if rnode is not None:
                 assert isinstance(rnode.data, RecordItem)
                 rnode.data.row = rec
-                rnode.set_label(self.record_label_for(rec, now))
+                self.relabel(rnode, self.record_label_for(rec, now))
                 continue
             parent = self.result_nodes.get(rec.result_id)
             if parent is not None and isinstance(parent.data, ResultItem) and parent.data.loaded:
@@ -437,7 +437,7 @@ class ResultsTree(Tree[NodeData]):
         now = self.clock()
         for rid, node in self.result_nodes.items():
             if isinstance(node.data, ResultItem):
-                node.set_label(self._result_label(node.data.row, now, rid in self.marked))
+                self.relabel(node, self._result_label(node.data.row, now, rid in self.marked))
 
     def goto(self, node: TreeNode[NodeData], scroll: bool = True) -> None:
         """Move the cursor to `node` right after adds/removes (lines are rebuilt first, else its line is stale)."""
@@ -451,7 +451,22 @@ class ResultsTree(Tree[NodeData]):
         now = self.clock()
         for rid, node in self.result_nodes.items():
             if isinstance(node.data, ResultItem) and node.data.row.end is None and node.data.row.start is not None:
-                node.set_label(self._result_label(node.data.row, now, rid in self.marked))
+                self.relabel(node, self._result_label(node.data.row, now, rid in self.marked))
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        """A line's cells (its label and the expand icon) without rendering it: Tree renders every line's
+        label to measure it on each rebuild, and a live insert rebuilds all lines — with a couple of
+        thousand lines after some minutes of live inserts, that measuring was most of a frame."""
+        icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
+        return node._label.cell_len + cell_len(icon)
+
+    @staticmethod
+    def relabel(node: TreeNode[NodeData], label: Text) -> None:
+        """Set a line's label only when it reads or looks different: an unchanged line keeps its cached
+        render (a live update or the 1 s tick of running durations repaints only the lines that changed)."""
+        old = node._label
+        if old.plain != label.plain or old.spans != label.spans or old.style != label.style:
+            node.set_label(label)
 
     def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
         want = min(NAME_MAX, cell_len(result_name(row)))

@@ -47,7 +47,12 @@ class StatusHeader(Static):
         self.history_size: tuple[int, int] | None = None
         self.read_only = False
         self.follower = False
+        self._shown: Text | None = None
 
     def show(self, status: WatcherStatus, size: tuple[int, int] | None, read_only: bool, follower: bool) -> None:
         self.status, self.history_size, self.read_only, self.follower = status, size, read_only, follower
-        self.update(header_text(status, size, read_only, follower))
+        text = header_text(status, size, read_only, follower)
+        if text == self._shown:
+            return  # refreshed every second: repaint only a change
+        self._shown = text
+        self.update(text, layout=False)  # one line of fixed height: never a relayout of the screen
