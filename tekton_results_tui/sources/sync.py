@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -92,15 +92,17 @@ class ResultsSync:
         filter_time = cur.server_filters_time and cur.time_ns > 0
         newest, at_newest, ordered, first = cur.time_ns, set(cur.seen), True, True
 
-        def fetch(token: str) -> tuple[Any, list[SourceRecord], rec.Translated]:
-            """A page, its records not applied yet, and their translation (parsing and classifying here, on
-            the fetching thread, overlaps with the database's work on the previous page)."""
+        def fetch(token: str) -> tuple[Any, list[SourceRecord], rec.Translated, dict[str, Future]]:
+            """A page, its records not applied yet, their translation and their logs' contents on the way
+            (parsing, classifying and log fetches, started here on the fetching thread, overlap with the
+            database's work on the previous page: the store took a third of a pass with logs)."""
             flt = self._filter(start_time if filter_time else 0, start_closed)
             order = ORDER if cur.server_orders else ""
             page = self.client.list_records(self.parent, "-", flt, order, self.page_size, token)
             fresh = [r for r in page.records if not (r.updated_ns < start_time or (
                 r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))]
-            return page, fresh, rec.translate(fresh)
+            logs = {r.name: pool.submit(self._fetch_log, r) for r in fresh if r.type in rec.LOG_TYPES}
+            return page, fresh, rec.translate(fresh), logs
 
         pool = ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log")
         lister = ThreadPoolExecutor(1, thread_name_prefix="sync-list")
@@ -116,7 +118,7 @@ class ResultsSync:
                     stats.interrupted = True
                     break
                 try:
-                    page, fresh, translated = nxt.result()
+                    page, fresh, translated, fetching = nxt.result()
                 except HttpError as exc:
                     if exc.status == 400 and first and (filter_time or cur.server_orders):
                         # upstream's Records filter knows no update_time (and old servers no order_by): list
@@ -142,7 +144,7 @@ class ResultsSync:
                         newest, at_newest = r.updated_ns, {seen_key(r)}
                     else:
                         at_newest.add(seen_key(r))
-                self._apply(translated, fresh, cur, pool, stats)
+                self._apply(translated, fresh, cur, pool, stats, fetching=fetching)
                 if ordered:  # unordered, the cursor stays where the pass began until its end
                     for r in page.records:
                         cur.advance(r)
@@ -171,8 +173,9 @@ class ResultsSync:
         return " && ".join(parts)
 
     def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: ThreadPoolExecutor,
-               stats: SyncStats, retry_all: bool = False) -> None:
-        """Apply a page's runs and the documents whose run is known (this page's or waiting ones)."""
+               stats: SyncStats, retry_all: bool = False, fetching: dict[str, Future] | None = None) -> None:
+        """Apply a page's runs and the documents whose run is known (this page's or waiting ones);
+        `fetching`: the page's log contents already asked for (fetch)."""
         for why in t.skipped:
             stats.skip(why)
         stats.other += t.other
@@ -205,7 +208,9 @@ class ResultsSync:
             else:
                 matched.append((r, doc, run))
         logs = [r for r, _, run in matched if r.type in rec.LOG_TYPES and _has_step_logs(run)]
-        contents = dict(zip((r.name for r in logs), pool.map(self._fetch_log, logs)))
+        fetching = fetching or {}
+        asked = [fetching.get(r.name) or pool.submit(self._fetch_log, r) for r in logs]
+        contents = {r.name: f.result() for r, f in zip(logs, asked)}
         changes: list[Any] = list(t.changes)
         for r, doc, run in matched:
             if r.type in rec.LOG_TYPES and not _has_step_logs(run):
