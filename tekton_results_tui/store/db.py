@@ -21,7 +21,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
 
@@ -409,9 +409,18 @@ def _stat_days_v6(db: pw.Database) -> None:
     stat_days.build_all(db, int(time.time()))
 
 
+def _rebuilt_v7(db: pw.Database) -> None:
+    """`stat_rebuilt`: the (pipeline, revision) pairs more than one Result built, kept by the writer
+    (store/stat_days.py), filled here from result(pipeline, revision)."""
+    from tekton_results_tui.store import stat_days  # local: it builds on this module
+
+    db.create_tables([stat_days.StatRebuilt], safe=True)
+    stat_days.build_rebuilt(db)
+
+
 # Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
 MIGRATIONS: list[Callable[[pw.Database], None]] = [
-    _create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4, _imported_at_v5, _stat_days_v6,
+    _create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4, _imported_at_v5, _stat_days_v6, _rebuilt_v7,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

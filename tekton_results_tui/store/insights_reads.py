@@ -1,12 +1,16 @@
 """The SQL reads statistics, flaky detection and ETAs need (insights/ turns them into answers).
 
-Grouped counts and percentile ranks are computed from the database's histograms, never by
-fetching every run: `GROUP BY key, value` returns each group's distinct values with how many runs
-had each (durations are whole seconds: thousands of rows for hundreds of thousands of runs), and
-walking a group's counts finds the values at the ranks a percentile needs — exact, as sorting every
-value would be. On SQLite this is ~3x faster than window functions (ROW_NUMBER/COUNT OVER
-PARTITION BY, measured on 333k TaskRuns). The same SQL runs on SQLite (which has no
-percentile_cont) and PostgreSQL; insights/percentiles.py interpolates between the ranks.
+Percentiles are exact: every duration (queue time) of a group's runs is gathered as an integer —
+durations are whole seconds — sorted once per group, and the values at the ranks a percentile
+needs are read from it; insights/percentiles.py interpolates between them (percentile_cont's rule;
+SQLite has no percentile_cont, and the same code runs on both engines). The values come from two
+places, merged: clean whole days (and weeks) from the writer-kept `stat_day` rows (schema v6,
+store/stat_days.py: per day and dimensions, the runs' values as sorted int64 arrays), and
+everything else — a window's partial edge days, days a write left dirty, any filter on something
+stat_day does not keep — from the runs, as a (group, status, value) -> count histogram the
+database groups (`GROUP BY`). Both sides describe disjoint sets of runs read in one snapshot, so
+the merged values are exactly the filtered runs' (tests/insights/test_stat_days.py compares the
+two paths; tests/insights/test_stats.py compares with brute force).
 
 The rank rule (shared with insights/percentiles.py): for a group of n sorted values and an integer
 percent p, the 0-based ranks `lo = (n-1)*p/100` (integer division) and `lo+1` are fetched, so the
@@ -39,7 +43,7 @@ from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store import stat_days as sd
 from tekton_results_tui.store.db import has_run_stats, is_sqlite
 from tekton_results_tui.store.grouping import REPOSITORY_LABEL, REPOSITORY_PARAMS, REVISION_LABEL, REVISION_PARAMS
-from tekton_results_tui.store.models import Label, Record, Result, RunStat
+from tekton_results_tui.store.models import Label, Record, Result, RunStat, database_proxy
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.store.sql import chunks
 
@@ -271,9 +275,6 @@ def _run(db: pw.Database, sql: str, params: Sequence[Any]) -> list[tuple]:
     return list(db.execute_sql(sql, list(params)).fetchall())
 
 
-_FINISHED_D = "(CASE WHEN s IN ('SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED') THEN d END)"
-
-
 class _Groups:
     """What statistics add up per group, from stat_day rows and from run rows alike: counts by status,
     the finished runs' durations and the queue times (every value, to be sorted once: exact ranks),
@@ -347,41 +348,53 @@ def _one_pass(db: pw.Database, base: pw.Select, into: _Groups) -> None:
             into.last(k, int(x), int(n), status)
 
 
-def _day_key(by: str) -> Any:
-    """How a stat_day row's group key is made (as _key_expr computes it from the runs): the columns
-    read, and a function of them."""
-    c = sd.StatDay
-    if by == "pipeline":
-        return (c.pipeline,), lambda v: v if v is not None else NONE_KEY
-    if by == "namespace":
-        return (c.parent,), lambda v: v
-    if by == "cluster":
-        return (c.cluster,), lambda v: v
-    if by == "repository":
-        return (c.repository,), lambda v: v if v is not None else NONE_KEY
-    if by == "day":
-        return (c.day,), lambda v: v
-    if by == "week":
-        return (c.day,), lambda v: (v * 86400 + _MONDAY_OFFSET) // (7 * 86400)
-    if by == "task":
-        return (c.task, c.pipeline_task), lambda t, pt: t if t is not None else (pt if pt is not None else NONE_KEY)
-    raise ValueError(by)
+def _day_key(by: str) -> str:
+    """A stat_day row's group key in SQL, as _key_expr computes it from the runs."""
+    return {"pipeline": "COALESCE(pipeline, '(none)')", "namespace": "parent", "cluster": "cluster",
+            "repository": "COALESCE(repository, '(none)')", "day": "day",
+            "week": f"(day * 86400 + {_MONDAY_OFFSET}) / {7 * 86400}",
+            "task": "COALESCE(task, pipeline_task, '(none)')"}[by]
+
+
+def _concat(db: pw.Database, col: str) -> str:
+    """An aggregate joining a group's packed arrays, so Python sees a group once: PostgreSQL concatenates
+    bytea; SQLite's group_concat joins text, so there as hex (decoded in one call, `_unhex`)."""
+    return f"string_agg({col}, ''::bytea)" if not is_sqlite(db) else f"group_concat(hex({col}), '')"
+
+
+def _unhex(v: Any) -> Any:
+    return bytes.fromhex(v) if isinstance(v, str) else v
+
+
+def _newest(db: pw.Database) -> str:
+    """The newest (start, row id) of a group as one comparable text (MAX picks it; ties: the newest row)."""
+    if is_sqlite(db):
+        return "MAX(CASE WHEN last_start IS NOT NULL THEN printf('%020d %020d', last_start, last_id) END)"
+    return ("MAX(CASE WHEN last_start IS NOT NULL THEN lpad(last_start::text, 20, '0') || ' ' || "
+            "lpad(last_id::text, 20, '0') END)")
 
 
 def _from_days(db: pw.Database, by: str, where: pw.Expression, into: _Groups) -> None:
-    """Add the stat_day rows `where` selects (scope R, or T for `--by task`) to the groups."""
-    c = sd.StatDay
-    cols, key = _day_key(by)
-    sql, params = c.select(c.status, c.n, c.durations, c.queues, c.last_start, c.last_id, *cols).where(where).sql()
-    for status, n, durations, queues, last_start, last_id, *kv in db.execute_sql(sql, params):
-        k = key(*kv)
+    """Add the stat_day rows `where` selects (scope R, or T for `--by task`) to the groups: one row per
+    (group, status), its arrays joined by the database. Except `--by task` on SQLite: its rows are few
+    and the hex text costs more than they do (measured at 1.2M records, as the join for R and X paid)."""
+    if is_sqlite(db) and by == "task":
+        sel = (f"{_day_key(by)} AS k, status, n, durations, queues, CASE WHEN last_start IS NOT NULL THEN "
+               "printf('%020d %020d', last_start, last_id) END")
+        q = sd.StatDay.select(pw.SQL(sel)).where(where)
+    else:
+        sel = (f"{_day_key(by)} AS k, status, SUM(n), {_concat(db, 'durations')}, {_concat(db, 'queues')}, "
+               f"{_newest(db)}")
+        q = sd.StatDay.select(pw.SQL(sel)).where(where).group_by(pw.SQL("1, 2"))
+    sql, params = q.sql()
+    for k, status, n, durations, queues, newest in db.execute_sql(sql, params):
         into.count(k, status, int(n))
         if status in FINISHED:
-            sd.unpack(durations, _values(into.durations, k))
-        if queues:
-            sd.unpack(queues, _values(into.queues, k))
-        if last_start is not None:
-            into.last(k, int(last_start), int(last_id), status)
+            sd.unpack(_unhex(durations), _values(into.durations, k))
+        sd.unpack(_unhex(queues), _values(into.queues, k))
+        if newest:
+            start, rid = newest.split()
+            into.last(k, int(start), int(rid), status)
 
 
 def sorted_ranks(values: array, percents: Iterable[int]) -> RankedValues:
@@ -393,45 +406,6 @@ def sorted_ranks(values: array, percents: Iterable[int]) -> RankedValues:
         if 0 <= r < n:
             out.at[r] = s[r]
     return out
-
-
-def ranks_of(histogram: dict[int, int], percents: Iterable[int]) -> RankedValues:
-    """n and the values at the 0-based ranks the percentiles (and the maximum) need, from value -> count."""
-    n = sum(histogram.values())
-    needed: set[int] = {n - 1}
-    for p in percents:
-        lo = (n - 1) * int(p) // 100
-        needed |= {lo, lo + 1}
-    want = sorted(r for r in needed if 0 <= r < n)
-    out = RankedValues(n)
-    seen, i = 0, 0
-    for v in sorted(histogram):
-        seen += histogram[v]
-        while i < len(want) and want[i] < seen:
-            out.at[want[i]] = v
-            i += 1
-        if i == len(want):
-            break
-    return out
-
-
-def ranked(db: pw.Database, query: pw.Select | tuple[str, Sequence[Any]], keys: Sequence[str], value: str,
-           percents: Sequence[int] = PERCENTS) -> dict[Any, RankedValues]:
-    """Per group of `keys` (columns of `query`): n, and the `value`s at the ranks percentiles need.
-
-    The database groups each key's values into a histogram (see the module's docstring); `query`
-    is a peewee query or (sql, params).
-    """
-    sql, params = query if isinstance(query, tuple) else query.sql()
-    part = ", ".join(keys)
-    rows = _run(db, f"SELECT {part}, v, COUNT(*) FROM (SELECT {part}, {value} AS v FROM ({sql}) AS b) AS b2 "
-                    f"WHERE v IS NOT NULL GROUP BY {part}, v", params)
-    hists: dict[Any, dict[int, int]] = {}
-    nk = len(keys)
-    for row in rows:
-        k = row[0] if nk == 1 else tuple(row[:nk])
-        hists.setdefault(k, {})[int(row[nk])] = int(row[nk + 1])
-    return {k: ranks_of(h, percents) for k, h in hists.items()}
 
 
 def _pipeline_tasks(db: pw.Database, f: Filter, within: list[tuple[int, int | None]] | None = None) -> pw.Select:
@@ -500,18 +474,18 @@ def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
 def _task_extremes(db: pw.Database, f: Filter) -> tuple[dict[tuple[Any, str], RankedValues],
                                                         dict[tuple[Any, str], int]]:
     """Per (pipeline key, pipeline task) of the TaskRuns of the Results in scope: p95 duration ranks
-    and failures — from stat_day's 'X' rows for clean whole days, else (and for the rest) the TaskRuns."""
+    and failures — from stat_day's 'X' rows for clean whole days and weeks, else (and for the rest) the
+    TaskRuns."""
     values: dict[tuple[Any, str], array] = {}
     fails: dict[tuple[Any, str], int] = {}
     plan = sd.plan(db, "X", f)
-    if plan is not None:
-        sql, params = (sd.StatDay.select(sd.StatDay.pipeline, sd.StatDay.pipeline_task, sd.StatDay.status,
-                                         sd.StatDay.n, sd.StatDay.durations).where(plan.where).sql())
-        for pl, t, _, n, blob in db.execute_sql(sql, params):  # n: failed TaskRuns, blob: finished durations
-            kt = (pl if pl is not None else NONE_KEY, t)
+    if plan is not None:  # one row per (pipeline, task): n its failed TaskRuns, its finished durations joined
+        sel = f"COALESCE(pipeline, '(none)'), pipeline_task, SUM(n), {_concat(db, 'durations')}"
+        sql, params = sd.StatDay.select(pw.SQL(sel)).where(plan.where).group_by(pw.SQL("1, 2")).sql()
+        for pl, t, n, blob in db.execute_sql(sql, params):
             if n:
-                fails[kt] = fails.get(kt, 0) + int(n)
-            sd.unpack(blob, _values(values, kt))
+                fails[(pl, t)] = fails.get((pl, t), 0) + int(n)
+            sd.unpack(_unhex(blob), _values(values, (pl, t)))
     if plan is None or plan.row_ranges:
         tq = _pipeline_tasks(db, f, plan.row_ranges if plan is not None else None)
         sql, params = tq.sql()
@@ -533,15 +507,30 @@ class TrendReads:
 
 
 def trend_reads(db: pw.Database, by: str, f: Filter) -> TrendReads:
-    """Per-day counts and p50 ranks of each group of `by` over the runs `f` selects."""
+    """Per-day counts and p50 ranks of each group of `by` over the runs `f` selects: clean whole days from
+    stat_day's day rows (as stats_reads, store/stat_days.py), the rest from the runs."""
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown group key {by!r}: expected one of {', '.join(GROUP_KEYS)}")
-    sql, params = _base(db, by, f).sql()
-    daily = f"SELECT b.*, b.c / 86400 AS day FROM ({sql}) AS b"
-    counts = {(k, int(day)): int(n) for k, day, n in _run(
-        db, f"SELECT k, day, COUNT(*) FROM ({daily}) AS b2 GROUP BY k, day", params)}
-    durations = {(k, int(day)): v for (k, day), v in ranked(db, (daily, params), ["k", "day"], _FINISHED_D, (50,)).items()}
-    return TrendReads(counts, durations)
+    counts: dict[tuple[Any, int], int] = {}
+    values: dict[tuple[Any, int], array] = {}
+    with sd.snapshot(db):
+        plan = sd.plan(db, "T" if by == "task" else "R", f, weeks=False)
+        if plan is not None:
+            sql, params = sd.StatDay.select(pw.SQL(f"{_day_key(by)}, day, status, n, durations")).where(plan.where).sql()
+            for k, day, status, n, blob in db.execute_sql(sql, params):
+                kd = (k, int(day))
+                counts[kd] = counts.get(kd, 0) + int(n)
+                if status in FINISHED:
+                    sd.unpack(blob, _values(values, kd))
+        if plan is None or plan.row_ranges:
+            sql, params = _base(db, by, f, plan.row_ranges if plan is not None else None).sql()
+            for k, day, status, d, n in _run(db, f"SELECT k, c / 86400 AS day, s, d, COUNT(*) FROM ({sql}) AS b "
+                                                 "GROUP BY k, c / 86400, s, d", params):
+                kd = (k, int(day))
+                counts[kd] = counts.get(kd, 0) + int(n)
+                if d is not None and status in FINISHED:
+                    _values(values, kd).extend([int(d)] * int(n))
+    return TrendReads(counts, {kd: sorted_ranks(v, (50,)) for kd, v in values.items() if v})
 
 
 # --- flaky evidence --------------------------------------------------------------------------------
@@ -596,13 +585,17 @@ def flaky_evidence(db: pw.Database, by: str, f: Filter, since: int | None,
 
 
 def _rebuilt(result: Any) -> pw.Expression:
-    """The Result's (pipeline, revision) was built more than once, read from result(pipeline, revision)
-    alone: a revision built once has nothing to compare with (most are), so its runs are left out
-    before any grouping. (Two TaskRuns of one pipeline task within a single run — a matrix — are
-    not compared with each other.)"""
-    built = Result.alias("built")
-    pairs = (built.select(built.pipeline, built.revision).where(built.revision.is_null(False))
-             .group_by(built.pipeline, built.revision).having(pw.fn.COUNT(pw.SQL("*")) > 1))
+    """The Result's (pipeline, revision) was built more than once: a revision built once has nothing to
+    compare with (most are), so its runs are left out before any grouping. Schema v7 keeps these pairs
+    (stat_days.StatRebuilt, a superset); before it they are grouped from result(pipeline, revision) alone.
+    (Two TaskRuns of one pipeline task within a single run — a matrix — are not compared with each other.)"""
+    if sd.has_rebuilt(database_proxy.obj):
+        kept = sd.StatRebuilt
+        pairs = kept.select(kept.pipeline, kept.revision)
+    else:
+        built = Result.alias("built")
+        pairs = (built.select(built.pipeline, built.revision).where(built.revision.is_null(False))
+                 .group_by(built.pipeline, built.revision).having(pw.fn.COUNT(pw.SQL("*")) > 1))
     return pw.Tuple(result.pipeline, result.revision) << pairs
 
 

@@ -88,7 +88,51 @@ class StatDirty(BaseModel):
         table_name = "stat_dirty"
 
 
+class StatRebuilt(BaseModel):
+    """A (pipeline, revision) that more than one Result built (schema v7), so flaky detection compares only
+    these runs instead of grouping every Result's pair at each read (~0.7 s at 200k Results). Kept by the
+    writer: each batch's top-level runs are checked against result(pipeline, revision). A prune or a changed
+    revision may leave a pair that no longer holds: readers compare the runs themselves, so a superset is
+    harmless, and a missing pair impossible."""
+
+    pipeline = pw.CharField(max_length=253)
+    revision = pw.CharField(max_length=253)
+
+    class Meta:
+        table_name = "stat_rebuilt"
+        primary_key = pw.CompositeKey("pipeline", "revision")
+
+
 MODELS = [StatDay, StatDirty]
+REBUILT_VERSION = 7
+
+
+def has_rebuilt(db: pw.Database) -> bool:
+    """Whether this history keeps stat_rebuilt (schema v7)."""
+    return getattr(db, "schema_version", SCHEMA_VERSION) >= REBUILT_VERSION
+
+
+def note_rebuilt(db: pw.Database, pairs: Iterable[tuple[str, str]]) -> None:
+    """Record which of these (pipeline, revision) pairs more than one Result has built."""
+    want = sorted({(p, r) for p, r in pairs if p is not None and r is not None})
+    found: list[tuple[str, str]] = []
+    ph = db.param
+    for chunk in chunks(want, 200):
+        cond = " OR ".join([f'("pipeline" = {ph} AND "revision" = {ph})'] * len(chunk))
+        found += db.execute_sql(f'SELECT "pipeline", "revision" FROM "result" WHERE {cond} '
+                                'GROUP BY "pipeline", "revision" HAVING COUNT(*) > 1',
+                                [v for pr in chunk for v in pr]).fetchall()
+    if found:
+        bulk_insert(db, lambda r: StatRebuilt.insert_many(r, fields=[StatRebuilt.pipeline, StatRebuilt.revision])
+                    .on_conflict_ignore(), [tuple(x) for x in found])
+
+
+def build_rebuilt(db: pw.Database) -> None:
+    """Every pair built more than once, from result(pipeline, revision) (the v7 migration)."""
+    db.execute_sql('DELETE FROM "stat_rebuilt"')  # idempotent: the whole set again
+    db.execute_sql('INSERT INTO "stat_rebuilt" ("pipeline", "revision") SELECT "pipeline", "revision" FROM "result" '
+                   'WHERE "pipeline" IS NOT NULL AND "revision" IS NOT NULL GROUP BY "pipeline", "revision" '
+                   'HAVING COUNT(*) > 1')
 
 
 def has_stat_days(db: pw.Database) -> bool:
@@ -157,6 +201,8 @@ def runs_written(db: pw.Database, infos: Sequence[Any], result_ids: dict[str, in
     days |= result_days(db, {result_ids[i.result_name] for i in infos})
     mark_days(db, days, now)
     settle_due(db, now)
+    if has_rebuilt(db):
+        note_rebuilt(db, [(i.pipeline, i.revision) for i in infos if i.top_level])
 
 
 def run_days_of_results(db: pw.Database, result_ids: Sequence[int]) -> set[int]:

@@ -50,6 +50,9 @@ def _docs(h: History) -> dict:
         for flt in FILTERS:
             out[(by, flt)] = stats_mod.statistics(h, flt, by, since=35 * DAY).document()
         out[(by, "all")] = stats_mod.statistics(h, None, by, since=None).document()
+    for by in ("pipeline", "task", "namespace"):
+        for flt in (None, "ns:a", "status:failed", "before:5d"):
+            out[("trends", by, flt)] = stats_mod.trends(h, flt, by, since=35 * DAY)
     return out
 
 
@@ -129,7 +132,7 @@ def _epoch(text: str) -> int:
     return t
 
 
-def test_the_v6_migration_builds_the_rows_of_an_existing_history(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_v6_and_v7_migrations_build_the_rows_of_an_existing_history(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     db = open_database(db_url)
     h = History(db, clock=lambda: T0)
     prs, trs = _history(random.Random(3))
@@ -137,7 +140,7 @@ def test_the_v6_migration_builds_the_rows_of_an_existing_history(db_url: str, mo
     h.optimize()
     before = _docs(h)
     # back to v5: no stat tables
-    db.drop_tables(sd.MODELS)
+    db.drop_tables([*sd.MODELS, sd.StatRebuilt])
     db.execute_sql("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     db.close()
     db = open_database(db_url)
@@ -148,3 +151,20 @@ def test_the_v6_migration_builds_the_rows_of_an_existing_history(db_url: str, mo
         _assert_paths_agree(h, monkeypatch)
     finally:
         db.close()
+
+
+def test_pairs_built_twice_are_kept_by_the_writer(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stat_rebuilt (v7) gains a (pipeline, revision) when a second Result builds it, in a later batch
+    too; flaky statistics read through it equal those grouping result(pipeline, revision) at each read."""
+    a = pipelinerun("fa", "ok", created=T0 - 900, start=T0 - 899, end=T0 - 800, revision="x1")
+    b = pipelinerun("fb", "fail", created=T0 - 800, start=T0 - 799, end=T0 - 700, revision="x1")
+    c = pipelinerun("fc", "ok", created=T0 - 700, start=T0 - 699, end=T0 - 600, revision="y1")
+    h.apply([RunUpsert(a), RunUpsert(c), RunUpsert(taskrun(a, "unit", created=T0 - 899, start=T0 - 898, end=T0 - 850))])
+    assert not list(sd.StatRebuilt.select())
+    h.apply([RunUpsert(b), RunUpsert(taskrun(b, "unit", "fail", created=T0 - 799, start=T0 - 798, end=T0 - 750))])
+    assert [(r.pipeline, r.revision) for r in sd.StatRebuilt.select()] == [("build", "x1")]
+    kept = {by: stats_mod.statistics(h, None, by).document() for by in ("pipeline", "task")}
+    assert kept["pipeline"]["groups"][0]["flaky"] == 2 and any(g["flaky"] for g in kept["task"]["groups"])
+    with monkeypatch.context() as m:
+        m.setattr(sd, "has_rebuilt", lambda db: False)
+        assert {by: stats_mod.statistics(h, None, by).document() for by in ("pipeline", "task")} == kept
