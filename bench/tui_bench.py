@@ -4,7 +4,8 @@
 Each figure is measured in a fresh child process (so RSS is the process's own), headless
 (`App.run_test`), with an EMPTY Textual app measured in the same run as the baseline:
   - time to first paint with the first page of Results shown (process start -> the page is in the
-    tree and painted), target <= empty app + 0.5 s;
+    tree and a frame drew it), target <= empty app + 0.5 s; also when what follows the page (counts,
+    header, the Summary of the cursor's Result) has been applied and painted;
   - filter keystroke -> updated tree for the store benchmark's ten filters, p95 < 50 ms;
   - RSS after first paint and after paging through 1,000 Results, target < 200 MB, and
     +<10 % from a 12k-record to the big history;
@@ -145,13 +146,20 @@ async def child_tui(db_path: str, pages: bool) -> dict:
     db = open_database(db_url(db_path), read_only=True)
     app = ResultsApp(History(db, read_only=True), read_only=True, live=True)
     out: dict = {}
+    loop = asyncio.get_running_loop()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         out["frame_s"] = time.perf_counter() - T_START  # the first frame (the page may still be on its way)
-        await app.settle_reads()  # the first page read in its worker ...
-        await pilot.pause()  # ... and painted
+        while not app.tree.result_nodes and time.perf_counter() - T_START < 120:
+            await asyncio.sleep(0.001)  # the first page read in its worker ...
+        fut = loop.create_future()
+        app.call_after_refresh(lambda: fut.done() or fut.set_result(None))
+        await fut  # ... and a frame with it drawn: what the user sees first
         out["first_paint_s"] = time.perf_counter() - T_START
         out["ui_cpu_s"] = time.thread_time()
+        await app.settle_reads()  # then what follows the page: counts, header, the Summary of the cursor's Result
+        await pilot.pause()
+        out["settled_s"] = time.perf_counter() - T_START
         out["rss_first_mb"] = rss_mb()
         out["lines"] = len(app.tree.root.children)
         if pages:
@@ -419,7 +427,8 @@ def main() -> int:
     print(f"  empty Textual app first paint      {e_paint:7.3f} s   (RSS {empty[0]['rss_mb']:.0f} MB)")
     print(f"  TUI first paint, {label:>14}  {t_paint:7.3f} s   +{t_paint - e_paint:.3f} s over empty "
           f"(target <= +0.5 s)  ratio {t_paint / e_paint:.2f}x  {verdict(t_paint - e_paint <= 0.5)}"
-          f"  (first frame {big0['frame_s']:.3f} s)")
+          f"  (first frame {big0['frame_s']:.3f} s; the figure is the page drawn; all settled - counts, header, "
+          f"the Summary of the cursor's Result - {statistics.median(r['settled_s'] for r in tui_big):.3f} s)")
     e_cpu = statistics.median(r["ui_cpu_s"] for r in empty)
     t_cpu = statistics.median(r["ui_cpu_s"] for r in tui_big)
     print(f"    UI thread CPU to first paint     {e_cpu:7.3f} s empty, {t_cpu:.3f} s TUI: +{t_cpu - e_cpu:.3f} s "
