@@ -159,9 +159,16 @@ def get_result(name: str) -> ApiResult | None:
     return rows[0] if rows else None
 
 
+_GET_RECORD_SQLITE = ('SELECT "id", "name", "uid", "type", "kind", CAST("data" AS BLOB), "create_time", "update_time", '
+                      '"id" FROM "record" WHERE "uid" = ? AND "name" = ? LIMIT 1')
+
+
 def get_record(result_name: str, record_id: str) -> ApiRecord | None:
     """A Record of one Result by its id (the last segment of its name)."""
     name = storable_text(f"{result_name}/records/{record_id}")
+    if on_sqlite():  # the API's most frequent call: plain SQL (peewee's SQL building was half its time)
+        t = Record._meta.database.execute_sql(_GET_RECORD_SQLITE, (storable_text(record_id), name)).fetchone()
+        return ApiRecord(*t) if t else None
     q = Record.select(Record.id, Record.name, Record.uid, Record.type, Record.kind, _data(), Record.create_time,
                       Record.update_time, Record.id).where((Record.uid == storable_text(record_id)) & (Record.name == name))
     t = next(iter(_raw_rows(q.limit(1)) if on_sqlite() else q.tuples().limit(1)), None)
