@@ -1,0 +1,56 @@
+"""PostgreSQL: a writer whose role does not own the tables (granted DML only) can still optimize().
+
+CREATE STATISTICS checks ownership before IF NOT EXISTS, so such a writer's batch failed after it had
+committed, whether or not the owner had created the statistics already."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+from store_objects import pr
+from tekton_results_tui.store.db import open_database
+from tekton_results_tui.store.history import History, RunUpsert
+
+PG_BASE = os.environ.get("TEKTON_RESULTS_TUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")  # as tests/conftest.py
+
+
+def _admin(sql: str) -> None:
+    conn = psycopg2.connect(PG_BASE, connect_timeout=3)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("owner_optimized_first", [True, False])
+def test_a_writer_that_does_not_own_the_tables_optimizes(pg_url: str, owner_optimized_first: bool) -> None:
+    owner = History(open_database(pg_url))
+    owner.apply([RunUpsert(pr(f"run-{i}", labels={"team": "web"})) for i in range(5)])
+    if owner_optimized_first:
+        owner.optimize()
+    schema = pg_url.rsplit("schema=", 1)[1]
+    owner.db.close()
+    role = "w_" + uuid.uuid4().hex[:12]
+    dbname = urlsplit(PG_BASE).path.lstrip("/")
+    _admin(f'CREATE ROLE "{role}" LOGIN; GRANT CREATE, CONNECT ON DATABASE "{dbname}" TO "{role}"; '
+           f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    try:
+        u = urlsplit(pg_url)
+        url = urlunsplit(u._replace(netloc=f"{role}@{u.hostname}:{u.port or 5432}"))
+        writer = History(open_database(url))
+        try:
+            writer.apply([RunUpsert(pr("run-new", labels={"team": "web"}))])
+            writer.optimize()  # raised "must be owner of table label"
+            assert writer.count_results("label:team=web") == 6
+        finally:
+            writer.db.close()
+    finally:
+        _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
