@@ -32,7 +32,7 @@ from tekton_results_tui.store.changes import (
 )
 from tekton_results_tui.store.documents import event_list_document, events_version, log_document
 from tekton_results_tui.store.models import Label, Record, Result, RunStat, StepLog
-from tekton_results_tui.store.sql import bulk_insert, chunks, dumps, rowcount, select_in
+from tekton_results_tui.store.sql import _WRAP_DB_ERRORS, bulk_insert, chunks, dumps, rowcount, select_in
 from tekton_results_tui.store.storable import make_storable, storable_text, suspect, warning_for
 
 RUN_KIND_NAMES = list(kinds.RUN_KIND_NAMES)
@@ -478,8 +478,9 @@ def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
     for chunk in chunks(rows, 100):
         if is_sqlite(b.db):  # one prepared statement for every step (rowcount: the rows it changed)
             sql, extra = _statement(b.db, "step-logs", build, chunk[0])
-            cur = b.db.cursor()
-            cur.executemany(sql, [r + extra for r in chunk])
+            with _WRAP_DB_ERRORS:  # the driver's errors as peewee's, as execute_sql gives them (callers classify those)
+                cur = b.db.cursor()
+                cur.executemany(sql, [r + extra for r in chunk])
             n = max(cur.rowcount, 0)
         else:
             n = rowcount(build(chunk).as_rowcount().execute())
