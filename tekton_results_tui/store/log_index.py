@@ -33,7 +33,7 @@ import peewee as pw
 
 from tekton_results_tui.store.db import is_sqlite, pg_trgm_schema
 from tekton_results_tui.store.models import LogDoc, Record, StepLog
-from tekton_results_tui.store.sql import get_value, lock_seq, put_value
+from tekton_results_tui.store.sql import _WRAP_DB_ERRORS, get_value, lock_seq, put_value
 from tekton_results_tui.store.storable import storable_text
 
 LOG_INDEX_VERSION = 4  # the schema that added it
@@ -182,16 +182,17 @@ def index_doc(db: pw.Database, step_log_id: int, text: bytes, created: int, old:
 def _insert_blocks(db: pw.Database, doc_key: int, rows: list[tuple[int, str]]) -> None:
     if not rows:
         return
-    cur = db.cursor()
-    if is_sqlite(db):
-        cur.executemany(f"INSERT INTO {FTS}(rowid, body) VALUES (?, ?)", rows)
-        return
-    from psycopg2.extras import execute_values  # only PostgreSQL users need it
+    with _WRAP_DB_ERRORS:  # the driver's errors as peewee's, as execute_sql gives them (callers classify those)
+        cur = db.cursor()
+        if is_sqlite(db):
+            cur.executemany(f"INSERT INTO {FTS}(rowid, body) VALUES (?, ?)", rows)
+            return
+        from psycopg2.extras import execute_values  # only PostgreSQL users need it
 
-    # folded, so searches use LIKE (ILIKE lower-cases every row it checks: several times slower); NUL,
-    # which PostgreSQL text cannot hold, as the store's stand-in
-    execute_values(cur, f'INSERT INTO "{BLOCK_TABLE}" ("key", "doc_key", "body") VALUES %s',
-                   [(k, doc_key, storable_text(fold(body))) for k, body in rows], page_size=200)
+        # folded, so searches use LIKE (ILIKE lower-cases every row it checks: several times slower); NUL,
+        # which PostgreSQL text cannot hold, as the store's stand-in
+        execute_values(cur, f'INSERT INTO "{BLOCK_TABLE}" ("key", "doc_key", "body") VALUES %s',
+                       [(k, doc_key, storable_text(fold(body))) for k, body in rows], page_size=200)
 
 
 def index_step_logs(db: pw.Database, log_record_id: int, created: int, texts: Iterable[tuple[str, bytes]]) -> None:
