@@ -125,6 +125,9 @@ class History:
         if self.read_only:
             return
         with self._txn():  # every dirty day's statistics rebuilt (a writer leaves the live ones for a while)
+            # PostgreSQL: serialized with other writers (apply rebuilds days under this lock): two rebuilds of
+            # one day in two processes each deleted the rows they saw and inserted theirs, leaving both
+            lock_seq(self.db)
             stat_days.settle_due(self.db, int(self.clock()), everything=True)
         if is_sqlite(self.db):
             # ANALYZE reads, then writes: in a deferred transaction another writer's commit in between

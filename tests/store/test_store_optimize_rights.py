@@ -54,3 +54,45 @@ def test_a_writer_that_does_not_own_the_tables_optimizes(pg_url: str, owner_opti
             writer.db.close()
     finally:
         _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
+@pytest.mark.postgres
+def test_optimize_rebuilds_statistics_days_serialized_with_other_writers(pg_url: str) -> None:
+    """optimize() rebuilds dirty stat_day days as apply does, under the change sequence's row lock: without it,
+    a rebuild of the same day by another process's batch left both copies of the day's rows."""
+    import threading
+
+    import psycopg2
+
+    from tekton_results_tui.store.db import open_database as _open
+
+    h = History(_open(pg_url))
+    h.apply([RunUpsert(pr(f"run-{i}")) for i in range(3)])
+    schema = pg_url.rsplit("schema=", 1)[1]
+    other = psycopg2.connect(PG_BASE, connect_timeout=3, options=f"-csearch_path={schema}")
+    cur = other.cursor()  # another writer's open batch: it holds the sequence row
+    cur.execute("SELECT value FROM meta WHERE key = 'change_seq' FOR UPDATE")
+    cur.execute("SELECT pg_current_xact_id()::text")
+    xid = cur.fetchone()[0]
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (h.optimize(), done.set()), daemon=True)
+    t.start()
+    watch = psycopg2.connect(PG_BASE, connect_timeout=3)
+    watch.autocommit = True
+    waiting = False
+    try:
+        for _ in range(200):  # until optimize's backend waits on that row lock (or it has finished without waiting)
+            with watch.cursor() as c:
+                c.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted "
+                          "AND transactionid::text = %s", (xid,))
+                waiting = c.fetchone()[0] > 0
+            if waiting or done.wait(0.05):
+                break
+        assert waiting and not done.is_set(), "optimize() rebuilt statistics days without the writers' lock"
+    finally:
+        other.rollback()
+        other.close()
+        watch.close()
+    assert done.wait(60)
+    t.join(5)
+    h.db.close()
