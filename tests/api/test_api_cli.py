@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from apikit import populate
+from foreground import foreground
 from simkit import wait_for
 
 from tekton_results_tui.store.db import open_database
@@ -33,8 +34,8 @@ def start_serve(db_file: Path, *options: str) -> tuple[subprocess.Popen[str], in
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
-                             f"127.0.0.1:{port}", *options], stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(foreground([sys.executable, "-m", "tekton_results_tui", "serve", "--db", url, "--listen",
+                                        f"127.0.0.1:{port}", *options]), stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
     return proc, port
 
@@ -49,7 +50,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(20) in (0, 130)
+        assert stopped(proc) in (0, 130)
+
+
+def stopped(proc: subprocess.Popen[str]) -> int | None:
+    """The exit code of a serve sent Ctrl-C (60 s allowed on a loaded machine); killed if it is still running."""
+    try:
+        return proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def curl(*args: str) -> tuple[int, str]:
@@ -135,7 +146,7 @@ def test_several_processes_share_the_port(tmp_path: Path) -> None:
         codes = [curl(f"http://127.0.0.1:{port}/healthz")[0] for _ in range(10)]
     finally:
         proc.send_signal(signal.SIGINT)
-        rc = proc.wait(20)
+        rc = stopped(proc)
     assert rc in (0, 130)
 
     def gone(c: str) -> bool:

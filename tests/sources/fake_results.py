@@ -62,8 +62,11 @@ class FakeResults:
         self.logs: dict[str, bytes] = {}
         self.mode = "ok"  # ok | garbage | html | wrong-shape | bad-records | slow | 503
         self.slow_s = 0.0
-        self.page_delay_s = 0.0  # every list page after `delay_after` pages sleeps this long
-        self.delay_after = 0
+        # hold_after > 0: list pages after that many wait until `gate` is set (`held` says one is waiting),
+        # so a test can act on a client that is certainly mid-pass whatever the machine's speed
+        self.hold_after = 0
+        self.gate = threading.Event()
+        self.held = threading.Event()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each request
         self.ssl_context = None  # an ssl.SSLContext: serve https
@@ -234,8 +237,10 @@ class FakeResults:
         with self._lock:
             self.pages_served += 1
             n = self.pages_served
-        if self.page_delay_s and n > self.delay_after:
-            time.sleep(self.page_delay_s)
+        if self.hold_after and n > self.hold_after:
+            self.held.set()
+            if not self.gate.wait(120):
+                return self._send(h, 503, b'{"code":14,"message":"the test never opened the gate"}')
         items = [self._record_json(r) for r in page]
         if self.mode == "bad-records":
             items.insert(0, "not a record")

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from fake_results import FakeResults
+from foreground import foreground
 from store_objects import pr, tr
 
 from tekton_results_tui.bootstrap import history_at
@@ -125,22 +126,32 @@ def test_resumes_after_kill_9_or_ctrl_c(db_url, spelling, tmp_path, sig, code):
     fake = FakeResults(spelling=spelling).start()
     try:
         fill(fake, 20)  # 60 records, 12 pages of 5
-        fake.delay_after, fake.page_delay_s = 3, 0.5  # after 3 pages, each page takes a while
+        # the 5th page is held until the signal is sent: the sync has applied pages 1-3 (it asks for page n+1
+        # once it has page n) and cannot finish, however fast it or the machine is
+        fake.hold_after = 4
         cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", db_url,
                "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(foreground(cmd), stderr=subprocess.PIPE)
         try:
-            deadline = time.monotonic() + 60
-            while fake.pages_served < 5 and proc.poll() is None and time.monotonic() < deadline:
-                fake.page_served.wait(0.5)
-                fake.page_served.clear()
-            assert proc.poll() is None, proc.stderr.read()
+            deadline = time.monotonic() + 120
+            while not fake.held.wait(0.5) and proc.poll() is None and time.monotonic() < deadline:
+                pass
+            assert fake.held.is_set() and proc.poll() is None, proc.stderr.read()
             os.kill(proc.pid, sig)
         finally:
-            assert proc.wait(30) == code
+            # the held request is let go only now: the signal is pending in the sync's main thread, which runs
+            # its handler as soon as it runs Python again, before it can apply another page (the process,
+            # Ctrl-C'd, still waits for a request in flight before it exits)
+            fake.gate.set()
+            try:
+                rc = proc.wait(60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        assert rc == code, proc.stderr.read()
         partial = stored(db_url)
-        assert 0 < len(partial) < 60
-        fake.page_delay_s = 0.0
+        assert 15 <= len(partial) <= 20  # pages 1-3 committed, page 4 wholly or not at all
+        fake.hold_after = 0
         fake.requests.clear()
         assert sync(fake.url, db_url, "--page-size", "5") == 0
         # the second run started from its cursor, not from the beginning
