@@ -334,6 +334,8 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
     def _page_loaded(self, event: ResultsTree.PageLoaded) -> None:
         if event.filter is not self.filter:
             return  # an older listing's page (a newer one is on its way)
+        if not self.query(ResultsTree):
+            return  # the page arrived while the app was being torn down
         previous, self._previous_filter = self._previous_filter, None
         if event.error is not None:
             if isinstance(event.error, QUERY_ERRORS) and previous is not None:
