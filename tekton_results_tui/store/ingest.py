@@ -63,6 +63,7 @@ class Batch:
     result_ids: dict[str, int] = field(default_factory=dict)  # Result name -> id, once ensured
     imported: bool = False  # an import's batch: new runs are marked imported; others' writes clear the mark
     days_before: dict[str, int] = field(default_factory=dict)  # Result name -> its day before this batch (stat_days)
+    settle_days: bool = True  # False inside History.bulk: days are only marked, and settled once when it ends
 
 
 def collect(changes: Iterable[Change], now: int) -> Collected:
@@ -360,7 +361,7 @@ def upsert_run_stats(b: Batch, infos: list[g.RunInfo]) -> None:
     update = {f: getattr(EX, f.column_name) for f in _STAT_FIELDS if f.name not in ("id", "created")}
     bulk_insert(b.db, lambda r: RunStat.insert_many(r, fields=_STAT_FIELDS).on_conflict(
         conflict_target=[RunStat.id], update=update), rows)
-    stat_days.runs_written(b.db, infos, res, b.days_before, b.now)
+    stat_days.runs_written(b.db, infos, res, b.days_before, b.now, settle=b.settle_days)
 
 
 def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:

@@ -193,14 +193,16 @@ def result_days_by_name(db: pw.Database, cluster: str, names: list[str]) -> dict
 
 
 def runs_written(db: pw.Database, infos: Sequence[Any], result_ids: dict[str, int], days_before: dict[str, int],
-                 now: int) -> None:
+                 now: int, settle: bool = True) -> None:
     """The writer stored these runs (new or newer): mark the days whose statistics they change — each
-    one's creation day, its Result's day now and before the batch — and settle what is due."""
+    one's creation day, its Result's day now and before the batch — and settle what is due (unless
+    `settle` is False: a bulk import settles every marked day once, at its end)."""
     days = {(i.created or now) // DAY for i in infos}
     days |= {days_before[i.result_name] for i in infos if i.result_name in days_before}
     days |= result_days(db, {result_ids[i.result_name] for i in infos})
     mark_days(db, days, now)
-    settle_due(db, now)
+    if settle:
+        settle_due(db, now)
     if has_rebuilt(db):
         note_rebuilt(db, [(i.pipeline, i.revision) for i in infos if i.top_level])
 

@@ -168,3 +168,22 @@ def test_pairs_built_twice_are_kept_by_the_writer(h: History, monkeypatch: pytes
     with monkeypatch.context() as m:
         m.setattr(sd, "has_rebuilt", lambda db: False)
         assert {by: stats_mod.statistics(h, None, by).document() for by in ("pipeline", "task")} == kept
+
+
+def test_a_bulk_import_settles_its_days_once_at_its_end(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside History.bulk applies only mark days (statistics read from the rows meanwhile, as for any dirty
+    day); when it ends every day is rebuilt once, and the answers are those of the rows."""
+    rebuilt: list[list[int]] = []
+    real = sd.rebuild
+    monkeypatch.setattr(sd, "rebuild", lambda db, days: (rebuilt.append(list(days)), real(db, days))[1])
+    prs, trs = _history(random.Random(5))
+    with h.bulk():
+        for i in range(0, len(prs), 15):  # batches in creation order, as an import of a dump writes them
+            h.apply([RunUpsert(o) for o in prs[i:i + 15] + [t for t in trs if t in trs[3 * i:3 * i + 45]]])
+        assert not rebuilt
+        dirty = {d for (d,) in sd.StatDirty.select(sd.StatDirty.day).tuples()}
+        assert len(dirty) > 20
+        _assert_paths_agree(h, monkeypatch)  # the rows answer while the days wait
+    assert not list(sd.StatDirty.select())
+    assert sorted(d for chunk in rebuilt for d in chunk) == sorted(dirty)  # each day once
+    _assert_paths_agree(h, monkeypatch)
