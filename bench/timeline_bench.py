@@ -152,6 +152,8 @@ async def selection_to_visible(path: Path, reps: int) -> tuple[list[float], list
                            and view.payload.spans.name != NAME):  # the other run shown: nothing of the big one left
                     await asyncio.sleep(0.002)
                 await pilot.pause()
+                while app._detail_timer is not None:  # the cursor at rest (a selection, not a key repeat)
+                    await asyncio.sleep(0.005)
                 shown_at.clear()
                 applied.clear()
                 painted = asyncio.Event()

@@ -66,9 +66,11 @@ PANES = ("both", "tree", "detail")
 NARROW_BELOW = 120  # columns: below this one pane at a time
 TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
 TREE_CHROME = 5  # the tree's border, padding and scrollbar
-# The cursor rests this long before the detail follows it. A held key repeats every 30-90 ms (X11's 25/s,
-# macOS defaults): at 50 ms a repeat slowed by one busy frame (a live drain) let the Summary lay out and
-# paint between two keys, which made the next keys slower still; 100 ms keeps a held key on the tree.
+# While keys repeat the detail waits for the cursor to rest this long. A held key repeats every 30-90 ms
+# (X11's 25/s, macOS defaults): at 50 ms a repeat slowed by one busy frame (a live drain) let the Summary
+# lay out and paint between two keys, which made the next keys slower still; 100 ms keeps a held key on
+# the tree. A move from rest (a single key, a click) is shown at once (leading edge): the delay was most
+# of the 100 ms a selection may take to show (issue 13: a 200-TaskRun timeline).
 DETAIL_DELAY_S = 0.1
 RECOUNT_S = 1.0  # live inserts recount the filter's Results at most this often
 QUICK_COUNT = 1_000  # a count past this shows as "≥ 1,000" until the exact figure arrives
@@ -139,8 +141,8 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
         self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
         self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
-        self._pending_node: TreeNode | None = None  # highlighted, shown in the detail when the cursor rests
-        self._detail_timer: Timer | None = None
+        self._pending_node: TreeNode | None = None  # highlighted in a burst, shown in the detail when the cursor rests
+        self._detail_timer: Timer | None = None  # running while keys repeat (the cursor moved < DETAIL_DELAY_S ago)
         self._recount_timer: Timer | None = None  # a recount after live inserts (coalesced)
         self._shown: tuple[str, int] | None = None  # what the detail pane shows ("result"|"record", id)
         self.live_errors = 0
@@ -409,15 +411,23 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        """The detail follows the cursor once it rests (DETAIL_DELAY_S): holding a key down moves the
-        cursor at the keyboard's rate instead of laying out a Summary for every line passed."""
-        self._pending_node = event.node
+        """The detail follows the cursor at once when it moves from rest (leading edge); moves within
+        DETAIL_DELAY_S of the last one are coalesced and the detail follows once the cursor rests again
+        (trailing edge): holding a key down moves the cursor at the keyboard's rate instead of laying
+        out a Summary for every line passed, and a burst loads its first line and its last one only."""
+        at_rest = self._detail_timer is None
         if self._detail_timer is not None:
             self._detail_timer.stop()
         self._detail_timer = self.set_timer(DETAIL_DELAY_S, self.flush_detail, name="detail-follow")
+        if at_rest:
+            self._pending_node = None
+            self.show_node(event.node)
+        else:
+            self._pending_node = event.node
 
     def flush_detail(self) -> None:
-        """Show the node the cursor rests on now (the timer's end; tests and benchmarks settle with it)."""
+        """Show the node the cursor rests on now, if a burst left one waiting (the timer's end: the cursor
+        is at rest again; tests and benchmarks settle with it)."""
         if self._detail_timer is not None:
             self._detail_timer.stop()
             self._detail_timer = None
