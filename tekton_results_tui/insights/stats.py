@@ -117,6 +117,7 @@ def statistics(h: History, flt: str | None = None, by: str = "pipeline", since: 
         if e.in_scope and e.id in flagged:
             flaky_per_key[e.key] = flaky_per_key.get(e.key, 0) + 1
 
+    extremes = _task_extremes(r) if by == "pipeline" else {}
     groups = []
     for c in r.counts:
         d = r.durations.get(c.key)
@@ -134,20 +135,31 @@ def statistics(h: History, flt: str | None = None, by: str = "pipeline", since: 
             flaky=n_flaky, flaky_rate=_rate(n_flaky, finished),
         )
         if by == "pipeline":
-            gs.slowest_task, gs.most_failing_task = _task_extremes(r, c.key)
+            gs.slowest_task, gs.most_failing_task = extremes.get(c.key, (None, None))
         groups.append(gs)
     groups.sort(key=lambda x: (-x.total, x.key) if by not in ("day", "week") else (x.key,))
     return Stats(by, groups)
 
 
-def _task_extremes(r: reads.StatsReads, key: Any) -> tuple[dict | None, dict | None]:
-    # highest first; on a tie the name that sorts first, so the answer is stable
-    slow = sorted(((-(from_ranks(v.n, v.at, 95) or 0.0), t) for (k, t), v in r.task_p95.items() if k == key))
-    fails = sorted((-n, t) for (k, t), n in r.task_failed.items() if k == key and n > 0)
-    slowest = (-slow[0][0], slow[0][1]) if slow else None
-    worst = (-fails[0][0], fails[0][1]) if fails else None
-    return ({"name": slowest[1], "p95_seconds": slowest[0]} if slowest else None,
-            {"name": worst[1], "failed": worst[0]} if worst else None)
+def _task_extremes(r: reads.StatsReads) -> dict[Any, tuple[dict | None, dict | None]]:
+    """Per pipeline key: its slowest task (highest p95) and the task that failed most, in one pass over the
+    (pipeline, task) entries. Highest first; on a tie the name that sorts first, so the answer is stable."""
+    slow: dict[Any, tuple[float, str]] = {}
+    for (k, t), v in r.task_p95.items():
+        p95 = from_ranks(v.n, v.at, 95) or 0.0
+        cur = slow.get(k)
+        if cur is None or (-p95, t) < (-cur[0], cur[1]):
+            slow[k] = (p95, t)
+    fails: dict[Any, tuple[int, str]] = {}
+    for (k, t), n in r.task_failed.items():
+        cur = fails.get(k)
+        if n > 0 and (cur is None or (-n, t) < (-cur[0], cur[1])):
+            fails[k] = (n, t)
+    out: dict[Any, tuple[dict | None, dict | None]] = {}
+    for k in slow.keys() | fails.keys():
+        s, f = slow.get(k), fails.get(k)
+        out[k] = ({"name": s[1], "p95_seconds": s[0]} if s else None, {"name": f[1], "failed": f[0]} if f else None)
+    return out
 
 
 def parse_since(text: str | None) -> float | None:

@@ -27,3 +27,19 @@ def test_from_ranks_agrees_with_the_sorted_list_and_python() -> None:
             at = {i: vals[i] for i in (lo, lo + 1, n - 1) if i < n}
             assert from_ranks(n, at, p) == percentile(vals, p)
             assert percentile(vals, p) == pytest.approx(statistics.quantiles(vals, n=100, method="inclusive")[p - 1])
+
+
+def test_integer_arithmetic_gives_the_fraction_rule_float() -> None:
+    """from_ranks computes in integers; its float is the one the exact rational rounds to, for any values
+    (huge, negative, equal neighbours) and every percent."""
+    from fractions import Fraction
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        n = rng.randrange(1, 500)
+        p = rng.randrange(0, 101)
+        span = rng.choice((10, 10**6, 2**62, 10**30))
+        a, b = sorted((rng.randrange(-span, span), rng.randrange(-span, span)))
+        lo, frac = position(n, p)
+        at = {lo: a, lo + 1: b}
+        assert from_ranks(n, at, p) == float(Fraction(a) + (b - a) * frac)
