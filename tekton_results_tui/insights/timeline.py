@@ -278,15 +278,17 @@ def _bar(r: Span, t0: int, span: int, width: int, now: int) -> Bar:
     return Bar(r.name, r.status, queued, running, duration, is_finally=r.is_finally, note=note, run_name=r.run_name)
 
 
-def timeline_at(run: RunSpans, total_width: int, now: int, eta_end: int | None = None) -> Timeline:
-    """`build_timeline` with the bar area `layout` leaves in `total_width` columns."""
+def timeline_at(run: RunSpans, total_width: int, now: int, eta_end: int | None = None, steps: bool = True) -> Timeline:
+    """`build_timeline` with the bar area `layout` leaves in `total_width` columns (the steps' labels
+    count whether or not their bars are built, so showing them does not move the axis)."""
     labels = [r.name for r in run.rows] + [f"  {s.name}" for r in run.rows for s in r.steps]
-    return build_timeline(run, layout(total_width, labels).bar_width, now, eta_end)
+    return build_timeline(run, layout(total_width, labels).bar_width, now, eta_end, steps=steps)
 
 
-def build_timeline(run: RunSpans, width: int, now: int, eta_end: int | None = None) -> Timeline:
+def build_timeline(run: RunSpans, width: int, now: int, eta_end: int | None = None, steps: bool = True) -> Timeline:
     """Bars of `run` on an axis `width` columns wide, from its first creation to its end (now while it
-    runs, or the expected end when later)."""
+    runs, or the expected end when later). `steps=False` leaves every bar's `steps` empty (the TUI with
+    steps hidden: 200 TaskRuns x 5 steps is 1,000 bars not drawn); the axis is the same either way."""
     width = max(1, int(width))
     tl = Timeline(run.kind, run.name, run.status, width, None, None, [], [])
     if not run.rows:
@@ -314,7 +316,8 @@ def build_timeline(run: RunSpans, width: int, now: int, eta_end: int | None = No
     for r in run.rows:
         b = _bar(r, t0, span, width, now)
         b.critical = r.name in crit
-        b.steps = [_bar(s, t0, span, width, now) for s in r.steps]
+        if steps:
+            b.steps = [_bar(s, t0, span, width, now) for s in r.steps]
         tl.bars.append(b)
     tl.ticks = _ticks(span, width)
     if eta_end is not None:

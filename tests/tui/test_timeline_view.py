@@ -47,3 +47,79 @@ def test_bar_cells_have_eighth_precision(start8, end8, expected):
     assert cells.plain == expected
     if start8 % 8:  # a bar starting mid-cell: the cell's left part is drawn in reverse video
         assert any(span.style.reverse for span in cells.spans if span.start == 0)
+
+
+def _many_tasks(monkeypatch, n: int) -> dict:
+    """A plan of `n` tasks of one step each, 10 s apart."""
+    from . import insight_data
+
+    for k in range(n):
+        monkeypatch.setitem(insight_data.STEPS, f"t{k:02d}", ["s"])
+    return {f"t{k:02d}": (10 * k, 10 * k + 30, True) for k in range(n)}
+
+
+def test_rows_are_drawn_for_the_width_the_scrollbar_leaves(monkeypatch):
+    from .insight_data import pipelinerun
+
+    from tekton_results_tui.tui.widgets.timeline_view import Box, fit_width, render_fit
+
+    plan = _many_tasks(monkeypatch, 20)
+    long_run = _payload(*pipelinerun(5, "long", T0 - 3000, plan, True, "r"))
+    short_run = _payload(*pipelinerun(6, "short", T0 - 3000, dict(list(plan.items())[:2]), True, "r"))
+    box = Box(100, 12, 2)
+    assert fit_width(box, 12) == 99 and fit_width(box, 13) == 97 and fit_width(None, 5) == 79
+    for payload, width in ((long_run, 97), (short_run, 99)):
+        rows = render_fit(payload, box, T0, False)
+        assert rows.total_width == width and max(rows.widths()) <= width
+        assert (len(rows) > box.height) == (width == 97)
+    assert render_fit(long_run, Box(100, 200, 2), T0, True).total_width == 99  # steps shown: 20 x 1 more lines, fit
+
+
+async def test_a_long_timeline_after_a_short_one_is_laid_out_in_the_worker_for_the_narrower_view(
+        sqlite_url, monkeypatch):
+    """Drawn in the worker for the width left once the long timeline's scrollbar shows: the UI thread only
+    swaps the rows in, and they fit (no horizontal scrollbar). The Result's records are read once."""
+    import threading
+
+    from tekton_results_tui.store.history import RunUpsert
+    from tekton_results_tui.tui.widgets import timeline_view
+
+    from .insight_data import pipelinerun
+    from .test_detail_data import HostApp, open_history, record_of, settle
+
+    history = open_history(sqlite_url)
+    plan = _many_tasks(monkeypatch, 40)
+    short_pr, short_trs = pipelinerun(7, "short", T0 - 3000, dict(list(plan.items())[:2]), True, "r")
+    long_pr, long_trs = pipelinerun(8, "long", T0 - 3000, plan, True, "r")
+    history.apply([RunUpsert(o) for o in (short_pr, *short_trs, long_pr, *long_trs)])
+    drawn_on: list[str] = []
+    plain_render = timeline_view.render
+
+    def render(*args, **kw):  # type: ignore[no-untyped-def]
+        drawn_on.append(threading.current_thread().name)
+        return plain_render(*args, **kw)
+
+    monkeypatch.setattr(timeline_view, "render", render)
+    app = HostApp(history)
+    try:
+        async with app.run_test(size=(100, 24)) as pilot:
+            app.pane.show_record(record_of(history, short_pr))
+            app.pane.switch_tab("timeline")
+            await settle(pilot)
+            view = app.pane.views["timeline"].lines_view
+            assert view.line_count < view.size.height and not view.show_vertical_scrollbar
+            drawn_on.clear()
+            reads: list[int] = []
+            plain_records_of = history.records_of
+            monkeypatch.setattr(history, "records_of", lambda rid: reads.append(rid) or plain_records_of(rid))
+            app.pane.show_record(record_of(history, long_pr))
+            await settle(pilot)
+            long_rec = record_of(history, long_pr)
+            assert reads == [long_rec.result_id]  # the Result's records read once: the tab's family too
+            assert app.pane.views["timeline"].family == {r.id for r in plain_records_of(long_rec.result_id)}
+            assert view.line_count > 40 and view.show_vertical_scrollbar
+            assert drawn_on and threading.main_thread().name not in drawn_on  # the worker's rows, swapped in
+            assert max(cell_len(p) for p in view.plain_lines) < view.scrollable_content_region.width
+            assert not view.show_horizontal_scrollbar
+    finally:
+        history.db.close()

@@ -132,7 +132,9 @@ class DetailTab(Vertical):
     def _load_thread(self, target: Target, gen: int, keep_scroll: bool) -> None:
         try:
             payload = self.build(target)
-            family = {r.id for r in self.history.records_of(target.result_id)}
+            family = getattr(payload, "family", None)  # a build that read all the Result's records says so
+            if family is None:
+                family = {r.id for r in self.history.records_of(target.result_id)}
         except Cancelled:
             return
         except Exception as exc:  # noqa: BLE001 - shown in words in the tab, never a traceback

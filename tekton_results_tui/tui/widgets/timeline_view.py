@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -45,6 +46,7 @@ class TimelinePayload:
     deps: set[int]
     running: bool
     drawn: tuple[int, bool, int, Any, list[int]] | None = None  # (width, steps, now, rows, widths) from the worker
+    family: set[int] | None = None  # all record ids of the Result (read once for deps; DetailTab.family)
 
 
 def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
@@ -55,7 +57,7 @@ def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
     run = res.run_record()
     deps = {r.id for r in res.records}
     if run is None:
-        return TimelinePayload(None, "The run of this node is not stored yet.", None, deps, False)
+        return TimelinePayload(None, "The run of this node is not stored yet.", None, deps, False, family=deps)
     check_cancelled()
     side = side_of(history, run)
     check_cancelled()
@@ -66,9 +68,9 @@ def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
         spans = tl.spans_of_taskrun(side.obj)
     else:
         return TimelinePayload(None, f"A {visible(run.kind)} has no timeline (no TaskRuns or steps).", None, deps,
-                               False)
+                               False, family=deps)
     insights = run_insights(history, run) if run.status == g.UNKNOWN else None
-    return TimelinePayload(spans, None, insights, deps, run.status == g.UNKNOWN and run.end is None)
+    return TimelinePayload(spans, None, insights, deps, run.status == g.UNKNOWN and run.end is None, family=deps)
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -78,28 +80,55 @@ def _colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "white")
 
 
-def bar_cells(b: tl.Bar, width: int) -> Text:
-    """The bar area of one row: queued shade, then the running bar in its status colour, exact to 1/8 cell."""
-    if b.skipped:
-        return Text(set_cell_size(f"skipped: {visible(b.note or '')}", width), style="dim italic")
-    if b.note and b.running is None and b.queued is None:
-        return Text(set_cell_size(visible(b.note), width), style="dim italic")
+_STYLES: dict[tuple[str, bool | None, bool | None], Style] = {}
+
+
+def _style(colour: str, dim: bool | None = None, reverse: bool | None = None) -> Style:
+    """Style(color=colour, dim=dim, reverse=reverse), made once."""
+    got = _STYLES.get((colour, dim, reverse))
+    if got is None:
+        got = _STYLES[colour, dim, reverse] = Style(color=colour, dim=dim, reverse=reverse)
+    return got
+
+
+NOTE = Style(dim=True, italic=True)
+ETA_MARK = Style(color="cyan")
+MARK = Style(bold=True, color="yellow")
+BOLD, DIM = Style(bold=True), Style(dim=True)
+
+
+def bar_segments(b: tl.Bar, width: int, eta_col: int | None = None) -> list[Segment]:
+    """The bar area of one row as segments: queued shade, then the running bar in its status colour,
+    exact to 1/8 cell; `eta_col` gets a ┊ where the row leaves it blank."""
+    if b.skipped or (b.note and b.running is None and b.queued is None):
+        note = set_cell_size(f"skipped: {visible(b.note or '')}" if b.skipped else visible(b.note or ""), width)
+        if eta_col is not None and not b.skipped and note[eta_col:eta_col + 1] == " ":
+            return [Segment(note[:eta_col], NOTE), Segment("┊", NOTE + ETA_MARK), Segment(note[eta_col + 1:], NOTE)]
+        return [Segment(note, NOTE)]
     chars = [" "] * width
     styles: list[Style | None] = [None] * width
     colour = _colour(b.status)
     if b.queued is not None:
+        queued = _style(colour, dim=True)
         for c, ch in tl.glyphs(b.queued, width, fill=tl.QUEUED).items():
-            chars[c], styles[c] = ch, Style(color=colour, dim=True)
+            chars[c], styles[c] = ch, queued
     if b.running is not None:
         for c, ch, rev in tl.exact_cells(b.running, width):
-            chars[c], styles[c] = ch, Style(color=colour, reverse=rev)
-    text = Text()
+            chars[c], styles[c] = ch, _style(colour, reverse=rev)
+    if eta_col is not None and chars[eta_col] == " ":
+        chars[eta_col], styles[eta_col] = "┊", ETA_MARK
+    out = []
     run_start = 0
-    for i in range(1, width + 1):  # one append per run of cells in one style (most cells are blank)
-        if i == width or styles[i] != styles[run_start]:
-            text.append("".join(chars[run_start:i]), styles[run_start])
+    for i in range(1, width + 1):  # one segment per run of cells in one style (most cells are blank)
+        if i == width or styles[i] is not styles[run_start]:
+            out.append(Segment("".join(chars[run_start:i]), styles[run_start]))
             run_start = i
-    return text
+    return out
+
+
+def bar_cells(b: tl.Bar, width: int) -> Text:
+    """The bar area of one row as Text (what `bar_segments` draws)."""
+    return Text.assemble(*((seg.text, seg.style) for seg in bar_segments(b, width)))
 
 
 def tick_line(t: tl.Timeline) -> Text:
@@ -134,12 +163,13 @@ def eta_line(eta: Eta, width: int) -> Text:
 
 def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) -> "TimelineRows":
     """The tab's lines at `total_width` columns (drawn as they are shown)."""
+    asked = total_width  # what the rows say they were drawn for (fit_width's figure)
     if payload.spans is None:
-        return TimelineRows([Text(payload.message or "", style="italic")], 0, 0, None)
+        return TimelineRows([Text(payload.message or "", style="italic")], 0, 0, None, asked)
     spans = payload.spans
     eta = payload.insights.eta.run if payload.insights is not None and payload.insights.eta is not None else None
     total_width = max(MIN_WIDTH, total_width)
-    t = tl.timeline_at(spans, total_width, now, eta.expected_end if eta is not None else None)
+    t = tl.timeline_at(spans, total_width, now, eta.expected_end if eta is not None else None, steps=steps)
     out: list[Text] = []
     head = Text.assemble((spans.kind, "bold"), " ", (visible(spans.name), "bold"), " ")
     head.append(tl.STATUS_WORDS.get(spans.status, "Running" if spans.status == g.UNKNOWN else spans.status),
@@ -152,7 +182,7 @@ def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) ->
         out.append(eta_line(eta, total_width))
     if t.message:
         out.append(Text(t.message, style="italic"))
-        return TimelineRows(list(out), 0, 0, None)
+        return TimelineRows(list(out), 0, 0, None, asked)
     lay_label = total_width - t.width - tl.Layout(0, 0).tail_width - 2
     pad = " " * (lay_label + 1)
     out.append(Text(pad) + tick_line(t))
@@ -179,21 +209,22 @@ def render(payload: TimelinePayload, total_width: int, now: int, steps: bool) ->
         legend.append("┊", style="cyan")
         legend.append(" expected end")
     hint = "  x: " + ("hide" if steps else "show") + " steps"
-    if spans.kind == "PipelineRun" and any(b.steps for b in t.bars) and legend.cell_len + len(hint) <= total_width:
+    if spans.kind == "PipelineRun" and any(r.steps for r in spans.rows) and legend.cell_len + len(hint) <= total_width:
         legend.append(hint, style="dim")
     rows.append(legend)
-    return TimelineRows(rows, lay_label, t.width, t.eta_col)
+    return TimelineRows(rows, lay_label, t.width, t.eta_col, asked)
 
 
-class TimelineRows(Sequence[Text]):
+class TimelineRows(Sequence[Any]):
     """The timeline's lines, each drawn when first shown: with 200 TaskRuns x 5 steps the view draws the
-    few dozen rows on screen, not 1,200. `plain` and `widths` are what LineView needs for the rest."""
+    few dozen rows on screen, not 1,200. A bar row is drawn as segments (no Text to lay out again);
+    `plain` and `widths` are what LineView needs for the rest. `total_width`: the columns drawn for."""
 
     def __init__(self, rows: list[Text | tuple[tl.Bar, str, str]], label_w: int, width: int,
-                 eta_col: int | None) -> None:
+                 eta_col: int | None, total_width: int = 0) -> None:
         self.rows = rows
-        self.label_w, self.width, self.eta_col = label_w, width, eta_col
-        self._drawn: dict[int, Text] = {}
+        self.label_w, self.width, self.eta_col, self.total_width = label_w, width, eta_col, total_width
+        self._drawn: dict[int, list[Segment]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -210,20 +241,24 @@ class TimelineRows(Sequence[Text]):
             got = self._drawn[index] = _row(b, self.label_w, self.width, mark, indent, self.eta_col)
         return got
 
+    def plain_at(self, index: int) -> str:
+        row = self[index]
+        return row.plain if isinstance(row, Text) else "".join(seg.text for seg in row)
+
     @property
     def plain(self) -> "PlainRows":
         return PlainRows(self)
 
     def widths(self) -> list[int]:
-        """Cells of every line without drawing it (a bar row: mark, label, space, bars, tail)."""
+        """Cells of every line without drawing it: a bar row is its mark, its label padded to the label
+        column, a space, the bar area and its (ASCII) tail."""
         out = []
+        fixed = 1 + (self.label_w - 1) + 1 + self.width
         for row in self.rows:
             if isinstance(row, Text):
                 out.append(row.cell_len)
             else:
-                b, _, indent = row
-                label, tail = _row_texts(b, self.label_w, indent)
-                out.append(1 + cell_len(label) + 1 + self.width + cell_len(tail))
+                out.append(fixed + len(_tail(row[0])))
         return out
 
 
@@ -237,31 +272,38 @@ class PlainRows(Sequence[str]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return self._rows[index].plain
+        return self._rows.plain_at(index)
 
 
-def _row_texts(b: tl.Bar, label_w: int, indent: str) -> tuple[str, str]:
-    """A bar row's label column (padded) and its tail (duration, status)."""
-    label = set_cell_size(indent + visible(b.label), label_w - 1)
-    if cell_len(indent + visible(b.label)) > label_w - 1:
-        label = set_cell_size(indent + visible(b.label), label_w - 2) + "…"
+def _label(b: tl.Bar, label_w: int, indent: str) -> str:
+    """A bar row's label column, exactly `label_w - 1` cells (cut with … when longer)."""
+    text = indent + visible(b.label)
+    if cell_len(text) > label_w - 1:
+        return set_cell_size(text, label_w - 2) + "…"
+    return set_cell_size(text, label_w - 1)
+
+
+def _tail(b: tl.Bar) -> str:
+    """Duration and status after the bars."""
     dur = human_duration(b.duration) if b.duration is not None else ""
-    return label, f" {dur:>7} " + tl.status_word(b)
+    return f" {dur:>7} " + tl.status_word(b)
 
 
-def _row(b: tl.Bar, label_w: int, width: int, mark: str, indent: str = "", eta_col: int | None = None) -> Text:
-    label, tail = _row_texts(b, label_w, indent)
-    text = Text()
-    text.append(mark, style="bold yellow" if mark.strip() else "")
-    text.append(label, style="dim" if indent else ("bold" if b.critical else ""))
-    text.append(" ")
-    cells = bar_cells(b, width)
-    if eta_col is not None and not b.skipped and cells.plain[eta_col] == " ":
-        cells = cells[:eta_col] + Text("┊", style="cyan") + cells[eta_col + 1:]
-    text.append_text(cells)
-    text.append(tail[:-len(tl.status_word(b))])
-    text.append(tl.status_word(b), style=_colour("SKIPPED" if b.skipped else b.status))
-    return text
+def _row(b: tl.Bar, label_w: int, width: int, mark: str, indent: str = "", eta_col: int | None = None) -> list[Segment]:
+    word = tl.status_word(b)
+    parts = [Segment(mark, MARK if mark.strip() else None),
+             Segment(_label(b, label_w, indent), DIM if indent else (BOLD if b.critical else None)),
+             Segment(" "),
+             *bar_segments(b, width, None if b.skipped else eta_col),
+             Segment(_tail(b)[:-len(word)]),
+             Segment(word, _style(_colour("SKIPPED" if b.skipped else b.status)))]
+    out: list[Segment] = []
+    for seg in parts:  # unstyled neighbours as one segment, as a Text of the same row renders
+        if seg.style is None and out and out[-1].style is None:
+            out[-1] = Segment(out[-1].text + seg.text)
+        elif seg.text:
+            out.append(seg)
+    return out
 
 
 class TimelineLines(LineView):
@@ -284,7 +326,8 @@ class TimelineView(DetailTab):
         super().__init__(*args, **kw)
         self.payload: TimelinePayload | None = None
         self.steps = False
-        self._drawn_width = 0
+        self._box: Box | None = None  # the lines' view as last seen on the UI thread (the worker draws for it)
+        self._drawn_width = 0  # what the rows shown were drawn for
 
     def compose(self) -> ComposeResult:
         yield TimelineLines(id="timeline-lines")
@@ -300,12 +343,23 @@ class TimelineView(DetailTab):
     def lines_view(self) -> TimelineLines:
         return self.query_one(TimelineLines)
 
+    def _measure(self) -> Box | None:
+        view = self.lines_view if self.is_mounted else None
+        if view is None or not view.size.width:
+            return self._box
+        self._box = Box(view.size.width, view.size.height, view.styles.scrollbar_size_vertical)
+        return self._box
+
+    def load(self, target: Target | None, keep_scroll: bool = False) -> None:
+        self._measure()  # on the UI thread: the worker lays the rows out for the view as it is now
+        super().load(target, keep_scroll)
+
     def build(self, target: Target) -> Any:
         payload = build_payload(self.history, target)
-        if isinstance(payload, TimelinePayload):  # lay it out here too, for the width last drawn at
-            width, steps, now = self._drawn_width or 79, self.steps, int(self.clock())
-            rows = render(payload, width, now, steps)
-            payload.drawn = (width, steps, now, rows, rows.widths())
+        if isinstance(payload, TimelinePayload):  # lay it out here too, for the view's width
+            steps, now = self.steps, int(self.clock())
+            rows = render_fit(payload, self._box, now, steps)
+            payload.drawn = (rows.total_width, steps, now, rows, rows.widths())
         return payload
 
     def apply(self, payload: Any, keep_scroll: bool) -> None:
@@ -326,14 +380,14 @@ class TimelineView(DetailTab):
         if self.payload is None:
             return
         view = self.lines_view
-        width = (view.scrollable_content_region.width or view.size.width or self.size.width or 80) - 1
-        self._drawn_width = width
+        box = self._measure()
         drawn, self.payload.drawn = self.payload.drawn, None
-        if drawn is not None and drawn[:2] == (width, self.steps):  # laid out in the worker: only swap it in
-            rows, widths = drawn[3], drawn[4]
+        if drawn is not None and drawn[1] == self.steps and drawn[0] == fit_width(box, len(drawn[3])):
+            rows, widths = drawn[3], drawn[4]  # laid out in the worker for this view: only swap it in
         else:
-            rows = render(self.payload, width, int(self.clock()), self.steps)
+            rows = render_fit(self.payload, box, int(self.clock()), self.steps)
             widths = rows.widths()
+        self._drawn_width = rows.total_width
         view.set_lines(rows, rows.plain, widths, keep_scroll=keep_scroll)  # type: ignore[arg-type]
 
     def on_resize(self) -> None:
@@ -342,8 +396,7 @@ class TimelineView(DetailTab):
 
     def _redraw_if_width_changed(self) -> None:
         view = self.lines_view
-        width = (view.scrollable_content_region.width or view.size.width or 80) - 1
-        if width != self._drawn_width:
+        if self.payload is not None and fit_width(self._measure(), view.line_count) != self._drawn_width:
             self.redraw()
 
     def _tick(self) -> None:
@@ -352,3 +405,31 @@ class TimelineView(DetailTab):
 
     def focus_content(self) -> None:
         self.lines_view.focus()
+
+
+@dataclass(frozen=True)
+class Box:
+    """The lines' view: its columns and lines, scrollbar included, and the vertical scrollbar's width."""
+
+    width: int
+    height: int
+    scrollbar: int
+
+
+def fit_width(box: Box | None, lines: int) -> int:
+    """The columns a timeline of `lines` lines is drawn for: the view's less the vertical scrollbar that
+    so many lines bring, less one. (Drawn for the width before the scrollbar came, a long timeline after
+    a short one was two columns too wide: a horizontal scrollbar, or a second layout on the UI thread.)"""
+    if box is None:
+        return 79
+    return max(1, box.width - (box.scrollbar if lines > box.height else 0) - 1)
+
+
+def render_fit(payload: TimelinePayload, box: Box | None, now: int, steps: bool) -> TimelineRows:
+    """`render` for the width `fit_width` gives the lines drawn: guessed from the rows, checked after."""
+    spans = payload.spans
+    guess = 4 + (len(spans.rows) + 1 + (sum(len(r.steps) for r in spans.rows) if steps else 0) if spans else 0)
+    rows = render(payload, fit_width(box, guess), now, steps)
+    if rows.total_width != fit_width(box, len(rows)):
+        rows = render(payload, fit_width(box, len(rows)), now, steps)
+    return rows
