@@ -43,7 +43,7 @@ async def test_tui_follows_the_sync_live_and_offers_no_delete(sqlite_url, fake):
         async with app.run_test(size=(140, 40)) as pilot:
             async def shown(name: str) -> None:
                 names: list[str] = []
-                for _ in range(400):
+                for _ in range(1200):  # up to 30 s: on a loaded machine the first sync took over 10 s
                     await pilot.pause(0.025)  # also settles the app's store reads (tuikit)
                     # Result nodes only: "loading…" and "load more" lines carry no row
                     names = [c.data.row.display_name for c in app.tree.root.children if isinstance(c.data, ResultItem)]
