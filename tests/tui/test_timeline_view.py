@@ -123,3 +123,41 @@ async def test_a_long_timeline_after_a_short_one_is_laid_out_in_the_worker_for_t
             assert not view.show_horizontal_scrollbar
     finally:
         history.db.close()
+
+
+async def test_a_frame_draws_the_lines_as_each_line_alone_would(sqlite_url, monkeypatch):
+    """LineView works out the style, scroll offset and width once a frame (render_lines); the lines are
+    the ones render_line draws alone, scrolled or not."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    from tekton_results_tui.store.history import RunUpsert
+
+    from .insight_data import pipelinerun
+    from .test_detail_data import HostApp, open_history, record_of, settle
+
+    history = open_history(sqlite_url)
+    pr, trs = pipelinerun(9, "long", T0 - 3000, _many_tasks(monkeypatch, 40), True, "r")
+    history.apply([RunUpsert(o) for o in (pr, *trs)])
+    app = HostApp(history)
+    try:
+        async with app.run_test(size=(100, 24)) as pilot:
+            app.pane.show_record(record_of(history, pr))
+            app.pane.switch_tab("timeline")
+            await settle(pilot)
+            view = app.pane.views["timeline"].lines_view
+            region = Region(0, 0, view.size.width, view.size.height)
+            for scroll in ((0, 0), (0, 7)):  # (the rows fit the width: no horizontal scroll)
+                view.scroll_to(*scroll, animate=False, immediate=True)
+                await pilot.pause()
+                view._styles_cache.clear()
+                alone = Widget.render_lines(view, region)  # LineView's frame not set: each line works it out
+                assert view._frame is None
+                view._styles_cache.clear()
+                framed = view.render_lines(region)
+                assert view._frame is None
+                assert [list(s) for s in framed] == [list(s) for s in alone]
+                x, y = scroll
+                assert framed[0].text.startswith(view.plain_lines[y][x:x + 20])  # scrolled as asked
+    finally:
+        history.db.close()
