@@ -241,7 +241,11 @@ def _ensure_pg_schema(database: str, dsn: dict, schema: str) -> None:
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # looked up first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+            # exists, so a writer granted only its tables (the usual team setup) could not open the history
+            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     finally:
         conn.close()
 

@@ -57,6 +57,32 @@ def test_a_writer_that_does_not_own_the_tables_optimizes(pg_url: str, owner_opti
 
 
 @pytest.mark.postgres
+def test_a_writer_without_create_on_the_database_opens_an_existing_schema(pg_url: str) -> None:
+    """A role granted only the tables of an existing schema (no CREATE on the database) opens and writes it:
+    CREATE SCHEMA IF NOT EXISTS checks that right before it looks whether the schema exists."""
+    owner = History(open_database(pg_url))
+    owner.apply([RunUpsert(pr("run-0"))])
+    owner.db.close()
+    schema = pg_url.rsplit("schema=", 1)[1]
+    role = "w_" + uuid.uuid4().hex[:12]
+    dbname = urlsplit(PG_BASE).path.lstrip("/")
+    _admin(f'CREATE ROLE "{role}" LOGIN; '
+           f'GRANT CONNECT ON DATABASE "{dbname}" TO "{role}"; GRANT USAGE ON SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    try:
+        u = urlsplit(pg_url)
+        writer = History(open_database(urlunsplit(u._replace(netloc=f"{role}@{u.hostname}:{u.port or 5432}"))))
+        try:
+            writer.apply([RunUpsert(pr("run-new"))])
+            assert writer.size()[0] == 2
+        finally:
+            writer.db.close()
+    finally:
+        _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
+@pytest.mark.postgres
 def test_optimize_rebuilds_statistics_days_serialized_with_other_writers(pg_url: str) -> None:
     """optimize() rebuilds dirty stat_day days as apply does, under the change sequence's row lock: without it,
     a rebuild of the same day by another process's batch left both copies of the day's rows."""
