@@ -78,7 +78,8 @@ def test_rows_are_drawn_for_the_width_the_scrollbar_leaves(monkeypatch):
 async def test_a_long_timeline_after_a_short_one_is_laid_out_in_the_worker_for_the_narrower_view(
         sqlite_url, monkeypatch):
     """Drawn in the worker for the width left once the long timeline's scrollbar shows: the UI thread only
-    swaps the rows in, and they fit (no horizontal scrollbar). The Result's records are read once."""
+    swaps the rows in, and they fit (no horizontal scrollbar). The Result's records are read once, in the
+    timeline's own read (store/timeline_reads.py)."""
     import threading
 
     from tekton_results_tui.store.history import RunUpsert
@@ -109,13 +110,16 @@ async def test_a_long_timeline_after_a_short_one_is_laid_out_in_the_worker_for_t
             view = app.pane.views["timeline"].lines_view
             assert view.line_count < view.size.height and not view.show_vertical_scrollbar
             drawn_on.clear()
-            reads: list[int] = []
-            plain_records_of = history.records_of
-            monkeypatch.setattr(history, "records_of", lambda rid: reads.append(rid) or plain_records_of(rid))
+            reads: list[tuple[str, int]] = []
+            plain_records_of, plain_result_records = history.records_of, timeline_view.result_records
+            monkeypatch.setattr(history, "records_of", lambda rid: reads.append(("records_of", rid))
+                                or plain_records_of(rid))
+            monkeypatch.setattr(timeline_view, "result_records", lambda rid: reads.append(("result_records", rid))
+                                or plain_result_records(rid))
             app.pane.show_record(record_of(history, long_pr))
             await settle(pilot)
             long_rec = record_of(history, long_pr)
-            assert reads == [long_rec.result_id]  # the Result's records read once: the tab's family too
+            assert reads == [("result_records", long_rec.result_id)]  # the Result read once: the tab's family too
             assert app.pane.views["timeline"].family == {r.id for r in plain_records_of(long_rec.result_id)}
             assert view.line_count > 40 and view.show_vertical_scrollbar
             assert drawn_on and threading.main_thread().name not in drawn_on  # the worker's rows, swapped in
@@ -161,3 +165,53 @@ async def test_a_frame_draws_the_lines_as_each_line_alone_would(sqlite_url, monk
                 assert framed[0].text.startswith(view.plain_lines[y][x:x + 20])  # scrolled as asked
     finally:
         history.db.close()
+
+
+def test_the_one_read_answers_as_the_general_reads_for_every_node(tmp_path):
+    """_read_run (one read of the Result) against what every detail tab reads then side_of, for every
+    Result and Record of the fixed history with the insight runs (PipelineRuns with TaskRuns, skipped and
+    running ones, Logs, EventLists): the same run, objects, children and deps, or a hand-over to the general
+    reads."""
+    from collections import Counter
+
+    from tekton_results_tui.store.db import open_database
+    from tekton_results_tui.store.history import History
+    from tekton_results_tui.tui.widgets import timeline_view as tv
+    from tekton_results_tui.tui.widgets.detail_base import Target
+
+    from tekton_results_tui.store.history import RunUpsert
+
+    from .conftest import write_fixed_db
+    from .insight_data import add_insight_runs, pipelinerun
+
+    db = open_database("sqlite:///" + str(write_fixed_db(tmp_path / "history.db")))
+    try:
+        h = History(db, clock=lambda: T0)
+        add_insight_runs(h)
+        pending, _ = pipelinerun(10, "no-taskruns-yet", T0 - 100, {}, None, "r")  # children looked for elsewhere
+        h.apply([RunUpsert(pending)])
+        targets = []
+        for k, row in enumerate(h.list_results(limit=1000).items):
+            targets.append(Target.of_result(row))
+            if k % 10 == 0 or (row.display_name or "").startswith(("release-train", "no-taskruns")):
+                targets += [Target.of_record(r) for r in h.records_of(row.id)]
+        answered: Counter[str] = Counter()
+        for target in targets:
+            fast, general = tv._read_run(h, target), tv._read_run_generally(h, target)
+            if fast is None:
+                answered["general"] += 1
+                continue
+            if isinstance(fast, tv.TimelinePayload):
+                assert isinstance(general, tv.TimelinePayload) and (fast.message, fast.deps) == (general.message, general.deps)
+            else:
+                assert not isinstance(general, (tv.TimelinePayload, tv.LoadError))
+                (run, obj, children, deps), (grun, gobj, gchildren, gdeps) = fast, general
+                assert (run.id, obj, children, deps) == (grun.id, gobj, gchildren, gdeps), target
+                if target.kind == "result" and run.kind == "PipelineRun":
+                    assert tv.build_payload(h, target).spans == tl.spans_of_pipelinerun(
+                        gobj, [c for c in gchildren if c.get("kind") == "TaskRun"])
+            answered[target.record_kind or "result"] += 1
+        assert answered["result"] > 100 and answered["PipelineRun"] > 10 and answered["TaskRun"] > 30, answered
+        assert answered["Log"] and answered["EventList"] and 2 <= answered["general"] < len(targets) // 10, answered
+    finally:
+        db.close()

@@ -23,11 +23,13 @@ from textual.binding import Binding
 
 from tekton_results_tui import kinds
 from tekton_results_tui.insights import timeline as tl
+from tekton_results_tui.insights.diff_load import _owned_by as owned_by  # noqa: PLC2701 - the one test of ownership
 from tekton_results_tui.insights.diff_load import side_of
 from tekton_results_tui.insights.eta import Eta, progress_bar
 from tekton_results_tui.insights.run_summary import RunInsights, run_insights
 from tekton_results_tui.kubefmt import human_duration
 from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store.timeline_reads import result_records
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.widgets.detail_base import DetailTab, LoadError, Target, check_cancelled, resolve
 from tekton_results_tui.tui.widgets.line_view import LineView
@@ -51,6 +53,61 @@ class TimelinePayload:
 
 def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
     """The spans of the run a node is about (its children read in one pass) and its ETA."""
+    got = _read_run(history, target)
+    if got is None:
+        got = _read_run_generally(history, target)
+    if isinstance(got, (LoadError, TimelinePayload)):
+        return got
+    run, obj, children, deps = got
+    check_cancelled()
+    kind = kinds.run_kind(run.kind)
+    if run.kind == kinds.PIPELINE_RUN.name:
+        spans = tl.spans_of_pipelinerun(obj, [c for c in children if c.get("kind") == "TaskRun"])
+    elif kind is not None and kind.step_logs:
+        spans = tl.spans_of_taskrun(obj)
+    else:
+        return TimelinePayload(None, f"A {visible(run.kind)} has no timeline (no TaskRuns or steps).", None, deps,
+                               False, family=deps)
+    insights = run_insights(history, run) if run.status == g.UNKNOWN else None
+    return TimelinePayload(spans, None, insights, deps, run.status == g.UNKNOWN and run.end is None, family=deps)
+
+
+Read = tuple[Any, dict, list[dict], set[int]]  # (the run's RecordRow, its object, its children's objects, deps)
+
+
+def _read_run(history: Any, target: Target) -> Read | TimelinePayload | LoadError | None:
+    """The usual case in one read of the Result (store/timeline_reads.py): its run, and the run's children
+    stored in the same Result. None when the node is not that simple (a record not among its Result's,
+    several top-level runs, children stored elsewhere): `_read_run_generally` answers those."""
+    if history.get_result(id=target.result_id) is None:
+        return None
+    recs = result_records(target.result_id)
+    deps = {r.id for r in recs}
+    if target.kind == "record":
+        rec = next((r for r in recs if r.id == target.id), None)
+        if rec is None:
+            return None
+        if not kinds.is_run(rec.kind):  # a document: its run
+            rec = next((r for r in recs if r.uid == rec.run_uid), None)
+    else:
+        tops = [r for r in recs if r.top_level and kinds.is_run(r.kind)]
+        if len(tops) > 1:  # which one resolve() picks depends on the tree's order
+            return None
+        rec = tops[0] if tops else None
+    if rec is None:
+        return TimelinePayload(None, "The run of this node is not stored yet.", None, deps, False, family=deps)
+    run = history.get_record(id=rec.id)
+    if run is None:
+        return None
+    child_kinds = {k.name for k in kinds.children_of(run.kind)}
+    children = [r.obj for r in recs if r.kind in child_kinds and isinstance(r.obj, dict) and owned_by(r.obj, run)]
+    if child_kinds and not children:  # maybe grouped under their owner's uid: side_of looks there
+        return None
+    return run, rec.obj if isinstance(rec.obj, dict) else {}, children, deps
+
+
+def _read_run_generally(history: Any, target: Target) -> Read | TimelinePayload | LoadError:
+    """What every detail tab reads (resolve), then the run and its children (insights.diff_load.side_of)."""
     res = resolve(history, target)
     if res.result is None and res.record is None:
         return LoadError("This node is no longer in the history (pruned?).")
@@ -60,17 +117,7 @@ def build_payload(history: Any, target: Target) -> TimelinePayload | LoadError:
         return TimelinePayload(None, "The run of this node is not stored yet.", None, deps, False, family=deps)
     check_cancelled()
     side = side_of(history, run)
-    check_cancelled()
-    kind = kinds.run_kind(run.kind)
-    if run.kind == kinds.PIPELINE_RUN.name:
-        spans = tl.spans_of_pipelinerun(side.obj, [c for c in side.children if c.get("kind") == "TaskRun"])
-    elif kind is not None and kind.step_logs:
-        spans = tl.spans_of_taskrun(side.obj)
-    else:
-        return TimelinePayload(None, f"A {visible(run.kind)} has no timeline (no TaskRuns or steps).", None, deps,
-                               False, family=deps)
-    insights = run_insights(history, run) if run.status == g.UNKNOWN else None
-    return TimelinePayload(spans, None, insights, deps, run.status == g.UNKNOWN and run.end is None, family=deps)
+    return run, side.obj, side.children, deps
 
 
 # --- drawing -------------------------------------------------------------------------------------
