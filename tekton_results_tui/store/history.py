@@ -34,7 +34,7 @@ from tekton_results_tui.store.db import IMPORTED_VERSION, is_sqlite
 from tekton_results_tui.store.log_search import LogHit, LogQuery, LogQueryError, LogSearchPage, NoLogIndex, parse_log_query
 from tekton_results_tui.store.query import Filter, parse_filter
 from tekton_results_tui.store.rows import (
-    RECORD_ORDERS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow, StepLogInfo,
+    RECORD_ORDERS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow, StepLogInfo, encode_token, row_sort_value,
 )
 from tekton_results_tui.store.sql import get_value, lock_seq, loads_json, put_value, set_seq
 
@@ -211,6 +211,11 @@ class History:
                      limit: int = 50, reverse: bool = False) -> Page:
         """Results matching `flt`, a keyset page at a time. Raises FilterError / ValueError."""
         return reads.list_results(self._filter(flt), order, page_token, limit, reverse)
+
+    def token_after(self, row: ResultRow, order: str = "newest") -> str:
+        """The page token of the Results listed after `row` in `order` (a reader that let rows go from the
+        bottom of its listing asks for them again from there)."""
+        return encode_token([order, row_sort_value(row, order), row.id])
 
     @overload
     def count_results(self, flt: str | Filter | None = None) -> int: ...

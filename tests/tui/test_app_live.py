@@ -116,3 +116,58 @@ async def test_follows_a_writer_in_another_process_read_only(make_app, db_path):
         assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
         assert app.tree.cursor_node.data.row.id == chosen
         assert app.changes_applied >= 1 and app.live_errors == 0
+
+
+def _listed_ids(app) -> list[int]:
+    return [c.data.row.id for c in app.tree.root.children if isinstance(c.data, ResultItem)]
+
+
+async def test_live_inserts_let_the_oldest_go_behind_load_more_without_a_gap(make_app, monkeypatch):
+    """A TUI left open on a busy cluster: past LIVE_EXTRA inserts above the paged rows, the bottom ones go back
+    behind "load more…" (bounded memory); paging from there continues the listing with no gap and no repeat,
+    and the cursor's Result is never let go."""
+    from tekton_results_tui.tui.widgets import results_tree as rt
+
+    monkeypatch.setattr(rt, "LIVE_EXTRA", 10)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert len(app.tree.result_nodes) == rt.PAGE_SIZE
+        changes = []
+        for pr, trs in new_runs(20):
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)
+        await app.sync_now()
+        await pilot.pause()
+        want = [r.id for r in app.history.list_results(limit=200).items]
+        assert _listed_ids(app) == want[:rt.PAGE_SIZE + 10]  # 70 > 50 + 10 + 2: trimmed to 60, newest kept
+        assert set(app.tree.result_nodes) == set(want[:60])
+        more = app.tree.load_more_node
+        assert more is not None and app.tree.root.children[-1] is more
+        app.tree.goto(more)
+        await pilot.press("enter")
+        await app.settle_reads()
+        assert _listed_ids(app) == want[:60 + rt.PAGE_SIZE]  # the next page starts right after the last kept
+
+        # the cursor's Result at the bottom stays, with everything above it
+        bottom = app.tree.result_nodes[want[60 + rt.PAGE_SIZE - 1]]
+        app.tree.goto(bottom)
+        changes = []
+        for pr, trs in new_runs(20, start_i=2000):
+            for o in [pr, *trs]:
+                o["metadata"]["name"] += "-b"
+                o["metadata"]["uid"] = o["metadata"]["uid"][:-4] + "b" + o["metadata"]["uid"][-3:]
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)
+        await app.sync_now()
+        assert app.tree.cursor_node is bottom
+        assert _listed_ids(app)[-1] == bottom.data.row.id
+        assert len(app.tree.result_nodes) == 150  # over 100 paged + 10 + 2, but nothing below the cursor to let go
+        app.tree.goto(app.tree.root.children[0])  # the cursor leaves: the next drain trims to 100 + 10
+        (pr, trs), = new_runs(1, start_i=3000)
+        for o in [pr, *trs]:
+            o["metadata"]["name"] += "-c"
+            o["metadata"]["uid"] = o["metadata"]["uid"][:-4] + "c" + o["metadata"]["uid"][-3:]
+        app.history.apply([RunUpsert(pr)] + [RunUpsert(t) for t in trs])
+        await app.sync_now()
+        want = [r.id for r in app.history.list_results(limit=500).items]
+        assert _listed_ids(app) == want[:110] and app.tree.root.children[-1] is app.tree.load_more_node

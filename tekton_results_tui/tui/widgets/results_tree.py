@@ -33,6 +33,10 @@ __all__ = ["MARK", "NAME_W", "PAGE_SIZE", "LoadMoreItem", "RecordItem", "ResultI
            "record_label", "result_label", "result_name"]
 
 PAGE_SIZE = 50
+# Results live inserts may add above what the listing paged in before the oldest go back behind "load more…":
+# a busy cluster's TUI left open for a day would otherwise hold every run since it started (and each insert
+# and relabel walks the loaded lines). Trimmed in steps of LIVE_EXTRA // 5, not on every drain.
+LIVE_EXTRA = 500
 
 
 def cluster_sample(history: History) -> set[str]:
@@ -118,6 +122,7 @@ class ResultsTree(Tree[NodeData]):
         self.load_more_node: TreeNode[NodeData] | None = None
         self.empty_node: TreeNode[NodeData] | None = None  # "nothing here" / "loading…" line
         self._page_gen = 0  # drops pages and children of a listing that was replaced meanwhile
+        self._paged = 0  # Results the listing's pages brought (live inserts come on top)
         # Marks (for ctrl+d) live here and only here: labels are built from them, so a live relabel keeps them.
         self.marked: set[int] = set()  # marked Results (ids)
         self.marked_records: set[int] = set()  # marked run Records (ids)
@@ -171,6 +176,7 @@ class ResultsTree(Tree[NodeData]):
         self._clusters = clusters
         self.show_cluster = len(self._clusters) > 1
         self.widest = NAME_MIN  # a new listing sizes its name column afresh
+        self._paged = len(page.items)
         self._append_rows(page.items, page.next_token)
         if not page.items:
             msg = "no Results match this filter" if flt is not None and not flt.empty else \
@@ -204,6 +210,7 @@ class ResultsTree(Tree[NodeData]):
         was_cursor = self.cursor_node is node
         node.remove()
         self.load_more_node = None
+        self._paged += len(page.items)
         first = self._append_rows(page.items, page.next_token)
         if was_cursor and first is not None:
             self.goto(first)
@@ -299,6 +306,7 @@ class ResultsTree(Tree[NodeData]):
         elif candidates:
             inserted = self._insert_new(candidates, now)
             if inserted:
+                self._trim_bottom()
                 self.post_message(self.Inserted(inserted))
         for rec in records:
             rnode = self.record_nodes.get(rec.id)
@@ -319,6 +327,7 @@ class ResultsTree(Tree[NodeData]):
         rows = [r for r in candidates if r.id in matching and r.id not in self.result_nodes]
         inserted = self._insert_new(self._candidates(rows), self.clock())
         if inserted:
+            self._trim_bottom()
             self.post_message(self.Inserted(inserted))
 
     def _candidates(self, rows: list[ResultRow]) -> list[ResultRow]:
@@ -370,6 +379,47 @@ class ResultsTree(Tree[NodeData]):
         if self.cursor_node is None and self.root.children:
             self.goto(self.root.children[0])
         return len(candidates)
+
+    def _trim_bottom(self) -> None:
+        """Let the oldest Results go back behind "load more…" once live inserts have put LIVE_EXTRA (and a
+        step) more above what was paged in. Never the cursor's, an expanded or a marked one, nor anything
+        above it: only a run of unused lines at the bottom goes, so the listing keeps no gap."""
+        keep = self._paged + LIVE_EXTRA
+        if len(self.result_nodes) <= keep + LIVE_EXTRA // 5:
+            return
+        if self.load_more_node is not None and isinstance(self.load_more_node.data, LoadMoreItem) \
+                and self.load_more_node.data.token == "":
+            return  # a next page is on its way: it continues from the current last line
+        cursor_res = self.result_node_of(self.cursor_node)
+        results = [c for c in self.root.children if isinstance(c.data, ResultItem)]
+        cut_at = keep
+        for i in range(len(results) - 1, keep - 1, -1):
+            node = results[i]
+            item = node.data
+            assert isinstance(item, ResultItem)
+            if node is cursor_res or node.is_expanded or item.row.id in self.marked or any(
+                    isinstance(c.data, RecordItem) and c.data.row.id in self.marked_records for c in node.children):
+                cut_at = i + 1
+                break
+        gone = results[cut_at:]
+        if not gone:
+            return
+        for node in gone:
+            item = node.data
+            assert isinstance(item, ResultItem)
+            for c in node.children:
+                if isinstance(c.data, RecordItem):
+                    self.record_nodes.pop(c.data.row.id, None)
+            self.result_nodes.pop(item.row.id, None)
+            self.flaky.discard(item.row.id)
+            node.remove()
+        last = results[cut_at - 1].data
+        assert isinstance(last, ResultItem)
+        token = self.history.token_after(last.row)
+        if self.load_more_node is None:
+            self.load_more_node = self.root.add_leaf(Text("load more…", style="italic dim"), data=LoadMoreItem(token))
+        else:
+            self.load_more_node.data = LoadMoreItem(token)
 
     def _result_child_at(self, pos: int) -> TreeNode[NodeData]:
         """The pos-th Result node among the root's children (skips non-Result lines)."""
