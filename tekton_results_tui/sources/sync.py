@@ -101,7 +101,7 @@ class ResultsSync:
             page = self.client.list_records(self.parent, "-", flt, order, self.page_size, token)
             fresh = [r for r in page.records if not (r.updated_ns < start_time or (
                 r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))]
-            logs = {r.name: pool.submit(self._fetch_log, r) for r in fresh if r.type in rec.LOG_TYPES}
+            logs = {r.name: pool.submit(self._fetch_log, r) for r in fresh if _log_of_steps(r)}
             return page, fresh, rec.translate(fresh), logs
 
         pool = ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log")
@@ -290,6 +290,23 @@ class ResultsSync:
 
 def _seen(r: SourceRecord, seen: set[str]) -> bool:
     return seen_key(r) in seen
+
+
+def _log_of_steps(r: SourceRecord) -> bool:
+    """Whether a record is a Log whose run kind keeps step logs, as far as the Log itself says (its
+    spec.resource.kind): only those are fetched ahead of their page. A PipelineRun's Log (its TaskRuns'
+    lines again, never stored) is not fetched at all; a Log that does not say is fetched once matched."""
+    if r.type not in rec.LOG_TYPES:
+        return False
+    try:
+        _, doc = rec.decode_json(r)
+    except (ValueError, RecursionError):
+        return False
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    res = spec.get("resource") if isinstance(spec, dict) else None
+    kind = res.get("kind") if isinstance(res, dict) else None
+    rk = kinds.run_kind(kind) if isinstance(kind, str) else None
+    return rk is not None and rk.step_logs
 
 
 def _has_step_logs(run: rec.RunFound) -> bool:

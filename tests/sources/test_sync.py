@@ -385,3 +385,22 @@ def test_a_taskrun_updated_after_its_log_is_fetched_so_the_log_does_not_wait(his
     log = history.log_record_for(t["metadata"]["uid"], cluster=CLUSTER)
     assert [history.step_log_text(x.id) for x in history.step_logs(log.id)] == [b"early log\n"]
     assert history.get_record(uid=t["metadata"]["uid"], cluster=CLUSTER).rv == 5
+
+
+
+def test_a_pipelineruns_log_is_not_downloaded(history, fake):
+    """A PipelineRun's Log holds its TaskRuns' lines (stored as theirs): it is never fetched, not even
+    ahead of its page (the prefetch asked for every Log of a page, downloading each pipeline's lines
+    twice), and each TaskRun's log is fetched once."""
+    import threading
+    import uuid
+
+    objs = populate(fake)
+    stats = new_sync(history, fake, page_size=100).run_once()
+    for th in threading.enumerate():  # a log fetch still in flight reaches the server before it is asked
+        if th.name.startswith("sync-log"):
+            th.join()
+    assert stats.logs == 2 and stats.other == 1
+    log_id = {k: str(uuid.uuid5(uuid.NAMESPACE_URL, objs[k]["metadata"]["uid"] + "log")) for k in ("pr", "t1", "t2")}
+    asked = sorted(p.rsplit("/logs/", 1)[1] for p in fake.log_requests())
+    assert asked == sorted([log_id["t1"], log_id["t2"]])
