@@ -187,3 +187,59 @@ def test_a_bulk_import_settles_its_days_once_at_its_end(h: History, monkeypatch:
     assert not list(sd.StatDirty.select())
     assert sorted(d for chunk in rebuilt for d in chunk) == sorted(dirty)  # each day once
     _assert_paths_agree(h, monkeypatch)
+
+
+def test_a_utf16_sqlite_history_joins_the_arrays_as_hex(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stat_day arrays are joined by the database; in a UTF-8 SQLite file their bytes travel as one BLOB, in
+    a file created with another text encoding (which would transcode them) as hex. Both answer as the rows."""
+    import sqlite3
+
+    from tekton_results_tui.store import insights_reads as reads
+
+    path = tmp_path / "utf16.db"
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA encoding = 'UTF-16le'")
+    raw.execute("CREATE TABLE keep_encoding (x)")  # the encoding is fixed once the file has a table
+    raw.close()
+    db = open_database(f"sqlite:///{path}")
+    try:
+        h = History(db, clock=lambda: T0)
+        assert db.execute_sql("PRAGMA encoding").fetchone()[0].upper().startswith("UTF-16")
+        prs, trs = _history(random.Random(3), 60)
+        # durations whose bytes read as UTF-16 are lone surrogates (0xD800-0xDFFF): transcoding would mangle them
+        long = [pipelinerun(f"long{i}", "ok", created=T0 - (3 + i) * DAY, start=T0 - (3 + i) * DAY + 1,
+                            end=T0 - (3 + i) * DAY + 1 + d, pipeline="p1", ns="a")
+                for i, d in enumerate((0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xD8D8))]
+        h.apply([RunUpsert(o) for o in prs + trs + long])
+        h.optimize()
+        assert "hex(" in reads._concat(db, "durations")
+        _assert_paths_agree(h, monkeypatch)
+    finally:
+        db.close()
+
+
+def test_a_utf8_sqlite_history_joins_the_arrays_as_bytes(h: History) -> None:
+    from tekton_results_tui.store import insights_reads as reads
+    from tekton_results_tui.store.db import is_sqlite
+
+    if not is_sqlite(h.db):
+        pytest.skip("SQLite's group_concat only")
+    assert reads._concat(h.db, "durations") == "CAST(group_concat(durations, '') AS BLOB)"
+    prs, trs = _history(random.Random(5), 40)
+    h.apply([RunUpsert(o) for o in prs + trs])
+    h.optimize()
+    f = parse_filter("since:35d", now=T0)
+    plan = sd.plan(h.db, "X", f)
+    assert plan is not None
+    sql, params = sd.StatDay.select(sd.StatDay.durations).where(plan.where).sql()
+    rows = [bytes(b) for (b,) in h.db.execute_sql(sql, params)]
+    sql, params = sd.StatDay.select(pw_sql(reads._concat(h.db, "durations"))).where(plan.where).sql()
+    (joined,) = h.db.execute_sql(sql, params).fetchone()
+    assert isinstance(joined, bytes) and sorted(joined[i:i + 8] for i in range(0, len(joined), 8)) == \
+        sorted(r[i:i + 8] for r in rows for i in range(0, len(r), 8))  # every value, NUL bytes included
+
+
+def pw_sql(text: str):  # noqa: ANN201
+    import peewee as pw
+
+    return pw.SQL(text)
