@@ -394,14 +394,20 @@ def compile_filter(text: str, on: str) -> Node:
         return Const(True)
     if len(text) > MAX_FILTER:
         raise FilterError(f"filter is {len(text)} characters; at most {MAX_FILTER}")
+    if len(text) > MAX_CACHED_FILTER:  # a tree holds ~12x its text: long ones would make the cache ~100 MB
+        return _compiled.__wrapped__(text, on)
     return _compiled(text, on)
+
+
+MAX_CACHED_FILTER = 1024  # characters: longer filters are compiled each time (1,024 cached: ~12 MB at most)
 
 
 @lru_cache(maxsize=1024)
 def _compiled(text: str, on: str) -> Node:
     """Clients repeat a few filters (a dashboard's, each page of a listing): parsing one took ~1 ms of
     a label-filter page's ~3; the trees are immutable, so a compiled one is shared. A filter that
-    fails raises each time (exceptions are not cached)."""
+    fails raises each time (exceptions are not cached). Only filters up to MAX_CACHED_FILTER
+    characters come here."""
     fields, noun = (RESULT_FIELDS, "Results") if on == "results" else (RECORD_FIELDS, "Records")
     fields = {k: v for k, v in fields.items() if k != "duration"} | ({"duration": "int"} if on != "results" else {})
     try:

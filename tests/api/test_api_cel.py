@@ -205,3 +205,20 @@ def _walk_uids(api, cel: str) -> set[str]:
         token = body.get("next_page_token", "")
         if not token:
             return out
+
+
+def test_compiled_filters_cached_are_short_ones_only() -> None:
+    """Compiled filters are cached for the filters clients repeat (a dashboard's, each page of a
+    listing). A long one is compiled each time: a tree holds ~12x its text (an 8 KB `in` list: ~90 KB),
+    so 1,024 distinct 8 KB filters from one client kept ~100 MB for the life of `serve`."""
+    from tekton_results_tui.api import cel_filter as cf
+
+    cf._compiled.cache_clear()
+    short = 'data.metadata.name in ["a", "b"] && parent == "ci"'
+    assert cf.compile_filter(short, "records") is cf.compile_filter(short, "records")
+    assert cf._compiled.cache_info().currsize == 1
+    long_ = "data.metadata.name in [" + ",".join(f'"{i}"' for i in range(cf.MAX_CACHED_FILTER // 5)) + "]"
+    assert cf.MAX_CACHED_FILTER < len(long_) <= cf.MAX_FILTER
+    assert cf.compile_filter(long_, "records") == cf.compile_filter(long_, "records")
+    assert cf._compiled.cache_info().currsize == 1
+    assert cf.MAX_CACHED_FILTER * cf._compiled.cache_info().maxsize <= 2 * 1024 * 1024  # texts cached: <= 2 MB
