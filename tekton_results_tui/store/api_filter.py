@@ -184,16 +184,18 @@ RARE_LABEL_SHARE = 200  # a label on fewer than 1 in this many Results is "rare"
 
 
 SHARE_TTL = 60.0  # seconds a label's share is reused: it only picks a plan, and shares drift slowly
-_shares: dict[tuple[int, str, str, tuple], tuple[float, int, int]] = {}
+_shares: dict[tuple[int, str, int], tuple[float, int, int]] = {}
 _shares_lock = threading.Lock()
 
 
 def _label_share(sub: pw.Select) -> tuple[int, int]:
     """(Results carrying the label, all Results), counted at most once a minute per label and history:
-    the two counts were a third of a label-filter page's store time."""
+    the two counts were a third of a label-filter page's store time. Keyed by a hash of the statement
+    and its values, not by them (an 8 KB `in` list held ~80 KB a key; 4,096 keys): two filters that
+    share a hash share a plan, which changes no answer."""
     sql, params = sub.sql()
     db = Result._meta.database.obj
-    key = (id(db), str(db.database), sql, tuple(params))
+    key = (id(db), str(db.database), hash((sql, tuple(params))))
     now = time.monotonic()
     hit = _shares.get(key)
     if hit is not None and now - hit[0] < SHARE_TTL:

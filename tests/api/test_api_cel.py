@@ -222,3 +222,23 @@ def test_compiled_filters_cached_are_short_ones_only() -> None:
     assert cf.compile_filter(long_, "records") == cf.compile_filter(long_, "records")
     assert cf._compiled.cache_info().currsize == 1
     assert cf.MAX_CACHED_FILTER * cf._compiled.cache_info().maxsize <= 2 * 1024 * 1024  # texts cached: <= 2 MB
+
+
+def test_label_share_cache_keeps_no_filter_values(sqlite_url) -> None:
+    """The label shares (they pick a plan on SQLite) are remembered per label filter without holding its
+    values: keyed by the statement and values, 4,096 distinct 8 KB `in` lists kept ~80 KB each (~330 MB)."""
+    from tekton_results_tui.store import api_filter
+    from tekton_results_tui.store.api_filter import Cond, compile_node
+    from tekton_results_tui.store.db import open_database
+
+    db = open_database(sqlite_url)
+    try:
+        api_filter._shares.clear()
+        for i in range(5):
+            vals = tuple(f"value-{i}-{j}" for j in range(1000))
+            compile_node(Cond("data.metadata.labels", "in", vals, key="team"), "records")
+            compile_node(Cond("data.metadata.labels", "in", vals, key="team"), "records")  # the same: one entry
+        assert len(api_filter._shares) == 5
+        assert sum(len(repr(k)) for k in api_filter._shares) < 5 * 500
+    finally:
+        db.close()
