@@ -18,6 +18,7 @@ from tekton_results_tui.settings import Settings, data_dir
 from tekton_results_tui.store.history import History
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.cluster import ClusterActions
+from tekton_results_tui.tui.gc_tuning import tuned_gc
 
 
 def run_app(history: History, settings: Settings, cluster: ClusterActions) -> int:
@@ -36,7 +37,8 @@ def run_app(history: History, settings: Settings, cluster: ClusterActions) -> in
     # keep it for the log file instead of the user's screen.
     errors = io.StringIO()
     app.error_console = Console(file=errors, markup=False, highlight=False, width=120, color_system=None)
-    app.run()
+    with tuned_gc():  # fewer, shorter collections while the UI runs (tui/gc_tuning.py)
+        app.run()
     code = app.return_code or exitcodes.OK
     if code == exitcodes.OK:
         return exitcodes.OK
