@@ -136,7 +136,7 @@ class RunFinder:
 
     def run_of(self, r: SourceRecord, doc: Any, page_runs: dict[str, RunFound]) -> RunFound | None:
         if r.type in LOG_TYPES:
-            res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) else None
+            res = spec_resource(doc)
             uid = res.get("uid") if isinstance(res, dict) else None
             if isinstance(uid, str) and uid:
                 return page_runs.get(uid) or self.stored(uid)
@@ -144,6 +144,12 @@ class RunFinder:
         for f in self.stored_in_result(r.result_name):
             candidates.setdefault(f.uid, f)
         return match_document(r, doc, list(candidates.values()))
+
+
+def spec_resource(doc: Any) -> Any:
+    """A Log's `spec.resource` (the run it is about), None when the record has no such object."""
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    return spec.get("resource") if isinstance(spec, dict) else None
 
 
 def match_document(r: SourceRecord, doc: Any, candidates: list[RunFound]) -> RunFound | None:
@@ -158,7 +164,9 @@ def match_document(r: SourceRecord, doc: Any, candidates: list[RunFound]) -> Run
         if isinstance(ann, dict) and ann.get(annotation) == r.name:
             return f
     if what == kinds.EVENT_LIST.name and isinstance(doc, dict):
-        about = {(e.get("involvedObject") or {}).get("uid") for e in doc.get("items") or [] if isinstance(e, dict)}
+        items = doc.get("items")
+        objs = [e.get("involvedObject") for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+        about = {o.get("uid") for o in objs if isinstance(o, dict) and isinstance(o.get("uid"), str)}
         for f in candidates:
             if f.uid in about:
                 return f

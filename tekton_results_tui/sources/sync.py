@@ -238,7 +238,7 @@ class ResultsSync:
         """A Log's TaskRun not synced yet (upstream updates a run after its log: it comes later in the
         order): fetched by name from the Log's Result and applied with this page, so the log need not wait.
         Its own page later applies it again, which changes nothing."""
-        res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) and r.type in rec.LOG_TYPES else None
+        res = rec.spec_resource(doc) if r.type in rec.LOG_TYPES else None
         uid = res.get("uid") if isinstance(res, dict) else None
         if not isinstance(uid, str) or not uid or "/" in uid:
             return None
@@ -302,8 +302,7 @@ def _log_of_steps(r: SourceRecord) -> bool:
         _, doc = rec.decode_json(r)
     except (ValueError, RecursionError):
         return False
-    spec = doc.get("spec") if isinstance(doc, dict) else None
-    res = spec.get("resource") if isinstance(spec, dict) else None
+    res = rec.spec_resource(doc)
     kind = res.get("kind") if isinstance(res, dict) else None
     rk = kinds.run_kind(kind) if isinstance(kind, str) else None
     return rk is not None and rk.step_logs
@@ -315,10 +314,10 @@ def _has_step_logs(run: rec.RunFound) -> bool:
 
 
 def _to_pending(r: SourceRecord, doc: Any) -> dict[str, Any]:
-    res = (doc.get("spec") or {}).get("resource") if isinstance(doc, dict) and r.type in rec.LOG_TYPES else None
+    res = rec.spec_resource(doc) if r.type in rec.LOG_TYPES else None
     return {"name": r.name, "type": r.type, "value": base64.b64encode(r.value).decode(), "updated_ns": r.updated_ns,
             "etag": r.etag, "result": r.result_name,
-            "run_uid": res.get("uid") if isinstance(res, dict) else None}
+            "run_uid": res.get("uid") if isinstance(res, dict) and isinstance(res.get("uid"), str) else None}
 
 
 def _from_pending(p: dict[str, Any]) -> SourceRecord:

@@ -404,3 +404,22 @@ def test_a_pipelineruns_log_is_not_downloaded(history, fake):
     log_id = {k: str(uuid.uuid5(uuid.NAMESPACE_URL, objs[k]["metadata"]["uid"] + "log")) for k in ("pr", "t1", "t2")}
     asked = sorted(p.rsplit("/logs/", 1)[1] for p in fake.log_requests())
     assert asked == sorted([log_id["t1"], log_id["t2"]])
+
+
+def test_a_log_record_with_an_odd_spec_is_skipped_not_a_crash(history, fake):
+    """A Log record whose `spec` is not an object (a string, a list) has no run to match: it waits like
+    any Log whose run is unknown; the sync goes on (it raised AttributeError, every pass)."""
+    objs = populate(fake)
+    t1 = objs["t1"]
+    result = f"ci/results/{objs['pr']['metadata']['uid']}"
+    for i, spec in enumerate(["x", ["y"], {"resource": "z"}, {"resource": {"uid": {"a": 1}}}]):
+        doc = {"kind": "Log", "apiVersion": "results.tekton.dev/v1alpha3", "metadata": {"uid": f"odd-{i}"},
+               "spec": spec}
+        fake.put(f"{result}/records/odd-{i}", "results.tekton.dev/v1alpha3.Log", json.dumps(doc))
+    for i, items in enumerate([5, "x", [{"involvedObject": "y"}], [{"involvedObject": {"uid": {"b": 2}}}]]):
+        fake.put(f"{result}/records/odd-ev-{i}", "results.tekton.dev/v1.EventList",
+                 json.dumps({"kind": "EventList", "items": items}))
+    s = new_sync(history, fake, page_size=50)
+    stats = s.run_once()
+    assert stats.runs == 4 and stats.logs == 2
+    assert s.run_once().pages == 1  # the waiting ones are looked at again without a crash
