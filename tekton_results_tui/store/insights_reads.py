@@ -33,6 +33,7 @@ columns (schema v3) and the older JSON reads; splitting would pass that choice b
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -284,7 +285,15 @@ class _Groups:
         self.counts: dict[Any, GroupCounts] = {}
         self.durations: dict[Any, array] = {}
         self.queues: dict[Any, array] = {}
+        self.runs: dict[tuple[bool, Any], list[array]] = {}  # (queues?, k) -> sorted arrays kept apart
         self.lasts: dict[Any, tuple[int, int, str]] = {}
+
+    def sorted_run(self, queues: bool, k: Any, blob: Any) -> None:
+        """A stat_day row's packed array (sorted), kept as its own run: ranks are selected from the runs."""
+        if blob:
+            a = array("q")
+            sd.unpack(blob, a)
+            self.runs.setdefault((queues, k), []).append(a)
 
     def count(self, k: Any, status: str, n: int) -> None:
         c = self.counts.get(k) or self.counts.setdefault(k, GroupCounts(k))
@@ -308,11 +317,15 @@ class _Groups:
     def result(self) -> tuple[list[GroupCounts], dict[Any, RankedValues], dict[Any, RankedValues]]:
         for k, (st, _, status) in self.lasts.items():
             self.counts[k].last_start, self.counts[k].last_status = st, status
-        durations = {k: sorted_ranks(v, PERCENTS) for k, v in self.durations.items() if v}
-        for k, r in durations.items():
+        ranked: tuple[dict[Any, RankedValues], dict[Any, RankedValues]] = ({}, {})
+        for queues, loose in ((False, self.durations), (True, self.queues)):
+            for k in {*loose, *(k for q, k in self.runs if q == queues)}:
+                r = runs_ranks(self.runs.get((queues, k), []), loose.get(k), PERCENTS)
+                if r is not None:
+                    ranked[queues][k] = r
+        for k, r in ranked[0].items():
             self.counts[k].max_duration = r.at[r.n - 1]
-        return (list(self.counts.values()), durations,
-                {k: sorted_ranks(v, PERCENTS) for k, v in self.queues.items() if v})
+        return list(self.counts.values()), ranked[0], ranked[1]
 
 
 def _values(into: dict[Any, array], k: Any) -> array:
@@ -394,17 +407,23 @@ def _newest(db: pw.Database) -> str:
 
 def _from_days(db: pw.Database, by: str, where: pw.Expression, into: _Groups) -> None:
     """Add the stat_day rows `where` selects (scope R, or T for `--by task`) to the groups: one row per
-    (group, status), its arrays joined by the database. Except `--by task` on SQLite: its rows are few
-    and the hex text costs more than they do (measured at 1.2M records, as the join for R and X paid)."""
-    if is_sqlite(db) and by == "task":
-        sel = (f"{_day_key(by)} AS k, status, n, durations, queues, CASE WHEN last_start IS NOT NULL THEN "
-               "printf('%020d %020d', last_start, last_id) END")
-        q = sd.StatDay.select(pw.SQL(sel)).where(where)
-    else:
-        sel = (f"{_day_key(by)} AS k, status, SUM(n), {_concat(db, 'durations')}, {_concat(db, 'queues')}, "
-               f"{_newest(db)}")
-        q = sd.StatDay.select(pw.SQL(sel)).where(where).group_by(pw.SQL("1, 2"))
-    sql, params = q.sql()
+    (group, status), its arrays joined by the database. Except `--by task`: its rows are few (~560 a month
+    at 1.2M records) and long (~600 values), so each row's sorted array is kept as a run and the ranks are
+    selected from the runs without sorting every value (runs_ranks)."""
+    if by == "task":
+        sel = f"{_day_key(by)} AS k, status, n, durations, queues, last_start, last_id"
+        sql, params = sd.StatDay.select(pw.SQL(sel)).where(where).sql()
+        for k, status, n, durations, queues, last_start, last_id in db.execute_sql(sql, params):
+            into.count(k, status, int(n))
+            if status in FINISHED:
+                into.sorted_run(False, k, durations)
+            into.sorted_run(True, k, queues)
+            if last_start is not None:
+                into.last(k, int(last_start), int(last_id), status)
+        return
+    sel = (f"{_day_key(by)} AS k, status, SUM(n), {_concat(db, 'durations')}, {_concat(db, 'queues')}, "
+           f"{_newest(db)}")
+    sql, params = sd.StatDay.select(pw.SQL(sel)).where(where).group_by(pw.SQL("1, 2")).sql()
     for k, status, n, durations, queues, newest in db.execute_sql(sql, params):
         into.count(k, status, int(n))
         if status in FINISHED:
@@ -424,6 +443,51 @@ def sorted_ranks(values: array, percents: Iterable[int]) -> RankedValues:
         if 0 <= r < n:
             out.at[r] = s[r]
     return out
+
+
+_RUN_MIN = 64  # values per run (on average) from which selecting ranks in the runs beats one sort of all
+
+
+def runs_ranks(runs: list[array], loose: array | None, percents: Iterable[int]) -> RankedValues | None:
+    """n and the values at the ranks the percentiles (and the maximum) need, from sorted runs and loose
+    values (sorted here). Short runs are joined and sorted at once (timsort's merging is cheap there);
+    long ones stay apart and each rank is selected from them (`_select`): exact either way."""
+    runs = [a for a in runs if a]
+    if not runs:
+        return sorted_ranks(loose, percents) if loose else None
+    if loose:
+        runs.append(array("q", sorted(loose)))
+    n = sum(len(a) for a in runs)
+    if len(runs) == 1 or n < _RUN_MIN * len(runs):
+        every = array("q")
+        for a in runs:
+            every.extend(a)
+        return sorted_ranks(every, percents)
+    out = RankedValues(n)
+    out.at[n - 1] = max(a[-1] for a in runs)
+    for r in sorted({(n - 1) * int(p) // 100 for p in percents}):
+        v = out.at[r] = _select(runs, r)
+        if r + 1 < n:
+            ends = [bisect_right(a, v) for a in runs]
+            out.at[r + 1] = v if sum(ends) > r + 1 else min(a[e] for a, e in zip(runs, ends) if e < len(a))
+    return out
+
+
+def _select(runs: list[array], r: int) -> int:
+    """The value at 0-based rank `r` of the union of sorted integer runs: a binary search on the value,
+    each run's count at or below it bisected within the positions still open (lo..hi narrow together)."""
+    lo = min(a[0] for a in runs)
+    hi = max(a[-1] for a in runs)
+    below = [0] * len(runs)  # per run: values < lo
+    upto = [len(a) for a in runs]  # per run: values <= hi
+    while lo < hi:  # invariant: fewer than r+1 values are < lo, more than r are <= hi
+        mid = (lo + hi) // 2
+        at = [bisect_right(a, mid, b, u) for a, b, u in zip(runs, below, upto)]
+        if sum(at) > r:
+            hi, upto = mid, at
+        else:
+            lo, below = mid + 1, at
+    return lo
 
 
 def _pipeline_tasks(db: pw.Database, f: Filter, within: list[tuple[int, int | None]] | None = None) -> pw.Select:

@@ -243,3 +243,31 @@ def pw_sql(text: str):  # noqa: ANN201
     import peewee as pw
 
     return pw.SQL(text)
+
+
+def test_long_task_rows_select_their_ranks_as_the_rows_do(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--by task keeps each stat_day row's sorted array as a run; with rows long enough the percentile ranks
+    are selected from the runs (not one sort of every value): the answers equal the runs-only path's."""
+    from tekton_results_tui.store import insights_reads as reads
+
+    rng = random.Random(17)
+    prs, trs = [], []
+    for i in range(260):
+        created = T0 - rng.randrange(9 * DAY)
+        pr = pipelinerun(f"l{i}", "ok", created=created, start=created + 1, end=created + 4000, pipeline="p1", ns="a")
+        prs.append(pr)
+        for task in ("t1", "t2"):
+            out = rng.choice(["ok", "ok", "ok", "fail"])
+            d = rng.choice((5, 60, 61, 900)) + rng.randrange(0, 40)  # ties within and across rows
+            trs.append(taskrun(pr, task, out, created=created + 2, start=created + 2 + rng.choice([0, 3]), end=created + 2 + d))
+    h.apply([RunUpsert(o) for o in prs + trs])
+    h.optimize()
+    calls = []
+    real = reads._select
+    monkeypatch.setattr(reads, "_select", lambda runs, r: calls.append(len(runs)) or real(runs, r))
+    got = {flt: stats_mod.statistics(h, flt, "task", since=12 * DAY).document() for flt in (None, "status:failed", "task:t1")}
+    assert calls  # the selection path answered
+    with monkeypatch.context() as m:
+        m.setattr(sd, "plan", lambda *a, **k: None)
+        want = {flt: stats_mod.statistics(h, flt, "task", since=12 * DAY).document() for flt in got}
+    assert got == want
