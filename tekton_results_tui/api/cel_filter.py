@@ -81,7 +81,19 @@ def parse_duration(s: str) -> float:
     if not _GO_DURATION.match(s):
         raise FilterError(f"duration({s!r}): expected a duration such as \"5m\", \"1h30m\" or \"90s\"")
     total = sum(float(n) * _DUR_UNIT[u] for n, u in _DUR_PART.findall(s))
+    if total > MAX_DURATION_S:  # Go's (and CEL's) duration is int64 nanoseconds
+        raise FilterError(f"duration({s[:40]!r}) is longer than Go's limit (~292 years)")
     return -total if s.startswith("-") else total
+
+
+MAX_DURATION_S = (2**63 - 1) / 1e9
+INT64 = range(-(2**63), 2**63)  # CEL's int; the store's integer columns (SQLite cannot bind past it)
+
+
+def _int64(v: int, tok: str) -> int:
+    if v not in INT64:
+        raise FilterError(f"integer {tok[:40]} is past the 64-bit range")
+    return v
 
 
 def parse_timestamp(s: str) -> int:
@@ -262,9 +274,9 @@ class _Compiler:
             if typ == "STRING_LIT":
                 return str(celstr(tok))
             if typ == "INT_LIT":
-                return int(str(tok), 0)
+                return _int64(int(str(tok), 0), str(tok))
             if typ == "UINT_LIT":
-                return int(str(tok).rstrip("uU"), 0)
+                return _int64(int(str(tok).rstrip("uU"), 0), str(tok))
             if typ == "FLOAT_LIT":
                 return float(str(tok))
             if typ == "BOOL_LIT":

@@ -7,6 +7,7 @@ label lookup is first narrowed by the label index so the JSON is read on matchin
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -91,11 +92,32 @@ def _text_op(col: pw.Node, op: str, v: Any) -> pw.Expression:
 
 def _cmp(col: pw.Node, op: str, v: Any) -> pw.Expression:
     if op == "in":
+        if any(isinstance(x, float) for x in v):  # an integer column holds none of the fractions
+            v = [int(x) for x in v if not isinstance(x, float) or x.is_integer()]
         return col.in_(list(v)) if v else pw.SQL("1 = 0")
     ops = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", ">": "__gt__", "<=": "__le__", ">=": "__ge__"}
     if op not in ops:
         raise UnsupportedFilter(f"operator {op} on this field")
-    return getattr(col, ops[op])(v)
+    if isinstance(v, float) and not v.is_integer():
+        return _cmp_fraction(col, op, v)
+    return getattr(col, ops[op])(int(v) if isinstance(v, float) else v)
+
+
+def _cmp_fraction(col: pw.Node, op: str, v: float) -> pw.Expression:
+    """An integer column (seconds) against a fraction (a duration such as "2.5s"), exactly: peewee would
+    cut the value to an integer (`< 2.5` asked `< 2`). NULL where the column is NULL, as any comparison."""
+    lo, hi = math.floor(v), math.ceil(v)
+    if op == "<":
+        return col < hi
+    if op == "<=":
+        return col <= lo
+    if op == ">":
+        return col > lo
+    if op == ">=":
+        return col >= hi
+    if op == "==":
+        return (col > lo) & (col < hi)  # false for every integer
+    return (col <= lo) | (col >= hi)  # !=: true for every integer
 
 
 def on_sqlite() -> bool:

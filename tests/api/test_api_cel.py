@@ -87,6 +87,14 @@ RECORD_CASES: list[tuple[str, Callable[[str, Obj], bool]]] = [
      _secs(o["status"]["completionTime"]) - _secs(o["status"]["startTime"]) > 300),
     ('data.status.completionTime - data.status.startTime <= duration("1h2m3s") && data_type == TASK_RUN',
      lambda t, o: t == TR and bool((o.get("status") or {}).get("completionTime"))),
+    # a fraction of a second compares exactly (it was cut to whole seconds: `< 59.5s` asked `< 59`)
+    ('data.status.completionTime - data.status.startTime < duration("59.5s")',
+     lambda t, o: bool((o.get("status") or {}).get("completionTime")) and
+     _secs(o["status"]["completionTime"]) - _secs(o["status"]["startTime"]) < 59.5),
+    ('data.status.completionTime - data.status.startTime >= duration("57.5s")',
+     lambda t, o: bool((o.get("status") or {}).get("completionTime")) and
+     _secs(o["status"]["completionTime"]) - _secs(o["status"]["startTime"]) >= 57.5),
+    ('data.status.completionTime - data.status.startTime == duration("59.5s")', lambda t, o: False),
     ('name.startsWith("prod/")', lambda t, o: (o.get("metadata") or {}).get("namespace") == "prod"),
     ('data.metadata.name == "build-1" || data.metadata.name == "deploy-2"', lambda t, o: _name(o) in ("build-1", "deploy-2")),
     ('(data_type == PIPELINE_RUN || data_type == TASK_RUN) && !(data.metadata.labels["team"] == "a")',
@@ -242,3 +250,19 @@ def test_label_share_cache_keeps_no_filter_values(sqlite_url) -> None:
         assert sum(len(repr(k)) for k in api_filter._shares) < 5 * 500
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("cel", [
+    "create_time > 99999999999999999999", "update_time < 18446744073709551615u", "create_time > -9223372036854775809",
+    'data.status.completionTime - data.status.startTime > duration("9999999999999999999999s")',
+    'data.status.startTime < 99999999999999999999',
+])
+def test_numbers_past_64_bits_are_400_naming_them(api, cel: str) -> None:
+    """CEL's ints are 64-bit and a duration is at most ~292 years (Go's): a literal past that is a bad
+    filter (400), not a store error (SQLite cannot bind it: 500)."""
+    for path in ["/-/results/-/records", "/-/results/-/records/summary", "/-/results"]:
+        if path == "/-/results" and cel.startswith("data."):
+            continue
+        r = api.get(path, filter=cel)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert "64-bit" in r.json()["message"] or "292 years" in r.json()["message"], r.text
