@@ -26,7 +26,7 @@ import peewee as pw
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store import log_index, stat_days
-from tekton_results_tui.store.db import is_sqlite
+from tekton_results_tui.store.db import NAME_FTS, is_sqlite
 from tekton_results_tui.store.changes import (
     ClassifiedRun, Change, Events, Gone, Logs, RunUpsert, Skipped, StepLogData, describe_object,
 )
@@ -211,7 +211,9 @@ def ensure_results(b: Batch, infos: list[g.RunInfo], upserted: set[str]) -> int:
             for name, i in wanted.items() if name not in upserted]
     fields = [Result.cluster, Result.parent, Result.name, Result.uid, Result.summary_status,
               Result.sort_time, Result.create_time, Result.update_time, Result.seq]
+    newest = newest_result_id(b.db)
     changed = bulk_insert(b.db, lambda r: Result.insert_many(r, fields=fields).on_conflict_ignore(), rows)
+    index_new_result_names(b.db, newest)
     b.result_ids = dict(select_in(b.db, Result, (Result.name, Result.id), Result.name, b.cluster, list(wanted)))
     return changed
 
@@ -253,9 +255,29 @@ def update_summaries(b: Batch, tops: list[g.RunInfo]) -> int:
         # a newer top-level object is alive, so its Result is in the cluster again
         Result.in_cluster: EX.in_cluster, Result.gone_at: None,
     }
-    return bulk_insert(b.db, lambda r: Result.insert_many(r, fields=_SUMMARY_FIELDS).on_conflict(
+    newest = newest_result_id(b.db)
+    changed = bulk_insert(b.db, lambda r: Result.insert_many(r, fields=_SUMMARY_FIELDS).on_conflict(
         conflict_target=[Result.cluster, Result.name], update=update,
         where=(Result.summary_rv < EX.summary_rv)), rows)
+    index_new_result_names(b.db, newest)
+    return changed
+
+
+def newest_result_id(db: pw.Database) -> int | None:
+    """SQLite: the largest Result id before an insert (None elsewhere): ids an insert adds are larger."""
+    if not is_sqlite(db):
+        return None
+    return int(db.execute_sql('SELECT COALESCE(MAX("id"), 0) FROM "result"').fetchone()[0])
+
+
+def index_new_result_names(db: pw.Database, newest_before: int | None) -> None:
+    """SQLite: put the Results an insert added (ids above `newest_before`: an INTEGER PRIMARY KEY takes
+    max + 1) into the name trigram index in one statement (schema v8; why in db._name_fts_writer_v8).
+    Nothing can rename them in between: the caller does this right after its insert."""
+    if newest_before is None:
+        return
+    db.execute_sql(f'INSERT INTO "{NAME_FTS}"(rowid, display_name, pipeline) '
+                   'SELECT "id", "display_name", "pipeline" FROM "result" WHERE "id" > ?', (newest_before,))
 
 
 def add_warnings(b: Batch, infos: list[g.RunInfo]) -> int:

@@ -119,6 +119,68 @@ def test_bare_word_follows_renames_and_deletes(h: History) -> None:
     assert h.count_results("alpha") == 0 and h.count_results("beta") == 1
 
 
+def _names_found(h: History) -> dict[str, int]:
+    return {w: h.count_results(w) for w in ("alpha", "beta", "gamma", "child", "run-1", "nomatch")}
+
+
+def test_the_name_index_is_exact_after_every_kind_of_write(h: History) -> None:
+    """New Results are indexed by the writer after each insert (schema v8, no AFTER INSERT trigger): the FTS5
+    index agrees with its Result rows (FTS5's own integrity-check against the content) after child-first
+    Results, several Results in one statement, renames, a bulk import, and a prune; counts equal a scan."""
+    if not is_sqlite(h.db):
+        pytest.skip("the FTS5 name index is SQLite's")
+    t = dbmod.NAME_FTS
+    assert not h.db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (f"{t}_ai",)).fetchone()
+    a = pr("alpha-run-1", pipeline="alpha")
+    orphan = tr("child-only-run", pr("gamma-run-9", pipeline="gamma"))  # its Result exists before its run
+    h.apply([RunUpsert(a), RunUpsert(orphan)])
+    with h.bulk():
+        h.apply([RunUpsert(pr(f"beta-run-{i}", pipeline="beta")) for i in range(30)])
+    h.apply([RunUpsert(bump(a, 7)), RunUpsert(pr("gamma-run-9", pipeline="gamma"))])  # the orphan's run arrives
+    renamed = bump(a, 9)
+    renamed["metadata"]["labels"]["tekton.dev/pipeline"] = "omega"
+    h.apply([RunUpsert(renamed)])
+
+    def agree() -> None:
+        h.db.execute_sql(f"INSERT INTO {t}({t}, rank) VALUES ('integrity-check', 1)")  # raises if not
+        rows = list(m.Result.select(m.Result.display_name, m.Result.pipeline).tuples())
+        for w, n in _names_found(h).items():
+            assert n == sum(1 for d, p in rows if w in (d or "").lower() or w in (p or "").lower()), w
+
+    agree()
+    assert h.count_results("beta") == 30 and h.count_results("omega") == 1
+    h.prune(ended_before=T0 + 10)
+    agree()
+
+
+def test_the_v8_migration_keeps_the_name_index(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A v7 history (new Results indexed by a trigger) migrated to v8 keeps an exact index and indexes the
+    Results written after it."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the FTS5 name index is SQLite's")
+    db = open_database(db_url)
+    h = History(db)
+    h.apply([RunUpsert(pr("alpha-run-1", pipeline="alpha"))])
+    t = dbmod.NAME_FTS
+    db.execute_sql(f"CREATE TRIGGER {t}_ai AFTER INSERT ON result BEGIN INSERT INTO {t}(rowid, display_name, "
+                   "pipeline) VALUES (new.id, new.display_name, new.pipeline); END")  # as v3..v7 made it
+    m.MetaKV.update(value="7").where(m.MetaKV.key == "schema_version").execute()
+    from tekton_results_tui.store import ingest
+
+    with monkeypatch.context() as mp:  # a v7 writer: the trigger indexes, the writer does not
+        mp.setattr(ingest, "index_new_result_names", lambda db, newest: None)
+        h.apply([RunUpsert(pr("beta-run-1", pipeline="beta"))])
+    db.execute_sql(f"INSERT INTO {t}({t}, rank) VALUES ('integrity-check', 1)")
+    db.close()
+    db = open_database(db_url)
+    assert dbmod.schema_version(db) == SCHEMA_VERSION
+    h = History(db)
+    h.apply([RunUpsert(pr("gamma-run-1", pipeline="gamma"))])  # written by the writer
+    db.execute_sql(f"INSERT INTO {t}({t}, rank) VALUES ('integrity-check', 1)")
+    assert [h.count_results(w) for w in ("alpha", "beta", "gamma")] == [1, 1, 1]
+    db.close()
+
+
 def test_name_index_exists(h: History) -> None:
     db = h.db
     if is_sqlite(db):
