@@ -549,18 +549,18 @@ def stats_reads(db: pw.Database, by: str, f: Filter) -> StatsReads:
                 _one_pass(db, _base(db, by, f, plan.row_ranges), groups)
         out = StatsReads(by, *groups.result())
         if by == "pipeline":
-            out.task_p95, out.task_failed = _task_extremes(db, f)
+            out.task_p95, out.task_failed = _task_extremes(db, f, plan.dirty if plan is not None else None)
     return out
 
 
-def _task_extremes(db: pw.Database, f: Filter) -> tuple[dict[tuple[Any, str], RankedValues],
-                                                        dict[tuple[Any, str], int]]:
+def _task_extremes(db: pw.Database, f: Filter, dirty: Sequence[int] | None = None) -> tuple[
+        dict[tuple[Any, str], RankedValues], dict[tuple[Any, str], int]]:
     """Per (pipeline key, pipeline task) of the TaskRuns of the Results in scope: p95 duration ranks
     and failures — from stat_day's 'X' rows for clean whole days and weeks, else (and for the rest) the
     TaskRuns."""
     values: dict[tuple[Any, str], array] = {}
     fails: dict[tuple[Any, str], int] = {}
-    plan = sd.plan(db, "X", f)
+    plan = sd.plan(db, "X", f, dirty=dirty)
     if plan is not None:  # one row per (pipeline, task): n its failed TaskRuns, its finished durations joined
         sel = f"COALESCE(pipeline, '(none)'), pipeline_task, SUM(n), {_concat(db, 'durations')}"
         sql, params = sd.StatDay.select(pw.SQL(sel)).where(plan.where).group_by(pw.SQL("1, 2")).sql()

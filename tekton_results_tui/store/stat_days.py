@@ -27,6 +27,7 @@ rebuilds today's rows about twice a minute, not per batch; `History.optimize` se
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from array import array
 from contextlib import contextmanager
@@ -418,13 +419,16 @@ class Plan:
 
     where: pw.Expression  # on StatDay
     row_ranges: list[tuple[int, int | None]]  # [lo, hi) epoch seconds the row path must cover (may be empty)
+    dirty: list[int] = dataclasses.field(default_factory=list)  # every dirty day (another plan of the snapshot reuses it)
 
 
-def plan(db: pw.Database, scope: str, f: Filter, weeks: bool = True) -> Plan | None:
+def plan(db: pw.Database, scope: str, f: Filter, weeks: bool = True, dirty: Sequence[int] | None = None) -> Plan | None:
     """The plan for `scope` under filter `f`, or None when stat_day cannot answer it (an older
     schema, a term on anything but the scope's dimensions and time, a window inside one day).
     Whole weeks of the window come from week rows unless a day of theirs is dirty (or `weeks` is
-    False: per-day groups need the day rows); other whole clean days from day rows."""
+    False: per-day groups need the day rows); other whole clean days from day rows. `dirty`: the
+    dirty days another plan read in the same snapshot (Plan.dirty), else they are read here (on
+    PostgreSQL a round trip is a few ms on a loaded machine)."""
     if not has_stat_days(db):
         return None
     dims = _DIMS[scope]
@@ -460,12 +464,8 @@ def plan(db: pw.Database, scope: str, f: Filter, weeks: bool = True) -> Plan | N
         edges.append((lo, d0 * DAY))
     if hi is not None and d1 is not None and d1 * DAY < hi:
         edges.append((d1 * DAY, hi))
-    dq = StatDirty.select(StatDirty.day)
-    if d0 is not None:
-        dq = dq.where(StatDirty.day >= d0)
-    if d1 is not None:
-        dq = dq.where(StatDirty.day < d1)
-    dirty = sorted(int(d) for (d,) in dq.tuples())
+    every = sorted(int(d) for (d,) in StatDirty.select(StatDirty.day).tuples()) if dirty is None else list(dirty)
+    dirty = [d for d in every if (d0 is None or d >= d0) and (d1 is None or d < d1)]
     day_rows = [StatDay.span == 1]
     if d0 is not None:
         day_rows.append(StatDay.day >= d0)
@@ -495,7 +495,7 @@ def plan(db: pw.Database, scope: str, f: Filter, weeks: bool = True) -> Plan | N
                 outside.append(StatDay.day << [w + i for w in broken for i in range(7)])
             rows_where = _all(week_rows) | (rows_where & _any(outside)) if outside else _all(week_rows)
     ranges = edges + [(a, b) for a, b in _day_ranges(dirty)]
-    return Plan(_all(conds) & rows_where, sorted(ranges, key=lambda r: r[0]))
+    return Plan(_all(conds) & rows_where, sorted(ranges, key=lambda r: r[0]), every)
 
 
 def _all(exprs: list[pw.Expression]) -> pw.Expression:
