@@ -9,9 +9,10 @@ Records deleted from the source are kept: a sync never marks anything gone.
 from __future__ import annotations
 
 import base64
+import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -104,8 +105,8 @@ class ResultsSync:
             logs = {r.name: pool.submit(self._fetch_log, r) for r in fresh if _log_of_steps(r)}
             return page, fresh, rec.translate(fresh), logs
 
-        pool = ThreadPoolExecutor(self.log_workers, thread_name_prefix="sync-log")
-        lister = ThreadPoolExecutor(1, thread_name_prefix="sync-list")
+        pool = _Workers(self.log_workers, "sync-log")
+        lister = _Workers(1, "sync-list")
         try:
             nxt = lister.submit(fetch, "")
             if cur.pending and not self._pending_retried:
@@ -158,9 +159,9 @@ class ResultsSync:
                     cur.close_if_past(page.server_now_ns)
                     cur.save(self.history)
                     break
-        finally:  # on Ctrl-C or a failure, requests in flight are left to finish on their own
-            lister.shutdown(wait=False, cancel_futures=True)
-            pool.shutdown(wait=False, cancel_futures=True)
+        finally:  # on Ctrl-C or a failure, requests in flight are left to finish on their own (or not: exit)
+            lister.shutdown()
+            pool.shutdown()
         stats.waiting = len(cur.pending)
         stats.requests = self.client.requests - requests0
         stats.seconds = time.monotonic() - t0
@@ -172,7 +173,7 @@ class ResultsSync:
             parts.append(f'update_time {">" if closed else ">="} timestamp("{format_ns(since_ns)}")')
         return " && ".join(parts)
 
-    def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: ThreadPoolExecutor,
+    def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: _Workers,
                stats: SyncStats, retry_all: bool = False, fetching: dict[str, Future] | None = None) -> None:
         """Apply a page's runs and the documents whose run is known (this page's or waiting ones);
         `fetching`: the page's log contents already asked for (fetch)."""
@@ -286,6 +287,58 @@ class ResultsSync:
             while not stop.is_set() and not backfill.due_in() and time.monotonic() < until:
                 backfill.step()
             stop.wait(max(0.0, until - time.monotonic()))
+
+
+class _Workers:
+    """A few daemon threads running submitted calls (ThreadPoolExecutor's threads are joined when the
+    interpreter exits: a Ctrl-C'd sync waited for every list and log request in flight, each up to the
+    client's total deadline, before it exited). Only HTTP requests and parsing run here, never the store."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers, self._name = workers, name
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        f: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._queue.put((f, fn, args))
+            if len(self._threads) < self._workers:
+                th = threading.Thread(target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True)
+                self._threads.append(th)
+                th.start()
+        return f
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            f, fn, args = item
+            if not f.set_running_or_notify_cancel():
+                continue
+            try:
+                f.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
+                f.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """No new calls; the queued ones are cancelled; those running finish unless the process exits first."""
+        with self._lock:
+            self._closed = True
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+            for _ in self._threads:
+                self._queue.put(None)
 
 
 def _seen(r: SourceRecord, seen: set[str]) -> bool:

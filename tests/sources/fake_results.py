@@ -65,6 +65,8 @@ class FakeResults:
         # hold_after > 0: list pages after that many wait until `gate` is set (`held` says one is waiting),
         # so a test can act on a client that is certainly mid-pass whatever the machine's speed
         self.hold_after = 0
+        self.hold_logs_after = 0  # > 0: log requests after that many wait for `gate` too (`held` is set)
+        self.logs_served = 0
         self.gate = threading.Event()
         self.held = threading.Event()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
@@ -258,6 +260,13 @@ class FakeResults:
                 k("updated_time"): rfc3339(r.update_ns), k("update_time"): rfc3339(r.update_ns)}
 
     def _log(self, h: BaseHTTPRequestHandler, name: str) -> None:
+        with self._lock:
+            self.logs_served += 1
+            n = self.logs_served
+        if self.hold_logs_after and n > self.hold_logs_after:
+            self.held.set()
+            if not self.gate.wait(120):
+                return self._send(h, 503, b'{"code":14,"message":"the test never opened the gate"}')
         content = self.logs.get(name)
         if content is None:
             return self._send(h, 404, b'{"code":5,"message":"log not found"}')

@@ -140,8 +140,8 @@ def test_resumes_after_kill_9_or_ctrl_c(db_url, spelling, tmp_path, sig, code):
             os.kill(proc.pid, sig)
         finally:
             # the held request is let go only now: the signal is pending in the sync's main thread, which runs
-            # its handler as soon as it runs Python again, before it can apply another page (the process,
-            # Ctrl-C'd, still waits for a request in flight before it exits)
+            # its handler as soon as it runs Python again, before it can apply another page (a Ctrl-C'd process
+            # no longer waits for a request in flight: see test_ctrl_c_does_not_wait_for_log_downloads_in_flight)
             fake.gate.set()
             try:
                 rc = proc.wait(60)
@@ -285,3 +285,37 @@ def test_a_server_trickling_a_page_forever_is_cut_by_the_total_deadline(sqlite_u
         stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_ctrl_c_does_not_wait_for_log_downloads_in_flight(sqlite_url):
+    """Ctrl-C while log downloads are in flight (the next page's are fetched while this one is written):
+    the sync exits at once with 130, not when the server answers them (it waited for each, up to the
+    client's total deadline of 60-300 s); what it had applied stays, and a second sync completes it."""
+    fake = FakeResults().start()
+    try:
+        fill(fake, 20)  # 60 records, 12 pages of 5, a log for each TaskRun
+        fake.hold_logs_after = 3  # logs past the third wait until the gate opens
+        cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", sqlite_url,
+               "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
+        proc = subprocess.Popen(foreground(cmd), stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 120
+            while not fake.held.wait(0.5) and proc.poll() is None and time.monotonic() < deadline:
+                pass
+            assert fake.held.is_set() and proc.poll() is None, proc.stderr.read()
+            os.kill(proc.pid, signal.SIGINT)
+            try:
+                rc = proc.wait(30)  # the held logs are never answered before it exits
+            except subprocess.TimeoutExpired:
+                rc = None
+            assert rc == 130, "a Ctrl-C'd sync still waits for the log requests it has in flight"
+        finally:
+            fake.gate.set()
+            if proc.poll() is None:
+                proc.wait(60)
+        fake.hold_logs_after = 0
+        assert sync(fake.url, sqlite_url, "--page-size", "5") == 0
+        assert len(stored(sqlite_url)) == 60
+    finally:
+        fake.gate.set()
+        fake.stop()
