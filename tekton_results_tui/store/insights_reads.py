@@ -1,8 +1,9 @@
 """The SQL reads statistics, flaky detection and ETAs need (insights/ turns them into answers).
 
 Percentiles are exact: every duration (queue time) of a group's runs is gathered as an integer —
-durations are whole seconds — sorted once per group, and the values at the ranks a percentile
-needs are read from it; insights/percentiles.py interpolates between them (percentile_cont's rule;
+durations are whole seconds — and the values at the ranks a percentile needs are found among all of
+them: sorted once per group, or (long sorted stat_day arrays, `--by task`) selected from the arrays
+as they are (runs_ranks); insights/percentiles.py interpolates between them (percentile_cont's rule;
 SQLite has no percentile_cont, and the same code runs on both engines). The values come from two
 places, merged: clean whole days (and weeks) from the writer-kept `stat_day` rows (schema v6,
 store/stat_days.py: per day and dimensions, the runs' values as sorted int64 arrays), and
