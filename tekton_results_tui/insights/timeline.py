@@ -12,7 +12,6 @@ same `Timeline` with colours.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -30,7 +29,7 @@ STATUS_WORDS = {g.SUCCESS: "Succeeded", g.FAILURE: "Failed", g.TIMEOUT: "Timeout
 _TASK_REF = re.compile(r"\$\(tasks\.([A-Za-z0-9_.-]+?)\.(?:results|status)")
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     """One row of a timeline before geometry: a TaskRun, a step, or a task that never ran."""
 
@@ -79,28 +78,53 @@ def _times(obj: dict) -> tuple[int | None, int | None, int | None, str, str | No
 
 
 def _steps(tr: dict) -> list[Span]:
+    status = tr.get("status")
+    steps = status.get("steps") if isinstance(status, dict) else None
+    if not isinstance(steps, list):
+        return []
     out = []
-    for s in _list(_dict(tr.get("status")).get("steps")):
+    parse = g.parse_time
+    for s in steps:
         if not isinstance(s, dict):
             continue
-        term, running = _dict(s.get("terminated")), _dict(s.get("running"))
-        if term:
+        name = str(s.get("name") or "?")
+        term = s.get("terminated")
+        if isinstance(term, dict) and term:
             code = term.get("exitCode")
-            status = g.SUCCESS if code in (0, None) else g.FAILURE
-            out.append(Span(str(s.get("name") or "?"), status, start=g.parse_time(term.get("startedAt")),
-                            end=g.parse_time(term.get("finishedAt")), reason=term.get("reason")))
+            out.append(Span(name, g.SUCCESS if code in (0, None) else g.FAILURE, None, parse(term.get("startedAt")),
+                            parse(term.get("finishedAt")), reason=term.get("reason")))
         else:
-            out.append(Span(str(s.get("name") or "?"), g.UNKNOWN, start=g.parse_time(running.get("startedAt"))))
+            running = s.get("running")
+            out.append(Span(name, g.UNKNOWN, None, parse(running.get("startedAt")) if isinstance(running, dict) else None))
     return out
 
 
 def _deps_of(task: dict) -> list[str]:
     deps = [d for d in _list(task.get("runAfter")) if isinstance(d, str)]
-    body = {k: v for k, v in task.items() if k not in ("name", "runAfter", "taskSpec", "pipelineSpec")}
-    for ref in _TASK_REF.findall(json.dumps(body)):
+    refs: list[str] = []
+    for k, v in task.items():
+        if k not in ("name", "runAfter", "taskSpec", "pipelineSpec"):
+            _task_refs(k, refs)
+            _task_refs(v, refs)
+    for ref in refs:
         if ref not in deps:
             deps.append(ref)
     return deps
+
+
+def _task_refs(v: Any, out: list[str]) -> None:
+    """`$(tasks.NAME.results...)` / `.status` references in the strings (keys too) of a task, in order: what
+    a search of its JSON text finds (escapes never fall inside a name), without writing the text."""
+    if isinstance(v, str):
+        if "$(tasks." in v:
+            out.extend(_TASK_REF.findall(v))
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _task_refs(k, out)
+            _task_refs(x, out)
+    elif isinstance(v, list):
+        for x in v:
+            _task_refs(x, out)
 
 
 def spans_of_pipelinerun(pr: dict, taskruns: Sequence[dict]) -> RunSpans:
@@ -188,7 +212,7 @@ class Segment:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Bar:
     label: str
     status: str

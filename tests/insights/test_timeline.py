@@ -168,3 +168,34 @@ def test_exact_cells_use_reverse_video_for_a_mid_cell_start() -> None:
     assert exact_cells(Segment(20, 36), 10) == [(2, "▌", True), (3, "█", False), (4, "▌", False)]
     assert exact_cells(Segment(3, 5), 10) == [(0, "▎", False)]  # inside one cell: its size, from the left
     assert exact_cells(Segment(70, 100), 10) == [(8, "▊", True), (9, "█", False)]  # clipped at the width
+
+
+def test_task_references_are_found_as_in_the_tasks_json_text():
+    """A task's dependencies: runAfter, then `$(tasks.X.results...)`/`.status` references anywhere in it
+    (params, when expressions, matrix, keys), in the order its JSON text has them, each once."""
+    import json
+    import re
+
+    from tekton_results_tui.insights.timeline import _deps_of
+
+    def as_text(task: dict) -> list[str]:  # what the timeline did: a regex over the task's JSON text
+        deps = [d for d in task.get("runAfter") or [] if isinstance(d, str)]
+        body = {k: v for k, v in task.items() if k not in ("name", "runAfter", "taskSpec", "pipelineSpec")}
+        for ref in re.findall(r"\$\(tasks\.([A-Za-z0-9_.-]+?)\.(?:results|status)", json.dumps(body)):
+            if ref not in deps:
+                deps.append(ref)
+        return deps
+
+    tasks = [
+        {"name": "t", "runAfter": ["a", 3]},
+        {"name": "t", "params": [{"name": "p", "value": "$(tasks.build.results.digest) é \"q\" $(tasks.lint.status)"}],
+         "when": [{"input": "$(tasks.check.results.ok)", "operator": "in", "values": ["true", "$(tasks.a.results.x)"]}],
+         "runAfter": ["a"]},
+        {"name": "t", "matrix": {"params": [{"name": "m", "value": ["$(tasks.m-1.results.v)", 7, None, 1.5]}]},
+         "$(tasks.in-a-key.results.k)": True, "taskSpec": {"steps": [{"script": "$(tasks.not-a-dep.results.z)"}]}},
+        {"name": "t", "params": [{"name": "p", "value": "$(tasks.a.results\n$(tasks.b.c.results.d)\\$(tasks.e.status)"}]},
+    ]
+    for task in tasks:
+        assert _deps_of(task) == as_text(task)
+    assert _deps_of(tasks[1]) == ["a", "build", "lint", "check"]
+    assert _deps_of(tasks[2]) == ["m-1", "in-a-key"]
