@@ -23,7 +23,7 @@ from textual.binding import Binding
 
 from tekton_results_tui import kinds
 from tekton_results_tui.insights import timeline as tl
-from tekton_results_tui.insights.diff_load import _owned_by as owned_by  # noqa: PLC2701 - the one test of ownership
+from tekton_results_tui.insights.diff_load import _owned_by as owned_by  # side_of's own test of ownership
 from tekton_results_tui.insights.diff_load import side_of
 from tekton_results_tui.insights.eta import Eta, progress_bar
 from tekton_results_tui.insights.run_summary import RunInsights, run_insights
