@@ -271,3 +271,19 @@ def test_long_task_rows_select_their_ranks_as_the_rows_do(h: History, monkeypatc
         m.setattr(sd, "plan", lambda *a, **k: None)
         want = {flt: stats_mod.statistics(h, flt, "task", since=12 * DAY).document() for flt in got}
     assert got == want
+
+
+def test_the_newest_start_breaks_ties_by_the_newest_row(h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of a pipeline that started in the same second, with different statuses, on a settled day: the
+    last status is the newer row's, from stat_day (its MAX over (start, id)) as from the runs."""
+    s = T0 - 5 * DAY + 100
+    a1 = pipelinerun("a1", "ok", created=s - 10, start=s, end=s + 50, pipeline="p1", ns="a")
+    a2 = pipelinerun("a2", "fail", created=s - 20, start=s, end=s + 60, pipeline="p1", ns="b")
+    b1 = pipelinerun("b1", "fail", created=s - 10, start=s, end=s + 50, pipeline="p2", ns="a")
+    b2 = pipelinerun("b2", "ok", created=s - 20, start=s, end=s + 60, pipeline="p2", ns="b")
+    for o in (a1, a2, b1, b2):  # one by one: each later run is a newer row
+        h.apply([RunUpsert(o)])
+    h.optimize()
+    got = {g["key"]: g for g in stats_mod.statistics(h, None, "pipeline", since=30 * DAY).document()["groups"]}
+    assert got["p1"]["last_status"] == "FAILURE" and got["p2"]["last_status"] == "SUCCESS"
+    _assert_paths_agree(h, monkeypatch)
