@@ -225,7 +225,7 @@ def test_headless_killed_mid_backfill_resumes_after_a_restart(sim, kubeconfig, d
 
     _old_history(history)
     for k in range(1, 4):  # 160 step logs in all: seconds of batches
-        _more_old_logs(history, k)
+        _more_old_logs(history, k, lines=4000)  # ~70 KB each: a batch stops at 1 MB, so ~10 batches, not 5
     total = history.log_index_pending()
     args = ["--db", f"sqlite:///{db_path}", "--kubeconfig", kubeconfig]
     proc = _spawn(args, tmp_path)
@@ -250,13 +250,13 @@ def test_headless_killed_mid_backfill_resumes_after_a_restart(sim, kubeconfig, d
     assert len({(sid, block) for sid, block, _ in rows}) == len(rows)  # each block once
 
 
-def _more_old_logs(h: History, k: int) -> None:
+def _more_old_logs(h: History, k: int, lines: int = 300) -> None:
     """Another group of runs with step logs stored under another cluster, their index rows removed."""
     changes: list = []
     for n in range(STEP_LOGS // 2):
         p = store_pr(f"old{k}-{n}", created=T0 - 9000 + n * 60)
         t = store_tr(f"old{k}-{n}-t", p, created=T0 - 9000 + n * 60 + 1)
-        body = b"".join(b"line %d of old%d-%d\n" % (i, k, n) for i in range(300))
+        body = b"".join(b"line %d of old%d-%d\n" % (i, k, n) for i in range(lines))
         changes += [RunUpsert(p), RunUpsert(t),
                     Logs(t, [StepLogData("fetch", "step-fetch", body),
                              StepLogData("build", "step-build", body + b"error: needle%d here\n" % n)])]
