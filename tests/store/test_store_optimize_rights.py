@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
+from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -27,6 +29,28 @@ def _admin(sql: str) -> None:
     conn.close()
 
 
+@contextmanager
+def _table_writer(pg_url: str, create_on_database: bool) -> Iterator[History]:
+    """A History opened by a new role granted the schema's tables only (and CREATE on the database or not)."""
+    schema = pg_url.rsplit("schema=", 1)[1]
+    role = "w_" + uuid.uuid4().hex[:12]
+    dbname = urlsplit(PG_BASE).path.lstrip("/")
+    rights = "CREATE, CONNECT" if create_on_database else "CONNECT"
+    _admin(f'CREATE ROLE "{role}" LOGIN; GRANT {rights} ON DATABASE "{dbname}" TO "{role}"; '
+           f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"; '
+           f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    try:
+        u = urlsplit(pg_url)
+        writer = History(open_database(urlunsplit(u._replace(netloc=f"{role}@{u.hostname}:{u.port or 5432}"))))
+        try:
+            yield writer
+        finally:
+            writer.db.close()
+    finally:
+        _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("owner_optimized_first", [True, False])
 def test_a_writer_that_does_not_own_the_tables_optimizes(pg_url: str, owner_optimized_first: bool) -> None:
@@ -34,26 +58,11 @@ def test_a_writer_that_does_not_own_the_tables_optimizes(pg_url: str, owner_opti
     owner.apply([RunUpsert(pr(f"run-{i}", labels={"team": "web"})) for i in range(5)])
     if owner_optimized_first:
         owner.optimize()
-    schema = pg_url.rsplit("schema=", 1)[1]
     owner.db.close()
-    role = "w_" + uuid.uuid4().hex[:12]
-    dbname = urlsplit(PG_BASE).path.lstrip("/")
-    _admin(f'CREATE ROLE "{role}" LOGIN; GRANT CREATE, CONNECT ON DATABASE "{dbname}" TO "{role}"; '
-           f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"; '
-           f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"; '
-           f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
-    try:
-        u = urlsplit(pg_url)
-        url = urlunsplit(u._replace(netloc=f"{role}@{u.hostname}:{u.port or 5432}"))
-        writer = History(open_database(url))
-        try:
-            writer.apply([RunUpsert(pr("run-new", labels={"team": "web"}))])
-            writer.optimize()  # raised "must be owner of table label"
-            assert writer.count_results("label:team=web") == 6
-        finally:
-            writer.db.close()
-    finally:
-        _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+    with _table_writer(pg_url, create_on_database=True) as writer:
+        writer.apply([RunUpsert(pr("run-new", labels={"team": "web"}))])
+        writer.optimize()  # raised "must be owner of table label"
+        assert writer.count_results("label:team=web") == 6
 
 
 @pytest.mark.postgres
@@ -63,23 +72,9 @@ def test_a_writer_without_create_on_the_database_opens_an_existing_schema(pg_url
     owner = History(open_database(pg_url))
     owner.apply([RunUpsert(pr("run-0"))])
     owner.db.close()
-    schema = pg_url.rsplit("schema=", 1)[1]
-    role = "w_" + uuid.uuid4().hex[:12]
-    dbname = urlsplit(PG_BASE).path.lstrip("/")
-    _admin(f'CREATE ROLE "{role}" LOGIN; '
-           f'GRANT CONNECT ON DATABASE "{dbname}" TO "{role}"; GRANT USAGE ON SCHEMA "{schema}" TO "{role}"; '
-           f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"; '
-           f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
-    try:
-        u = urlsplit(pg_url)
-        writer = History(open_database(urlunsplit(u._replace(netloc=f"{role}@{u.hostname}:{u.port or 5432}"))))
-        try:
-            writer.apply([RunUpsert(pr("run-new"))])
-            assert writer.size()[0] == 2
-        finally:
-            writer.db.close()
-    finally:
-        _admin(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+    with _table_writer(pg_url, create_on_database=False) as writer:
+        writer.apply([RunUpsert(pr("run-new"))])
+        assert writer.size()[0] == 2
 
 
 @pytest.mark.postgres
