@@ -128,9 +128,15 @@ def test_live_runs_during_a_long_backfill_are_all_stored(sim, make_service, hist
     for n in range(5):
         uids.append(sim.create("pipelineruns", pr(f"live-{n}"))["metadata"]["uid"])
         sim.patch_status("pipelineruns", "ci", f"live-{n}", done_status())
-    wait_for(lambda: sum(1 for i in list(svc._writer.q.queue) if getattr(i, "obj", None)) >= 10,
-             what="every creation and change queued for the writer")
-    queued.update({u: _cluster_rv(sim, u) for u in uids})
+    latest = {u: _cluster_rv(sim, u) for u in uids}  # the writer is held: nothing annotates them meanwhile
+
+    def all_queued() -> bool:
+        seen = {(o["metadata"]["uid"], int(o["metadata"]["resourceVersion"]))
+                for o in (getattr(i, "obj", None) for i in list(svc._writer.q.queue)) if isinstance(o, dict)}
+        return all((u, rv) in seen for u, rv in latest.items())
+
+    wait_for(all_queued, what="every run's latest change queued for the writer")
+    queued.update(latest)
     gate.set()
     wait_for(lambda: history.log_index_pending() == 0, what="the index completed")
     # every creation and change queued while a batch ran was stored before the next batch began (the
