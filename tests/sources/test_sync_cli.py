@@ -24,6 +24,22 @@ def sync(url: str, db: str, *extra: str) -> int:
     return main(["sync", "--results-api", url, "--db", db, "--cluster-name", CLUSTER, "-q", *extra])
 
 
+def sync_until_held(fake: FakeResults, db_url: str) -> subprocess.Popen:
+    """`sync` in its own process (as a foreground job: SIGINT at its default), returned once the fake server
+    holds one of its requests; fails with its stderr if it ended or never got there."""
+    cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", db_url,
+           "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
+    proc = subprocess.Popen(foreground(cmd), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not fake.held.wait(0.5) and proc.poll() is None and time.monotonic() < deadline:
+        pass
+    if not (fake.held.is_set() and proc.poll() is None):
+        if proc.poll() is None:
+            proc.kill()
+        pytest.fail(f"the sync never reached the held request: {proc.stderr.read()}")  # type: ignore[union-attr]
+    return proc
+
+
 def fill(fake: FakeResults, n: int) -> list[dict]:
     objs = []
     for i in range(n):
@@ -129,14 +145,8 @@ def test_resumes_after_kill_9_or_ctrl_c(db_url, spelling, tmp_path, sig, code):
         # the 5th page is held until the signal is sent: the sync has applied pages 1-3 (it asks for page n+1
         # once it has page n) and cannot finish, however fast it or the machine is
         fake.hold_after = 4
-        cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", db_url,
-               "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
-        proc = subprocess.Popen(foreground(cmd), stderr=subprocess.PIPE)
+        proc = sync_until_held(fake, db_url)
         try:
-            deadline = time.monotonic() + 120
-            while not fake.held.wait(0.5) and proc.poll() is None and time.monotonic() < deadline:
-                pass
-            assert fake.held.is_set() and proc.poll() is None, proc.stderr.read()
             os.kill(proc.pid, sig)
         finally:
             # the held request is let go only now: the signal is pending in the sync's main thread, which runs
@@ -295,14 +305,8 @@ def test_ctrl_c_does_not_wait_for_log_downloads_in_flight(sqlite_url):
     try:
         fill(fake, 20)  # 60 records, 12 pages of 5, a log for each TaskRun
         fake.hold_logs_after = 3  # logs past the third wait until the gate opens
-        cmd = [sys.executable, "-m", "tekton_results_tui", "sync", "--results-api", fake.url, "--db", sqlite_url,
-               "--cluster-name", CLUSTER, "--page-size", "5", "-q"]
-        proc = subprocess.Popen(foreground(cmd), stderr=subprocess.PIPE)
+        proc = sync_until_held(fake, sqlite_url)
         try:
-            deadline = time.monotonic() + 120
-            while not fake.held.wait(0.5) and proc.poll() is None and time.monotonic() < deadline:
-                pass
-            assert fake.held.is_set() and proc.poll() is None, proc.stderr.read()
             os.kill(proc.pid, signal.SIGINT)
             try:
                 rc = proc.wait(30)  # the held logs are never answered before it exits
