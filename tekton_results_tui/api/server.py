@@ -16,11 +16,10 @@ from typing import Callable
 
 from aiohttp import web
 
+from tekton_results_tui.api import DEFAULT_LISTEN
 from tekton_results_tui.api.app import ResultsApi
 from tekton_results_tui.api.auth import AllowAll, Authorizer, KubernetesAuthorizer
 from tekton_results_tui.errors import UsageError
-
-DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from tekton_results_tui import exitcodes
-from tekton_results_tui.api.server import DEFAULT_LISTEN, ServeOptions, serve
+from tekton_results_tui.api import DEFAULT_LISTEN
 from tekton_results_tui.commands.args import add_db_option, bounded_int
 from tekton_results_tui.commands.common import db_url_of, opened_history
 from tekton_results_tui.store.db import redact
@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tekton_results_tui.api.server import ServeOptions, serve  # the HTTP stack: only when serving
+
     opts = ServeOptions(listen=args.listen, auth=args.auth, tls_cert=args.tls_cert, tls_key=args.tls_key,
                         kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
                         workers=args.workers, processes=args.processes, db_url=db_url_of(args))
