@@ -21,7 +21,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.errors import UserError
 from tekton_results_tui.store import models as m
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
 
@@ -438,10 +438,19 @@ def _name_fts_writer_v8(db: pw.Database) -> None:
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{NAME_FTS}_ai"')
 
 
+def _summary_days_v9(db: pw.Database) -> None:
+    """`summary_day`: the record-list summary's per-day sums kept by the writer (store/summary_days.py), built
+    here from run_stat in one INSERT … SELECT (measured at 1.2M records: see the module)."""
+    from tekton_results_tui.store import summary_days  # local: it builds on this module
+
+    db.create_tables([summary_days.SummaryDay], safe=True)
+    summary_days.build_all(db)
+
+
 # Ordered steps: MIGRATIONS[i] brings a schema from version i to i+1.
 MIGRATIONS: list[Callable[[pw.Database], None]] = [
     _create_v1, _lean_label_indexes_v2, _run_stats_v3, _log_index_v4, _imported_at_v5, _stat_days_v6, _rebuilt_v7,
-    _name_fts_writer_v8,
+    _name_fts_writer_v8, _summary_days_v9,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -490,8 +499,16 @@ def run_migrations(db: pw.Database) -> int:
                 f"this history has schema version {v}, newer than this program knows ({SCHEMA_VERSION}); "
                 "upgrade tekton-results-tui to open it"
             )
-        for step in MIGRATIONS[v:]:
-            step(db)
+        try:
+            for i, step in enumerate(MIGRATIONS[v:], v):
+                # a step runs on a history at version i: writer code it calls keeps only the tables there
+                # are (the v6 step's stat_days.rebuild leaves summary_day, made by v9, alone)
+                db.schema_version = i
+                step(db)
+        except BaseException:
+            db.schema_version = v  # rolled back
+            raise
+        db.schema_version = SCHEMA_VERSION
         if v != SCHEMA_VERSION:
             m.MetaKV.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
                 conflict_target=[m.MetaKV.key], update={m.MetaKV.value: str(SCHEMA_VERSION)}

@@ -383,7 +383,8 @@ def upsert_run_stats(b: Batch, infos: list[g.RunInfo]) -> None:
     update = {f: getattr(EX, f.column_name) for f in _STAT_FIELDS if f.name not in ("id", "created")}
     bulk_insert(b.db, lambda r: RunStat.insert_many(r, fields=_STAT_FIELDS).on_conflict(
         conflict_target=[RunStat.id], update=update), rows)
-    stat_days.runs_written(b.db, infos, res, b.days_before, b.now, settle=b.settle_days)
+    stat_days.runs_written(b.db, infos, res, b.days_before, b.now, settle=b.settle_days,
+                           undated=[ids[i.uid] for i in infos if not i.created])
 
 
 def add_labels(b: Batch, infos: list[g.RunInfo]) -> None:

@@ -38,6 +38,7 @@ import peewee as pw
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
+from tekton_results_tui.store import summary_days
 from tekton_results_tui.store.db import SCHEMA_VERSION, is_sqlite
 from tekton_results_tui.store.models import BaseModel, Result, RunStat
 from tekton_results_tui.store.query import STATUS_WORDS, Filter, _neg, _text_match, parse_when
@@ -194,11 +195,14 @@ def result_days_by_name(db: pw.Database, cluster: str, names: list[str]) -> dict
 
 
 def runs_written(db: pw.Database, infos: Sequence[Any], result_ids: dict[str, int], days_before: dict[str, int],
-                 now: int, settle: bool = True) -> None:
+                 now: int, settle: bool = True, undated: Sequence[int] = ()) -> None:
     """The writer stored these runs (new or newer): mark the days whose statistics they change — each
     one's creation day, its Result's day now and before the batch — and settle what is due (unless
-    `settle` is False: a bulk import settles every marked day once, at its end)."""
+    `settle` is False: a bulk import settles every marked day once, at its end). `undated`: run_stat ids
+    of runs without a creationTimestamp, whose stored creation time is when they were first written."""
     days = {(i.created or now) // DAY for i in infos}
+    for chunk in chunks(sorted(undated)):
+        days |= {int(c) // DAY for (c,) in RunStat.select(RunStat.created).where(RunStat.id << list(chunk)).tuples()}
     days |= {days_before[i.result_name] for i in infos if i.result_name in days_before}
     days |= result_days(db, {result_ids[i.result_name] for i in infos})
     mark_days(db, days, now)
@@ -214,7 +218,8 @@ def run_days_of_results(db: pw.Database, result_ids: Sequence[int]) -> set[int]:
     for chunk in chunks(sorted(set(result_ids))):
         q = RunStat.select(RunStat.created / DAY).where(RunStat.result << list(chunk)).distinct()
         out.update(int(d) for (d,) in q.tuples())
-    return out
+    # SQL's division truncates: a run created before 1970 is on the day before by `//` (summary_day's key)
+    return out | {d - 1 for d in out if d <= 0}
 
 
 def settle_due(db: pw.Database, now: int, everything: bool = False) -> int:
@@ -333,6 +338,7 @@ def rebuild(db: pw.Database, days: list[int]) -> None:
               StatDay.queues, StatDay.last_start, StatDay.last_id]
     rows.sort(key=lambda r: (r[0], r[1]))
     bulk_insert(db, lambda r: StatDay.insert_many(r, fields=fields), rows)
+    summary_days.rebuild(db, days)  # the record-list summary's rows of runs created on these days (schema v9)
     StatDirty.delete().where(StatDirty.day << days).execute()
     for w in sorted({week_of(d) for d in days}):
         _rebuild_week(db, w)
