@@ -15,7 +15,7 @@ import sys
 
 # loaded by no part of building the parser, or of constructing the app on a read-only history
 NOT_AT_START = frozenset({
-    "aiohttp", "celpy", "yaml", "kubernetes", "difflib",
+    "aiohttp", "celpy", "yaml", "kubernetes",  # (difflib: Textual itself loads it)
     "tekton_results_tui.api.server", "tekton_results_tui.api.app", "tekton_results_tui.api.cel_filter",
     "tekton_results_tui.sim.cluster", "tekton_results_tui.sim.workload",
     "tekton_results_tui.insights.stats", "tekton_results_tui.insights.diff", "tekton_results_tui.insights.timeline",

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence, overload
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, overload
 
 import peewee as pw
 
-from tekton_results_tui.store import ingest, lease, log_index, log_search, reads, retention, stat_days
+from tekton_results_tui.store import lease, log_index, reads, retention, stat_days
 from tekton_results_tui.store.aggregates import Aggregate, aggregate
 from tekton_results_tui.store.changes import (
     ApplyResult, Change, ClassifiedRun, Events, Gone, Logs, ReadOnlyError, RunUpsert, Skipped, StepLogData,
@@ -31,12 +32,25 @@ from tekton_results_tui.store.changes import (
 )
 from tekton_results_tui.store.checkpoint import DEFAULT_AUTOCHECKPOINT, BackgroundCheckpointer
 from tekton_results_tui.store.db import IMPORTED_VERSION, is_sqlite
-from tekton_results_tui.store.log_search import LogHit, LogQuery, LogQueryError, LogSearchPage, NoLogIndex, parse_log_query
 from tekton_results_tui.store.query import Filter, parse_filter
 from tekton_results_tui.store.rows import (
     RECORD_ORDERS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow, StepLogInfo, encode_token, row_sort_value,
 )
 from tekton_results_tui.store.sql import get_value, lock_seq, loads_json, put_value, set_seq
+
+if TYPE_CHECKING:
+    from tekton_results_tui.store.log_search import LogHit, LogQuery, LogQueryError, LogSearchPage, NoLogIndex, parse_log_query
+
+# The write pipeline (ingest.py) and log search load on first use: a viewer paints its first page
+# without them (tests/tui/test_startup_imports_tui.py; ~20 ms each of every start).
+_LAZY = {name: "log_search" for name in
+         ("LogHit", "LogQuery", "LogQueryError", "LogSearchPage", "NoLogIndex", "parse_log_query")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"tekton_results_tui.store.{_LAZY[name]}"), name)
 
 OPTIMIZE_EVERY = 50_000  # changed rows between automatic statistics refreshes
 
@@ -117,6 +131,8 @@ class History:
         """
         self._check_writable()
         now = int(self.clock())
+        from tekton_results_tui.store import ingest
+
         c = ingest.collect(changes, now)
         with self._txn():
             b = ingest.Batch(self.db, cluster, lock_seq(self.db) + 1, now, imported=imported,
@@ -335,7 +351,9 @@ class History:
         """Lines of stored step logs matching `query` (store/log_search.py), in runs `flt` keeps, newest
         runs first, with `context` lines either side; a page at a time (pass back `next_token`).
         Raises LogQueryError / FilterError (one line) for bad input, NoLogIndex on an old read-only file."""
-        q = query if isinstance(query, LogQuery) else parse_log_query(query)
+        from tekton_results_tui.store import log_search
+
+        q = query if isinstance(query, log_search.LogQuery) else log_search.parse_log_query(query)
         return log_search.search(self.db, q, self._filter(flt), context, page_token, limit)
 
     def log_index_pending(self) -> int:

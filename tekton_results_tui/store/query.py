@@ -10,7 +10,6 @@ Words separated by spaces, all must match; a leading `-` negates a term:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import shlex
@@ -180,6 +179,8 @@ def _neg(term: Term, expr: pw.Expression) -> pw.Expression:
 
 
 def _suggest(key: str) -> str:
+    import difflib  # only for a mistyped key's suggestion: not at every start
+
     close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.6)
     return f' — did you mean "{close[0]}"?' if close else f" — known keys: {', '.join(k for k in KEYS if k != 'namespace')}"
 

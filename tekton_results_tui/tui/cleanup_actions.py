@@ -23,16 +23,9 @@ from textual.worker import get_current_worker
 
 from tekton_results_tui.tui.cluster import DeleteOutcome, RunDeleter, deletable_kinds_text
 from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
-from tekton_results_tui.watcher.cleanup_plan import (
-    CleanupPlan,
-    RecordTarget,
-    ResultTarget,
-    Target,
-    plan,
-    select_by_filter,
-)
 
 if TYPE_CHECKING:
+    from tekton_results_tui.watcher.cleanup_plan import CleanupPlan, Target
     from textual.app import App
 
     from tekton_results_tui.tui.screens.delete_dialog import DeleteProgress
@@ -46,6 +39,13 @@ if TYPE_CHECKING:
     _AppBase = App[int]
 else:
     _AppBase = object
+
+def _planner():  # noqa: ANN202 - the module
+    """The cleanup planner, loaded with the first cleanup key: a viewer's start does not pay for it."""
+    from tekton_results_tui.watcher import cleanup_plan
+
+    return cleanup_plan
+
 
 CLEANUP_BINDINGS = [
     Binding("space", "mark", "Mark", id="app.mark", tooltip="mark/unmark the run for ctrl+d"),
@@ -158,17 +158,18 @@ class CleanupActions(_AppBase):
         self.refresh_bindings()
 
     def marked_targets(self) -> list[Target]:
-        out: list[Target] = [ResultTarget(i) for i in sorted(self.tree.marked)]
-        out += [RecordTarget(i) for i in sorted(self.tree.marked_records)]
+        cp = _planner()
+        out: list[Target] = [cp.ResultTarget(i) for i in sorted(self.tree.marked)]
+        out += [cp.RecordTarget(i) for i in sorted(self.tree.marked_records)]
         return out
 
     def cursor_targets(self) -> list[Target]:
         node: TreeNode | None = self.tree.cursor_node
         data = node.data if node is not None else None
         if isinstance(data, ResultItem):
-            return [ResultTarget(data.row.id)]
+            return [_planner().ResultTarget(data.row.id)]
         if isinstance(data, RecordItem):
-            return [RecordTarget(data.row.id)]
+            return [_planner().RecordTarget(data.row.id)]
         return []
 
     # --- delete --------------------------------------------------------------------------
@@ -188,7 +189,7 @@ class CleanupActions(_AppBase):
         if self.cleanup_refuse("deleting runs"):
             return
         flt = self.filter
-        self._plan_then_confirm(lambda: select_by_filter(self.history, flt))
+        self._plan_then_confirm(lambda: _planner().select_by_filter(self.history, flt))
 
     def cleanup_commands(self) -> list[tuple[str, Callable[[], None], str]]:
         """Palette entries (title, callback, help) — none where the keys are not offered."""
@@ -197,7 +198,7 @@ class CleanupActions(_AppBase):
         return [(DELETE_MATCHING_TITLE, self.action_delete_matching, "delete from the cluster; the history stays")]
 
     def make_plan(self, targets: list[Target]) -> CleanupPlan:
-        return plan(self.history, targets, self.cluster.name, self.clock(), read_only=self.read_only)
+        return _planner().plan(self.history, targets, self.cluster.name, self.clock(), read_only=self.read_only)
 
     def _plan_then_confirm(self, targets_fn: Callable[[], list[Target]]) -> None:
         def work() -> None:

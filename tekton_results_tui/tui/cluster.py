@@ -15,11 +15,13 @@ The tui never imports kubernetes: the watcher does the talking.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tekton_results_tui import kinds
-from tekton_results_tui.watcher.cleanup_plan import CleanupPlan
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
+
+if TYPE_CHECKING:
+    from tekton_results_tui.watcher.cleanup_plan import CleanupPlan
 
 
 class DeleteOutcome(Protocol):
