@@ -9,11 +9,11 @@ compare like live ones: the history keeps them. Exit 0 with the answer (differen
 from __future__ import annotations
 
 import argparse
-import difflib
+import functools
 import io
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tekton_results_tui import exitcodes
 from tekton_results_tui.commands import output
@@ -21,19 +21,27 @@ from tekton_results_tui.commands.args import add_db_option, bounded_int
 from tekton_results_tui.commands.common import opened_history, quiet_broken_pipe
 from tekton_results_tui.commands.query_cmds import _resolve_run as resolve_run  # the one resolver `logs` uses
 from tekton_results_tui.errors import UsageError
-from tekton_results_tui.insights import diff as d
-from tekton_results_tui.insights.yaml_diff import yaml_diff
-from tekton_results_tui.insights.diff_load import NothingToMatch, diff_of, last_success
 from tekton_results_tui.kubefmt import human_duration
-from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
+
+if TYPE_CHECKING:
+    from tekton_results_tui.insights import diff as d
+    from tekton_results_tui.store.history import History, RecordRow
 
 HELP = "what changed between two stored runs (PipelineRuns or TaskRuns, live or gone from the cluster)"
 VALUE_WIDTH = 100  # a value longer than this is cut in the summary (JSON and --yaml carry it whole)
 TEXT_DIFF_LINES = 12  # lines of a multi-line value's own diff shown in the summary
-STATUS_WORDS = {"SUCCESS": "Succeeded", "FAILURE": "Failed", "TIMEOUT": "Timeout", "CANCELLED": "Cancelled",
-                "UNKNOWN": "Running", d.SKIPPED: "Skipped", d.NOT_RUN: "Not run"}
-MARKS = {d.ADDED: "+", d.REMOVED: "-", d.CHANGED: "~"}
+
+
+@functools.cache
+def _words() -> tuple[dict[str, str], dict[str, str]]:
+    """The status words and change marks of the summary (keyed by insights/diff.py's names)."""
+    # loaded when the command runs: every start builds this parser
+    from tekton_results_tui.insights import diff as d
+
+    status_words = {"SUCCESS": "Succeeded", "FAILURE": "Failed", "TIMEOUT": "Timeout", "CANCELLED": "Cancelled",
+                    "UNKNOWN": "Running", d.SKIPPED: "Skipped", d.NOT_RUN: "Not run"}
+    return status_words, {d.ADDED: "+", d.REMOVED: "-", d.CHANGED: "~"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,6 +90,9 @@ def _label(run: RecordRow) -> str:
 
 @quiet_broken_pipe
 def run_diff(args: argparse.Namespace) -> int:
+    from tekton_results_tui.insights.diff_load import NothingToMatch, diff_of, last_success
+    from tekton_results_tui.insights.yaml_diff import yaml_diff
+
     namespace = args.diff_namespace or (getattr(args, "namespaces", None) or [None])[-1]
     if args.last_success == bool(args.run_b):
         raise UsageError("give two runs (diff RUN_A RUN_B) or one with --last-success")
@@ -141,7 +152,7 @@ def _delta(a: int | None, b: int | None) -> str:
 
 
 def _status(s: str | None) -> str:
-    return "—" if s is None else STATUS_WORDS.get(s, s)
+    return "—" if s is None else _words()[0].get(s, s)
 
 
 def _value(v: Any) -> str:
@@ -151,7 +162,11 @@ def _value(v: Any) -> str:
 
 
 def _change_lines(c: d.Change) -> list[str]:
-    mark, path = MARKS[c.kind], visible(c.path)
+    import difflib
+
+    from tekton_results_tui.insights import diff as d
+
+    mark, path = _words()[1][c.kind], visible(c.path)
     if c.kind == d.ADDED:
         return [f"  {mark} {path}: {_value(c.b)}"]
     if c.kind == d.REMOVED:
@@ -181,6 +196,8 @@ def _task_table(result: d.RunDiff, steps: bool) -> list[str]:
 
 
 def write_summary(result: d.RunDiff, a: RecordRow, b: RecordRow, out: TextIO, steps: bool = False) -> None:
+    from tekton_results_tui.insights import diff as d
+
     def head(tag: str, run: RecordRow, status: str, secs: int | None) -> str:
         took = f", {human_duration(secs)}" if secs is not None else ""
         gone = "" if run.in_cluster else " (gone from the cluster)"

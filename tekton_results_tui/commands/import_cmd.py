@@ -20,17 +20,18 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from tekton_results_tui import exitcodes, kinds
 from tekton_results_tui.commands import limits
 from tekton_results_tui.commands.args import add_db_option
 from tekton_results_tui.commands.common import opened_history, quiet_broken_pipe
-from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_bytes, read_dump_file, read_runs
-from tekton_results_tui.commands.dumpfile import Problem
-from tekton_results_tui.commands.import_worker import ReaderProcess
-from tekton_results_tui.store.history import ClassifiedRun, History
 from tekton_results_tui.textsafe import visible
+
+if TYPE_CHECKING:
+    from tekton_results_tui.commands.dumpfile import Problem
+    from tekton_results_tui.commands.import_worker import ReaderProcess
+    from tekton_results_tui.store.history import ClassifiedRun, History
 
 # Runs per History.apply, i.e. per IMMEDIATE write transaction. Bulk import only (the watcher
 # keeps small batches so readers see changes quickly). Measured on 120k ~3.7 KiB runs: batches
@@ -39,6 +40,17 @@ from tekton_results_tui.textsafe import visible
 IMPORT_BATCH = 10_000
 # A dump this big or bigger is read by a child process (commands/import_worker.py): ~2,000 runs.
 READER_PROCESS_MIN_BYTES = 8 * 2**20
+
+
+def __getattr__(name: str) -> Any:
+    """ReaderProcess (commands/import_worker.py) on first use (PEP 562), not at import: every start builds this
+    module's parser, and the reader's machinery (subprocess, pickle, the dump parser) is the import's alone."""
+    if name == "ReaderProcess":
+        from tekton_results_tui.commands.import_worker import ReaderProcess
+
+        globals()[name] = ReaderProcess
+        return ReaderProcess
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # "PipelineRuns (tekton.dev/v1, v1beta1), TaskRuns (...) and CustomRuns (tekton.dev/v1beta1)"
@@ -75,6 +87,8 @@ class FileReport:
 def import_runs(h: History, found: Iterable[ClassifiedRun | Problem], cluster: str,
                 batch: int = IMPORT_BATCH) -> FileReport:
     """Store runs `batch` at a time, each batch one transaction; count new/updated/unchanged."""
+    from tekton_results_tui.commands.dumpfile import Problem
+
     rep = FileReport()
     it = iter(found)
     done = False
@@ -116,6 +130,10 @@ def import_file(h: History, path: str, cluster: str = "", batch: int = IMPORT_BA
     per transaction, with WAL checkpoints in the background (History.bulk). Raises OSError (or
     UnicodeDecodeError) when the file cannot be read.
     """
+    from tekton_results_tui.commands.dump_stream import (
+        classified_runs, decode_dump, read_dump_bytes, read_dump_file, read_runs,
+    )
+
     reader = None
     # an embedded interpreter may have no executable to start a reader with: then in-process
     min_bytes = READER_PROCESS_MIN_BYTES if sys.executable else float("inf")
@@ -124,17 +142,22 @@ def import_file(h: History, path: str, cluster: str = "", batch: int = IMPORT_BA
         if len(data) < min_bytes:
             found: Iterable[ClassifiedRun | Problem] = classified_runs(read_runs(decode_dump(data)))
         else:
-            found = reader = ReaderProcess(path, data)
+            found = reader = _reader_process(path, data)
     elif os.path.getsize(path) < min_bytes:
         found = classified_runs(read_runs(read_dump_file(path)))
     else:
-        found = reader = ReaderProcess(path)
+        found = reader = _reader_process(path)
     try:
         with _cyclic_gc_paused(), h.bulk():
             return import_runs(h, found, cluster, batch)
     finally:
         if reader is not None:
             reader.close()
+
+
+def _reader_process(path: str, data: bytes | None = None) -> ReaderProcess:
+    """A ReaderProcess, by this module's name for it (a test may replace it; the first use loads it)."""
+    return sys.modules[__name__].ReaderProcess(path, data)
 
 
 @contextmanager

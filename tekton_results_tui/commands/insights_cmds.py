@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tekton_results_tui import exitcodes
 from tekton_results_tui.commands import output
 from tekton_results_tui.commands.args import add_db_option, add_filter_words, add_store_options
 from tekton_results_tui.commands.common import check_filter, opened_history, quiet_broken_pipe, scoped_filter
 from tekton_results_tui.errors import UsageError
-from tekton_results_tui.insights import eta as eta_mod
-from tekton_results_tui.insights import stats as stats_mod
-from tekton_results_tui.insights import timeline as tl_mod
-from tekton_results_tui.insights.run_summary import run_insights
 from tekton_results_tui.kubefmt import human_duration
-from tekton_results_tui.store.history import History, RecordRow
 from tekton_results_tui.textsafe import visible
 
+if TYPE_CHECKING:
+    from tekton_results_tui.insights import eta as eta_mod
+    from tekton_results_tui.insights import stats as stats_mod
+    from tekton_results_tui.insights import timeline as tl_mod
+    from tekton_results_tui.store.history import History, RecordRow
+
+# `stats --by` keys, spelled here for `--help`: every start builds the parser, without the statistics' modules
+# (insights/stats.py's GROUP_KEYS, from store/insights_reads.py; tests/test_startup_imports.py checks they match)
+GROUP_KEYS = ("pipeline", "task", "namespace", "repository", "cluster", "day", "week")
 STATS_FORMATS = ("table", "json", "yaml")
 STATS_HELP = ("statistics of the runs FILTER selects, per group: counts by status, success rate, p50/p95/max "
               "duration, queue time, flaky runs, the newest run")
@@ -33,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("stats", help=STATS_HELP, description=STATS_HELP + ". " + FILTER_HELP)
     add_filter_words(p, FILTER_HELP)
     p.add_argument("--by", default="pipeline", metavar="KEY",
-                   help=f"group by one of {', '.join(stats_mod.GROUP_KEYS)} (default pipeline); "
+                   help=f"group by one of {', '.join(GROUP_KEYS)} (default pipeline); "
                         "task counts TaskRuns, the others top-level runs")
     p.add_argument("--since", default="30d", metavar="DURATION",
                    help="only runs created this long ago or later (default 30d; 'all' = the whole history)")
@@ -80,6 +84,9 @@ def stats_table(st: stats_mod.Stats, now: float,
         headers += ["SLOWEST-TASK", "MOST-FAILING"]
     if trend is not None:
         headers.append("RUNS/DAY")
+    # loaded when the command runs: every start builds this parser
+    from tekton_results_tui.insights.stats import sparkline
+
     rows = []
     for gs in st.groups:
         last = ""
@@ -96,7 +103,7 @@ def stats_table(st: stats_mod.Stats, now: float,
                     f"{visible(worst['name'])} ({worst['failed']})" if worst else ""]
         if trend is not None:
             t = trend.get(gs.key)
-            row.append(stats_mod.sparkline(t.runs) if t else "")
+            row.append(sparkline(t.runs) if t else "")
         rows.append(row)
     return headers, rows
 
@@ -114,6 +121,8 @@ def _safe_document(doc: Any) -> Any:
 
 @quiet_broken_pipe
 def run_stats(args: argparse.Namespace) -> int:
+    from tekton_results_tui.insights import stats as stats_mod
+
     by = args.by.strip().lower()
     if by not in stats_mod.GROUP_KEYS:
         raise stats_mod.UnknownGroupKey(args.by)
@@ -158,6 +167,8 @@ def resolve_run(h: History, name: str, namespace: str | None) -> RecordRow | Non
 
 
 def timeline_of(h: History, run: RecordRow, total_width: int, eta: eta_mod.RunEta | None) -> tl_mod.Timeline:
+    from tekton_results_tui.insights import timeline as tl_mod
+
     obj = h.record_object(run.id) or {}
     now = int(h.clock())
     if run.kind == "PipelineRun":
@@ -171,6 +182,8 @@ def timeline_of(h: History, run: RecordRow, total_width: int, eta: eta_mod.RunEt
 
 
 def timeline_document(tl: tl_mod.Timeline, eta: eta_mod.RunEta | None, flaky: str | None) -> dict[str, Any]:
+    from tekton_results_tui.insights import timeline as tl_mod
+
     def seg(s: tl_mod.Segment | None) -> list[int] | None:
         return None if s is None else [s.start8, s.end8]
 
@@ -189,6 +202,9 @@ def timeline_document(tl: tl_mod.Timeline, eta: eta_mod.RunEta | None, flaky: st
 
 @quiet_broken_pipe
 def run_timeline(args: argparse.Namespace) -> int:
+    from tekton_results_tui.insights import timeline as tl_mod
+    from tekton_results_tui.insights.run_summary import run_insights
+
     namespace = args.run_namespace or (getattr(args, "namespaces", None) or [None])[-1]
     width = args.width or shutil.get_terminal_size((80, 24)).columns
     if width < 40:

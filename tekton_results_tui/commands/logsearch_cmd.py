@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tekton_results_tui import exitcodes
 from tekton_results_tui.commands import output
 from tekton_results_tui.commands.args import add_store_options
 from tekton_results_tui.commands.common import check_filter, opened_history, quiet_broken_pipe, scoped_filter
 from tekton_results_tui.errors import UsageError
-from tekton_results_tui.store.history import History, LogHit, parse_log_query
+from tekton_results_tui.store.history import History
 from tekton_results_tui.textsafe import visible
+
+if TYPE_CHECKING:
+    from tekton_results_tui.store.history import LogHit
 
 PAGE = 200
 GREP_HELP = ('words and "quoted phrases" that must all be on one line (-word leaves lines with it out); '
@@ -78,6 +81,9 @@ def run_grep(args: argparse.Namespace) -> int:
         raise UsageError(f"-C {args.context}: give 0 to 100 lines of context")
     if args.limit < 0:
         raise UsageError(f"--limit {args.limit}: give 0 (all) or more")
+    # loaded when the command runs: every start builds this parser
+    from tekton_results_tui.store.history import parse_log_query
+
     q = parse_log_query(args.grep)  # a bad search fails before any database work
     ns = [args.log_namespace] if args.log_namespace else list(getattr(args, "namespaces", None) or [])
     flt = scoped_filter(args.name, ns)

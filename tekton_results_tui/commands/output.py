@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
-from typing import Any, Sequence, TextIO
-
-import yaml
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from tekton_results_tui.kubefmt import human_duration  # noqa: F401 - part of this module's API
 from tekton_results_tui.textsafe import is_clean, visible
+
+if TYPE_CHECKING:
+    import yaml
 
 # name: one Result/Record name per line, for scripts; wide: the table with CLUSTER and the full names
 OUTPUT_FORMATS = ("table", "wide", "json", "yaml", "name")
@@ -53,34 +55,41 @@ def json_text(doc: Any, indent: int | None = 2) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
-class _TerminalSafeDumper(yaml.SafeDumper):
-    """YAML whose strings with controls or invisible characters are double-quoted with escapes.
-
-    PyYAML writes bidi overrides, zero-width characters and NEL as they are when unicode is allowed;
-    such a string is written double-quoted with ASCII escapes instead (the same value when loaded).
-    """
-
-    def write_double_quoted(self, text: str, split: bool = True) -> None:
-        if is_clean(text):
-            return super().write_double_quoted(text, split)
-        saved, self.allow_unicode = self.allow_unicode, False  # escape every non-ASCII character here
-        try:
-            return super().write_double_quoted(text, split)
-        finally:
-            self.allow_unicode = saved
-
-
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if is_clean(value, keep_newlines=True):
         return dumper.represent_str(value)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
 
 
-_TerminalSafeDumper.add_representer(str, _represent_str)
+@functools.cache
+def _terminal_safe_dumper() -> type[yaml.SafeDumper]:
+    """The terminal-safe YAML dumper class, built when YAML is first written."""
+    import yaml  # loaded when a command writes YAML: every start builds the parser, which imports this module
+
+    class _TerminalSafeDumper(yaml.SafeDumper):
+        """YAML whose strings with controls or invisible characters are double-quoted with escapes.
+
+        PyYAML writes bidi overrides, zero-width characters and NEL as they are when unicode is allowed;
+        such a string is written double-quoted with ASCII escapes instead (the same value when loaded).
+        """
+
+        def write_double_quoted(self, text: str, split: bool = True) -> None:
+            if is_clean(text):
+                return super().write_double_quoted(text, split)
+            saved, self.allow_unicode = self.allow_unicode, False  # escape every non-ASCII character here
+            try:
+                return super().write_double_quoted(text, split)
+            finally:
+                self.allow_unicode = saved
+
+    _TerminalSafeDumper.add_representer(str, _represent_str)
+    return _TerminalSafeDumper
 
 
 def yaml_text(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_TerminalSafeDumper, sort_keys=False, allow_unicode=True,
+    import yaml
+
+    return yaml.dump(doc, Dumper=_terminal_safe_dumper(), sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=1_000_000)
 
 

@@ -10,15 +10,19 @@ The JSON columns of a page are read in one query per page (not one per row).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from tekton_results_tui.commands import output
-from tekton_results_tui.insights.eta import page_etas
 from tekton_results_tui.store.grouping import format_time
-from tekton_results_tui.store.history import History, RecordRow, ResultRow
+
+if TYPE_CHECKING:
+    from tekton_results_tui.store.history import History, RecordRow, ResultRow
 
 
 def result_documents(rows: Sequence[ResultRow], history: History) -> list[dict]:
+    # loaded when the command runs: every start builds the parser, whose `results` imports this module
+    from tekton_results_tui.insights.eta import page_etas
+
     ids = [r.id for r in rows]
     details = history.result_details_of(ids)
     counts = history.record_counts(ids)
