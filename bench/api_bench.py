@@ -20,7 +20,10 @@ the server's CPU time per request (and requests per CPU-second), which depends f
 the machine runs than req/s does.
 
 usage: bench/api_bench.py [--db PATH|URL] [--seconds 15 | --long] [--clients 50] [--log-mb 100] [--workers 16]
-                          [--processes 1] [--no-wrk]
+                          [--processes 1] [--no-wrk] [--read-only] [--no-load] [--summary-runs 20]
+  --read-only  write nothing into the history (no log runs added: the mix has no logs, no log is streamed), so an
+               older schema is served as it is, unmigrated (serve opens it read-only): a before/after on a copy
+  --no-load    the sequential figures only (no load, no wrk, no log stream)
 """
 
 from __future__ import annotations
@@ -226,15 +229,21 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=16, help="serve --workers")
     ap.add_argument("--processes", type=int, default=1, help="serve --processes")
     ap.add_argument("--no-wrk", dest="wrk", action="store_false", help="skip the wrk run of the load mix")
+    ap.add_argument("--read-only", action="store_true", help="add no log runs: the history is not written (nor migrated)")
+    ap.add_argument("--no-load", action="store_true", help="sequential figures only")
+    ap.add_argument("--summary-runs", type=int, default=20, help="sequential summary requests")
     args = ap.parse_args()
     seconds = 60.0 if args.long else args.seconds
     db_url = args.db if "://" in args.db else f"sqlite:///{os.path.abspath(args.db)}"
     if "://" not in args.db and not os.path.exists(args.db):
         print(f"no history at {args.db}: build one with bench/store_bench.py --keep {args.db} --no-raw", file=sys.stderr)
         return 2
-    t0 = time.perf_counter()
-    small_logs, big_log = add_logs(db_url, args.log_mb)
-    print(f"added {LOG_RUNS} runs with 20 KB logs and one {args.log_mb} MB log in {time.perf_counter() - t0:.1f} s")
+    small_logs: list[tuple[str, str]] = []
+    big_log: tuple[str, str] | None = None
+    if not args.read_only:
+        t0 = time.perf_counter()
+        small_logs, big_log = add_logs(db_url, args.log_mb)
+        print(f"added {LOG_RUNS} runs with 20 KB logs and one {args.log_mb} MB log in {time.perf_counter() - t0:.1f} s")
 
     port = free_port()
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -268,10 +277,12 @@ def main() -> int:
         since = f'data.status.startTime > timestamp("{ts(NOW - 30 * 86400)}")'
         summ_url = (base + API + "/-/results/-/records/summary?summary=total,succeeded,failed,avg_duration,max_duration"
                     f"&group_by=pipeline&order_by={q('DESC total')}&filter={q(since)}")
-        summ = sequential(s, summ_url, 20)
+        summ = sequential(s, summ_url, args.summary_runs)
         groups = len(s.get(summ_url, timeout=60).json()["summary"])
         print(f"summary group_by=pipeline 30 d  p50 {pct(summ, .5):6.1f} ms  max {max(summ):6.1f} ms   target < 300 ms   "
-              f"{verdict(pct(summ, .95) < 300)}   ({groups} groups)")
+              f"{verdict(pct(summ, .95) < 300)}   ({groups} groups, load avg {os.getloadavg()[0]:.1f})")
+        if args.no_load:
+            return 0
 
         mix = ([API + "/-/results?page_size=50"] * 8
                + [API + f"/{r['name'].rsplit('/records/', 1)[0]}/records/{r['uid']}" for r in recs[:40]]
@@ -294,6 +305,8 @@ def main() -> int:
             print(line + f"   RSS {rss_mb(proc.pid):.0f} MB (load avg {os.getloadavg()[0]:.1f})" if line
                   else "wrk: not on PATH (apt-get install wrk), the C-client figure is not measured")
 
+        if big_log is None:
+            return 0
         before = rss_mb(proc.pid)
         peak = before
         done = threading.Event()
