@@ -194,8 +194,9 @@ def store_filters() -> list[str]:
 
 
 async def child_filters(path: str, reps: int) -> dict:
-    """Filter keystroke -> updated tree: the bar applies a filter (as after its debounce) and the clock stops
-    when the tree shows that filter's first page and a frame was drawn. Each of the ten filters `reps` times,
+    """Filter keystroke -> updated tree: the text is typed into the bar (and drawn), the clock starts when the
+    bar applies it (as its debounce ends) and stops when the tree shows that filter's first page and a frame
+    was drawn. Each of the ten filters `reps` times,
     alternating with the empty filter (so each application really changes the listing)."""
     from tekton_results_tui.store.db import open_database
     from tekton_results_tui.store.history import History
@@ -210,8 +211,13 @@ async def child_filters(path: str, reps: int) -> dict:
         await app.settle_reads()
 
         async def apply(text: str) -> float:
+            # typed: the bar shows the text (a frame) while the debounce runs; the clock starts when it ends
+            app.filter_bar.set_text(text, apply_now=False)
+            typed = loop.create_future()
+            app.call_after_refresh(lambda f=typed: f.done() or f.set_result(None))
+            await typed
             t0 = time.perf_counter()
-            app.filter_bar.set_text(text)
+            app.filter_bar.apply_now()
             deadline = t0 + 30
             while (app.tree.filter is None or app.tree.filter.text != text) and time.perf_counter() < deadline:
                 await asyncio.sleep(0.0005)
@@ -371,12 +377,16 @@ def main() -> int:
             res = asyncio.run(child_empty())
         elif mode == "empty_latency":
             res = asyncio.run(child_empty_latency(int(rest[0])))
-        elif mode == "tui":
+        elif mode == "tui":  # start-up as tui/run.py has it: imports under the default collector settings
             res = asyncio.run(child_tui(rest[0], pages=True))
-        elif mode == "filters":
-            res = asyncio.run(child_filters(rest[0], int(rest[1])))
         else:
-            res = asyncio.run(child_latency(rest[0], int(rest[1]), float(rest[2]), float(rest[3])))
+            from tekton_results_tui.tui.gc_tuning import tuned_gc  # the collector settings tui/run.py runs the app with
+
+            with tuned_gc():
+                if mode == "filters":
+                    res = asyncio.run(child_filters(rest[0], int(rest[1])))
+                else:
+                    res = asyncio.run(child_latency(rest[0], int(rest[1]), float(rest[2]), float(rest[3])))
         print(json.dumps(res))
         return 0
 

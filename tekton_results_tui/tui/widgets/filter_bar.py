@@ -123,6 +123,8 @@ class FilterBar(Static):
         """One line under the bar (the message quotes what was typed: controls shown as escapes)."""
         if message is not None:
             message = visible(message.splitlines()[0] if message.strip() else message)
+        if message == self.error:
+            return  # unchanged (every valid keystroke clears it): an update would lay the screen out again
         self.error = message
         err = self.query_one("#filter-error", Static)
         err.update(Text(message or "", style="bold red"))
