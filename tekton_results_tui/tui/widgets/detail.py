@@ -26,8 +26,8 @@ TITLES = ("Summary", "YAML", "Logs", "Events", "Timeline")
 
 class TabViews(dict[str, DetailTab]):
     """The tabs' views; a tab's view is made (its module imported, its widgets mounted) the first time it
-    is asked for. The first screen needs only the Summary: building YAML, Logs, Events and Timeline up
-    front cost the first paint their imports and widget trees."""
+    is asked for (the Summary when the first Result is shown): building them up front cost the first paint
+    their imports and widget trees."""
 
     def __init__(self, make: Callable[[str], DetailTab]) -> None:
         super().__init__()
@@ -63,11 +63,11 @@ class DetailPane(Vertical):
         self.views = TabViews(self._make_view)
 
     def compose(self) -> ComposeResult:
+        # Every tab's view is made when first shown, the Summary too: the first screen is the tree's first
+        # page, and the Summary's modules (the insights) and widgets would cost that paint ~70 ms of CPU.
         with TabbedContent(id="detail-tabs", initial="summary"):
             for tab, title in zip(TABS, TITLES):
-                with TabPane(title, id=tab):
-                    if tab == "summary":
-                        yield self.views[tab]
+                yield TabPane(title, id=tab)
 
     def _make_view(self, tab: str) -> DetailTab:
         """A tab's view (imported here: only opened tabs pay for their modules); mounted in its pane when
