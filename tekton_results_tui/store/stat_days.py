@@ -23,6 +23,8 @@ days from here and everything else — dirty days, the partial days at a window'
 rows (insights_reads), so an answer never depends on when a day was settled. Writers settle old
 days at once and the live ones (today, yesterday) at most every SETTLE_AFTER_S, so a busy watcher
 rebuilds today's rows about twice a minute, not per batch; `History.optimize` settles everything.
+The record-list summary's `summary_day` rows (schema v9, store/summary_days.py) are keyed by their runs'
+creation day and rebuilt with it: the same marks keep them right.
 """
 
 from __future__ import annotations
