@@ -176,7 +176,7 @@ class History:
             # without statistics on the pair PostgreSQL took label:team=web for 1/7 of its size and hashed
             # every Result for a page (69 ms at 20k Results); with them it walks newest-first (1.3 ms).
             self._label_pair_statistics()
-            self.db.execute_sql("ANALYZE result, record, label, run_stat, stat_day, stat_rebuilt")
+            self.db.execute_sql("ANALYZE result, record, label, run_stat, stat_day, stat_rebuilt, summary_day")
 
     def _label_pair_statistics(self) -> None:
         """PostgreSQL: CREATE STATISTICS on label (key, value) once, by a role that owns the table. PostgreSQL

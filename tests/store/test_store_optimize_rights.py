@@ -121,7 +121,7 @@ def test_optimize_rebuilds_statistics_days_serialized_with_other_writers(pg_url:
 
 @pytest.mark.postgres
 def test_optimize_gives_the_planner_statistics_of_every_writer_kept_table(pg_url: str) -> None:
-    """optimize() ANALYZEs each table readers plan over, stat_rebuilt included (without it the planner
+    """optimize() ANALYZEs each table readers plan over, stat_rebuilt and summary_day included (without it the planner
     guessed ~70 rows for it whatever it held)."""
     h = History(open_database(pg_url))
     h.apply([RunUpsert(pr(f"run-{i}")) for i in range(3)])
@@ -130,4 +130,4 @@ def test_optimize_gives_the_planner_statistics_of_every_writer_kept_table(pg_url
     analyzed = {name for (name,) in h.db.execute_sql(
         "SELECT relname FROM pg_stat_user_tables WHERE schemaname = %s AND last_analyze IS NOT NULL", (schema,))}
     h.db.close()
-    assert {"result", "record", "label", "run_stat", "stat_day", "stat_rebuilt"} <= analyzed
+    assert {"result", "record", "label", "run_stat", "stat_day", "stat_rebuilt", "summary_day"} <= analyzed
