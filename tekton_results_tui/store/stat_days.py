@@ -242,17 +242,6 @@ def settle_due(db: pw.Database, now: int, everything: bool = False) -> int:
     return len(due)
 
 
-def _day_ranges(days: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted days as [start, end) epoch-second ranges of consecutive days."""
-    out: list[tuple[int, int]] = []
-    for d in sorted(set(days)):
-        if out and out[-1][1] == d * DAY:
-            out[-1] = (out[-1][0], (d + 1) * DAY)
-        else:
-            out.append((d * DAY, (d + 1) * DAY))
-    return out
-
-
 def in_ranges(col: pw.Node, ranges: Sequence[tuple[int, int | None]]) -> pw.Expression:
     """`col` within any of the [lo, hi) ranges (hi None: unbounded)."""
     expr: pw.Expression | None = None
@@ -292,7 +281,7 @@ def rebuild(db: pw.Database, days: list[int]) -> None:
     """Rebuild these days' stat_day rows from the runs (inside the writer's transaction)."""
     if not days:
         return
-    ranges = _day_ranges(days)
+    ranges = summary_days.day_ranges(days)
     StatDay.delete().where((StatDay.span == 1) & (StatDay.day << days)).execute()
     groups: dict[tuple, _Acc] = {}
 
@@ -502,7 +491,7 @@ def plan(db: pw.Database, scope: str, f: Filter, weeks: bool = True, dirty: Sequ
             if broken:
                 outside.append(StatDay.day << [w + i for w in broken for i in range(7)])
             rows_where = _all(week_rows) | (rows_where & _any(outside)) if outside else _all(week_rows)
-    ranges = edges + [(a, b) for a, b in _day_ranges(dirty)]
+    ranges = edges + [(a, b) for a, b in summary_days.day_ranges(dirty)]
     return Plan(_all(conds) & rows_where, sorted(ranges, key=lambda r: r[0]), every)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 from apikit import API, T0, pr, served, tr
+from rollupkit import rollup_spied, scan_only
 
-from tekton_results_tui.store import api_summary as summ
 from tekton_results_tui.store import stat_days as sd
 from tekton_results_tui.store.grouping import format_time
 from tekton_results_tui.store.history import History, RunUpsert
@@ -57,13 +57,6 @@ def test_dashboard_summaries_come_from_summary_days_unchanged(history: History, 
         h.apply([RunUpsert(pr("late", ns="ci", created=T0 - 600, start=T0 - 595, end=T0 - 500, pipeline="build"))])
         assert list(sd.StatDirty.select())
     answered: list[bool] = []
-    real = summ._from_summary_days
-
-    def spy(*a: Any) -> Any:
-        r = real(*a)
-        answered.append(r is not None)
-        return r
-
     queries = []
     for days in (30, 7, 1):
         since = f'data.status.startTime > timestamp("{format_time(T0 - days * DAY)}")'
@@ -73,11 +66,9 @@ def test_dashboard_summaries_come_from_summary_days_unchanged(history: History, 
         queries.append(dict(summary="total,failed", group_by="pipeline", filter=since + ' && parent == "ci"'))
     with served() as url:
         for q in queries:
-            with monkeypatch.context() as m:
-                m.setattr(summ, "_from_summary_days", spy)
+            with rollup_spied(monkeypatch, answered):
                 got = _get(url, **q)
-            with monkeypatch.context() as m:
-                m.setattr(summ, "_from_summary_days", lambda *a: None)
+            with scan_only(monkeypatch):
                 want = _get(url, **q)
             assert _sorted(got) == _sorted(want), q
             assert answered.pop() is True, q

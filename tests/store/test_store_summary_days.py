@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 import pytest
+from rollupkit import rollup_spied, scan_only
 from store_objects import T0, new_uid
 
 from tekton_results_tui.api.cel_filter import compile_filter
@@ -100,21 +101,12 @@ def _both(scope: Scope, flt: str, group: tuple[str, str | None] | None,
     """(the summary as served, the run_stat scan's) for one query; the first must come from summary_day."""
     node = compile_filter(flt, "records")
     answered: list[bool] = []
-    real = summ._from_summary_days
-
-    def spy(*a: Any) -> Any:
-        r = real(*a)
-        answered.append(r is not None)
-        return r
-
-    with monkeypatch.context() as m:
-        m.setattr(summ, "_from_summary_days", spy)
+    with rollup_spied(monkeypatch, answered):
         got = summ.summarize(scope, node, group)
     # a time grouping needs a lower bound (the scan's buckets truncate toward zero, before 1970 too)
     assert answered == [group is None or group[0] not in ("day", "week", "month", "year") or "startTime >" in flt], \
         (flt, group)
-    with monkeypatch.context() as m:
-        m.setattr(summ, "_from_summary_days", lambda *a: None)
+    with scan_only(monkeypatch):
         want = summ.summarize(scope, node, group)
     return got, want
 
