@@ -1,19 +1,26 @@
 """`sync` throughput: Records/s from a local Results server into a fresh history, against the raw limit.
 
-The source is `tekton-results-tui serve` over a history built for the run (from the test suite's
-recorded-shape fake server, synced once), or the fake itself with `--source fake`. Both run in their
-own process. Measured in the same run:
+The source is `tekton-results-tui serve` (`--serve-processes N`) over a history built for the run (from
+the test suite's recorded-shape fake server, synced once), or the fake itself with `--source fake`. Both
+run in their own process. Measured in the same run:
 - raw: the client alone — list every page (HTTP + JSON + base64) and fetch every log, storing nothing;
-- sync: the same requests, classified and applied to a fresh SQLite (and PostgreSQL when reachable).
+- sync: the same requests, classified and applied to a fresh SQLite (and PostgreSQL when reachable), with
+  the ratio sync/raw and the CPU seconds of each process: the writer (this one), the reader process that
+  fetches, decodes and classifies pages after the first (sources/sync_reader.py), and the server;
+- runs only, also: the store alone (no HTTP), and the sync with every page read in the writing process
+  (as before the reader process) for comparison.
+Every figure is printed with the 1-minute load average: the machine's 2 cores are shared, and three busy
+processes (server, reader, writer) share them in a sync.
 Goal: >= 5,000 Records/s for sync.
 
-    .venv/bin/python bench/sync_bench.py [--pipelineruns 2000] [--source serve|fake] [--pg URL]
+    .venv/bin/python bench/sync_bench.py [--pipelineruns 2000] [--source serve|fake] [--serve-processes 1] [--pg URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -96,15 +103,35 @@ def store_only(pages: list, db_url: str) -> tuple[int, float]:
     return n, dt
 
 
-def sync_pass(url: str, db_url: str) -> tuple[int, float, object]:
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds of a running process (the server)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sync_pass(url: str, db_url: str, reader_process: bool | None = None,
+              server_pid: int | None = None) -> tuple[int, float, object, str]:
+    """One sync into a fresh history: Records, seconds, stats, and where the CPU went."""
     db = open_database(db_url)
     h = History(db)
-    s = ResultsSync(h, ResultsClient(url, read_timeout_s=120), "bench", page_size=PAGE)
+    s = ResultsSync(h, ResultsClient(url, read_timeout_s=120), "bench", page_size=PAGE, reader_process=reader_process)
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader process, once it has ended
+    srv0 = cpu_of(server_pid) if server_pid else 0.0
     t0 = time.perf_counter()
     stats = s.run_once()
     dt = time.perf_counter() - t0
+    own1, kids1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (f"CPU s: writer {own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime:.2f}, "
+           f"reader {kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime:.2f}"
+           + (f", server {cpu_of(server_pid) - srv0:.2f}" if server_pid else ""))
     db.close()
-    return stats.records, dt, stats
+    return stats.records, dt, stats, cpu
 
 
 def measure(a: argparse.Namespace, tmp: Path, logs: bool) -> None:
@@ -118,28 +145,37 @@ def measure(a: argparse.Namespace, tmp: Path, logs: bool) -> None:
         fake_url, count = line[0], int(line[1])
         print(f"\n== {tag}: {count} Records ({a.pipelineruns} PipelineRuns, 3 TaskRuns each"
               + (", a Log per TaskRun)" if logs else ")"))
-        url = fake_url
+        url, server_pid = fake_url, fake.pid
         if a.source == "serve":
             db_a = "sqlite:///" + str(tmp / f"a-{tag[:4]}.db")
-            n, dt, _ = sync_pass(fake_url, db_a)
+            n, dt, _, _ = sync_pass(fake_url, db_a)
             print(f"history A built by sync from the fake: {n} Records in {dt:.1f}s")
             port = free_port()
             serve = start([sys.executable, "-m", "tekton_results_tui", "serve", "--db", db_a, "--listen",
-                           f"127.0.0.1:{port}", "--auth", "none"])
+                           f"127.0.0.1:{port}", "--auth", "none"]
+                          + (["--processes", str(a.serve_processes)] if a.serve_processes > 1 else []))
             procs.append(serve)
-            url = f"http://127.0.0.1:{port}"
+            url, server_pid = f"http://127.0.0.1:{port}", (serve.pid if a.serve_processes == 1 else None)
             wait_http(url, serve)
         print(f"source: {a.source} at {url}")
         pages: list = []
         n, dt = raw_pass(url, keep=pages)
-        print(f"raw HTTP+JSON (list + decode + log fetch, nothing stored): {n} Records in {dt:.2f}s = {n / dt:,.0f} Records/s")
+        raw_rate = n / dt
+        print(f"raw HTTP+JSON (list + decode + log fetch, nothing stored): {n} Records in {dt:.2f}s = "
+              f"{raw_rate:,.0f} Records/s ({load()})")
         if not logs:
             n, dt = store_only(pages, "sqlite:///" + str(tmp / f"s-{tag[:4]}.db"))
             print(f"store alone (classify + History.apply of the same runs, no HTTP), SQLite: {n} runs in {dt:.2f}s "
-                  f"= {n / dt:,.0f} runs/s")
-        n, dt, stats = sync_pass(url, "sqlite:///" + str(tmp / f"b-{tag[:4]}.db"))
-        print(f"sync into SQLite: {n} Records in {dt:.2f}s = {n / dt:,.0f} Records/s "
-              f"({stats.runs} runs, {stats.logs} logs, {stats.skipped} skipped; {stats.store_seconds:.2f}s in History.apply)")
+                  f"= {n / dt:,.0f} runs/s ({load()})")
+            n, dt, stats, cpu = sync_pass(url, "sqlite:///" + str(tmp / f"i-{tag[:4]}.db"), reader_process=False,
+                                          server_pid=server_pid)
+            print(f"sync into SQLite, every page read in the writing process: {n} Records in {dt:.2f}s = "
+                  f"{n / dt:,.0f} Records/s, {n / dt / raw_rate:.0%} of raw ({cpu}; {load()})")
+        n, dt, stats, cpu = sync_pass(url, "sqlite:///" + str(tmp / f"b-{tag[:4]}.db"), server_pid=server_pid)
+        print(f"sync into SQLite: {n} Records in {dt:.2f}s = {n / dt:,.0f} Records/s, {n / dt / raw_rate:.0%} of raw "
+              f"({stats.runs} runs, {stats.logs} logs, {stats.skipped} skipped; {stats.pages} pages, "
+              f"{stats.reader_pages} by the reader process; {stats.store_seconds:.2f}s in History.apply; {cpu}; "
+              f"{load()})")
         try:
             import psycopg2
 
@@ -147,9 +183,9 @@ def measure(a: argparse.Namespace, tmp: Path, logs: bool) -> None:
             schema = "bench_" + uuid.uuid4().hex[:8]
             pg = f"{a.pg}{'&' if '?' in a.pg else '?'}schema={schema}"
             try:
-                n, dt, stats = sync_pass(url, pg)
-                print(f"sync into PostgreSQL: {n} Records in {dt:.2f}s = {n / dt:,.0f} Records/s "
-                      f"({stats.store_seconds:.2f}s in History.apply)")
+                n, dt, stats, cpu = sync_pass(url, pg, server_pid=server_pid)
+                print(f"sync into PostgreSQL: {n} Records in {dt:.2f}s = {n / dt:,.0f} Records/s, "
+                      f"{n / dt / raw_rate:.0%} of raw ({stats.store_seconds:.2f}s in History.apply; {cpu}; {load()})")
             finally:
                 conn = psycopg2.connect(a.pg)
                 conn.autocommit = True
@@ -157,7 +193,7 @@ def measure(a: argparse.Namespace, tmp: Path, logs: bool) -> None:
                 conn.close()
         except Exception as exc:  # noqa: BLE001
             print(f"PostgreSQL: not measured ({str(exc).splitlines()[0] if str(exc) else exc!r})")
-        n, dt, stats = sync_pass(url, "sqlite:///" + str(tmp / f"b-{tag[:4]}.db"))
+        n, dt, stats, _ = sync_pass(url, "sqlite:///" + str(tmp / f"b-{tag[:4]}.db"))
         print(f"second sync (nothing changed): {stats.requests} requests, {dt * 1000:.0f} ms")
     finally:
         for p in procs:
@@ -169,9 +205,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pipelineruns", type=int, default=2000, help="each with 3 TaskRuns (and a Log per TaskRun)")
     ap.add_argument("--source", choices=("serve", "fake"), default="serve")
+    ap.add_argument("--serve-processes", type=int, default=1, help="serve --processes N (default 1)")
     ap.add_argument("--pg", default=os.environ.get("TEKTON_RESULTS_TUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    print(f"start: {load()}")
     measure(a, tmp, logs=True)
     measure(a, tmp, logs=False)
     return 0

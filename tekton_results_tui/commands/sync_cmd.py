@@ -1,7 +1,9 @@
 """`sync`: copy a Tekton Results server's history into ours, as if its runs had been watched.
 
 Incremental (a second run fetches only what changed since the first), resumable (Ctrl-C or a crash
-loses at most the page in flight), and `--follow` keeps polling. Runs deleted from the source stay.
+loses at most the batch of pages in flight: the cursor moves past a batch once it is committed), and
+`--follow` keeps polling. A long pass reads its pages in a reader process (sources/sync_reader.py) while
+this one writes; Ctrl-C ends both at once. Runs deleted from the source stay.
 Exit 0 when everything read was stored, 1 when some records were skipped (named on stderr), 2 with
 one line when the source or the database fails (what was synced before stays).
 """

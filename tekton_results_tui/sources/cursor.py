@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tekton_results_tui.sources.wire import SourceRecord
-from tekton_results_tui.store.history import History
+if TYPE_CHECKING:  # the reader process (sync_reader.py) needs no database library
+    from tekton_results_tui.store.history import History
 
 VERSION = 1
 MAX_PENDING = 20_000  # Log/EventList records kept waiting for their run; the oldest are dropped beyond
@@ -87,9 +88,13 @@ class Cursor:
         return r.updated_ns < self.time_ns or (r.updated_ns == self.time_ns and (self.closed or seen_key(r) in self.seen))
 
     def advance(self, r: SourceRecord) -> None:
-        if r.updated_ns > self.time_ns:
-            self.time_ns = r.updated_ns
-            self.seen = {seen_key(r)}
+        self.advance_to(r.updated_ns, seen_key(r))
+
+    def advance_to(self, updated_ns: int, key: str) -> None:
+        """Past a record applied (its update_time and seen_key): only ever called once it is in the store."""
+        if updated_ns > self.time_ns:
+            self.time_ns = updated_ns
+            self.seen = {key}
             self.closed = False
-        elif r.updated_ns == self.time_ns:
-            self.seen.add(seen_key(r))
+        elif updated_ns == self.time_ns:
+            self.seen.add(key)

@@ -13,12 +13,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from tekton_results_tui import kinds
 from tekton_results_tui.sources.wire import SourceRecord
 from tekton_results_tui.store import grouping as g
-from tekton_results_tui.store.history import ClassifiedRun, Events, History, Logs, StepLogData
+# the change types themselves (History re-exports them): the reader process (sync_reader.py) classifies runs
+# and loads no database library
+from tekton_results_tui.store.changes import ClassifiedRun, Events, Logs, StepLogData
+
+if TYPE_CHECKING:
+    from tekton_results_tui.store.history import History
 
 RUN_TYPES: dict[str, kinds.RunKind] = {t: k for k in kinds.RUN_KINDS for t in k.record_types}
 LOG_TYPES = frozenset({kinds.LOG.record_type, "results.tekton.dev/v1alpha2.Log"})
@@ -27,13 +32,29 @@ LOG_ANNOTATION = "results.tekton.dev/log"  # upstream's watcher names a run's Lo
 EVENTLIST_ANNOTATION = "results.tekton.dev/eventlist"
 
 
-@dataclass
 class RunFound:
-    """A run this sync knows: its object as the store should classify it for its Logs/Events."""
+    """A run this sync knows: its object as the store should classify it for its Logs/Events.
 
-    uid: str
-    result_name: str
-    obj: dict
+    A run classified in the reader process (sources/sync_reader.py) arrives as its JSON text: the object
+    is parsed here only when a Log or EventList needs it (most runs never have one matched in a page)."""
+
+    __slots__ = ("uid", "result_name", "_obj", "_text", "info")
+
+    def __init__(self, uid: str, result_name: str, obj: dict | None = None, text: str | None = None,
+                 info: g.RunInfo | None = None) -> None:
+        self.uid, self.result_name, self._obj, self._text = uid, result_name, obj, text
+        # the run's classification, in its Result, when this sync classified it (not for a stored run): its
+        # Logs/Events need not be classified again by the store
+        self.info = info
+
+    @property
+    def obj(self) -> dict:
+        if self._obj is None:
+            self._obj = in_result(_DECODER.decode(self._text or "{}"), self.result_name)
+        return self._obj
+
+    def __repr__(self) -> str:
+        return f"RunFound({self.uid!r}, {self.result_name!r})"
 
 
 @dataclass
@@ -49,11 +70,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (no database JSON type holds it)")
 
 
+# one decoder for every record: json.loads with a parse_constant builds a new decoder at each call (~1/4
+# of a small object's parse time)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def decode_json(r: SourceRecord) -> tuple[str, Any]:
     """The record's JSON text and object. NaN/Infinity are refused: the text is stored as it is, and
     PostgreSQL's JSONB would refuse the whole page's transaction for them."""
     text = r.value.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return text, json.loads(text, parse_constant=_no_constant)
+    return text, _DECODER.decode(text)
 
 
 def translate(records: list[SourceRecord]) -> Translated:
@@ -72,7 +98,7 @@ def translate(records: list[SourceRecord]) -> Translated:
                 info.result_name = source_result
                 info.record_name = g.record_name(source_result, info.uid)
             t.changes.append(ClassifiedRun(info, text))
-            t.runs[info.uid] = RunFound(info.uid, info.result_name, in_result(obj, info.result_name))
+            t.runs[info.uid] = RunFound(info.uid, info.result_name, in_result(obj, info.result_name), info=info)
         elif r.type in LOG_TYPES or r.type in EVENT_TYPES:
             t.docs.append(r)
         else:
@@ -240,9 +266,13 @@ def split_steps(content: bytes, doc: Any, cut: bool) -> list[StepLogData]:
 
 
 def document_change(r: SourceRecord, doc: Any, run: RunFound,
-                    fetch_log: Callable[[SourceRecord], tuple[bytes, bool] | None],
+                    fetch_log: Callable[[SourceRecord], tuple[bytes, bool] | list[StepLogData] | None],
                     step_cap: int = DEFAULT_STEP_CAP) -> Any:
-    """The Logs or Events change of a matched document, or a string saying why there is none."""
+    """The Logs or Events change of a matched document, or a string saying why there is none. `fetch_log`
+    gives the log's content (and whether it was cut), or its step logs already split (the reader process's)."""
+    # a classification with warnings is left to the store: the Result's annotation set by in_result may
+    # have replaced one that warned
+    info = run.info if run.info is not None and not run.info.warnings else None
     if r.type in LOG_TYPES:
         rk = kinds.run_kind(run.obj.get("kind"))
         if rk is None or not rk.step_logs:
@@ -251,9 +281,11 @@ def document_change(r: SourceRecord, doc: Any, run: RunFound,
         got = fetch_log(r)
         if got is None:
             return f"{r.name}: the source has no content for this log"
+        if isinstance(got, list):
+            return Logs(run.obj, got, info)
         content, cut = got
-        return Logs(run.obj, step_logs(content, doc, cut, step_cap))
+        return Logs(run.obj, step_logs(content, doc, cut, step_cap), info)
     items = event_items(doc)
     if items is None:
         return f"{r.name}: an EventList without items"
-    return Events(run.obj, items)
+    return Events(run.obj, items, info)

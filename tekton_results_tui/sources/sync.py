@@ -1,15 +1,18 @@
 """A sync from a Tekton Results server into the history: incremental, resumable, idempotent.
 
 One pass lists the source's Records ordered by update_time, from the cursor on (cursor.py), a page at
-a time; each page becomes one `History.apply` batch and then the cursor moves past it, so a pass cut
-by a crash or Ctrl-C resumes at the last page applied, and a second pass fetches only what changed.
+a time; each page (or, in a long pass, each run of pages waiting for the writer) becomes one
+`History.apply` batch and then the cursor moves past it, so a pass cut by a crash or Ctrl-C resumes at
+the last batch applied, and a second pass fetches only what changed. Pages after the first of a long
+pass are fetched, decoded and classified by a reader process (sync_reader.py) while this one writes.
 Records deleted from the source are kept: a sync never marks anything gone.
 """
 
 from __future__ import annotations
 
 import base64
-import queue
+import contextlib
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -20,11 +23,23 @@ from tekton_results_tui import kinds
 from tekton_results_tui.sources import records as rec
 from tekton_results_tui.sources.client import HttpError, ResultsClient
 from tekton_results_tui.sources.cursor import Cursor, cursor_key, seen_key
+from tekton_results_tui.sources.pages import Page, fetch_log, fetch_page
+from tekton_results_tui.sources.pages import Workers as _Workers
+from tekton_results_tui.sources.sync_reader import ReaderFeed
 from tekton_results_tui.sources.wire import SourceError, SourceRecord, format_ns
 from tekton_results_tui.store.history import History
 
 ORDER = "update_time asc"
 MAX_SKIPPED_KEPT = 200  # skipped records named in a pass's stats (the count is exact)
+# A pass whose first page is full and at least this big reads the rest in a reader process (sync_reader.py).
+READER_MIN_PAGE_SIZE = 200
+# Runs per History.apply when pages wait for the writer (as import's batches: each index page written once
+# per transaction, not once per page); a page is never split.
+BATCH_RUNS = 10_000
+# ... and the writer waits for this many before it writes (unless the pass ends first): on 2 cores shared
+# by the server, the reader and the writer, fewer larger transactions left more CPU to the other two
+# (8,000 runs from a local serve: ~2,500-2,700/s applying page by page, ~3,000-3,300/s so; noisy, load ~2).
+MIN_BATCH_RUNS = 3_000
 
 
 @dataclass
@@ -41,6 +56,7 @@ class SyncStats:
     skipped: int = 0
     skipped_names: list[str] = field(default_factory=list)
     requests: int = 0
+    reader_pages: int = 0  # pages read by the reader process (sync_reader.py)
     interrupted: bool = False
     seconds: float = 0.0
     store_seconds: float = 0.0  # of which in History.apply
@@ -52,7 +68,7 @@ class SyncStats:
 
     def add(self, other: SyncStats) -> None:
         for name in ("pages", "records", "applied", "runs", "logs", "events", "other", "changed", "skipped",
-                     "requests", "seconds", "store_seconds"):
+                     "requests", "reader_pages", "seconds", "store_seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.waiting = other.waiting
         self.skipped_names = (self.skipped_names + other.skipped_names)[-MAX_SKIPPED_KEPT:]
@@ -63,7 +79,10 @@ class ResultsSync:
 
     def __init__(self, history: History, client: ResultsClient, cluster: str, parent: str = "-",
                  user_filter: str = "", page_size: int = 1000, log_workers: int = 8,
-                 step_log_cap: int = rec.DEFAULT_STEP_CAP) -> None:
+                 step_log_cap: int = rec.DEFAULT_STEP_CAP, reader_process: bool | None = None,
+                 batch_runs: int = BATCH_RUNS) -> None:
+        """`reader_process`: read the pages after the first in a child process (True), on a thread of this
+        one (False), or when the first page says the pass is long (None)."""
         self.history = history
         self.client = client
         self.cluster = cluster
@@ -72,6 +91,9 @@ class ResultsSync:
         self.page_size = page_size
         self.log_workers = max(1, log_workers)
         self.step_log_cap = step_log_cap
+        self.reader_process = reader_process
+        self.batch_runs = batch_runs
+        self.min_batch_runs = MIN_BATCH_RUNS
         self.key = cursor_key(cluster, client.base_url, self.parent, self.user_filter)
         self.finder = rec.RunFinder(history, cluster)
         self._pending_retried = False
@@ -83,7 +105,11 @@ class ResultsSync:
         """Fetch and apply everything changed since the cursor; SourceError when the source fails
         (what was applied before stays, and the cursor says where the next pass starts).
 
-        The next page is fetched while this one is applied (the server and the database work at once).
+        The first page is fetched on a thread of this process. When more follow (a long pass), the rest
+        are read by a reader process (sync_reader.py) while this one writes, inside History.bulk, and the
+        pages that are waiting when the writer is ready are applied together (up to `batch_runs` runs per
+        transaction): the writer is the slower side, and larger transactions write each index page once.
+        The cursor moves past a batch only once the batch is committed.
         """
         t0 = time.monotonic()
         requests0 = self.client.requests
@@ -93,79 +119,126 @@ class ResultsSync:
         filter_time = cur.server_filters_time and cur.time_ns > 0
         newest, at_newest, ordered, first = cur.time_ns, set(cur.seen), True, True
 
-        def fetch(token: str) -> tuple[Any, list[SourceRecord], rec.Translated, dict[str, Future]]:
+        def is_fresh(r: SourceRecord) -> bool:
+            return not (r.updated_ns < start_time or (
+                r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))
+
+        def pass_filter() -> str:
+            return self._filter(start_time if filter_time else 0, start_closed)
+
+        def fetch(token: str) -> Page:
             """A page, its records not applied yet, their translation and their logs' contents on the way
             (parsing, classifying and log fetches, started here on the fetching thread, overlap with the
             database's work on the previous page: the store took a third of a pass with logs)."""
-            flt = self._filter(start_time if filter_time else 0, start_closed)
-            order = ORDER if cur.server_orders else ""
-            page = self.client.list_records(self.parent, "-", flt, order, self.page_size, token)
-            fresh = [r for r in page.records if not (r.updated_ns < start_time or (
-                r.updated_ns == start_time and (start_closed or _seen(r, start_seen))))]
-            logs = {r.name: pool.submit(self._fetch_log, r) for r in fresh if _log_of_steps(r)}
-            return page, fresh, rec.translate(fresh), logs
+            return fetch_page(self.client, self.parent, pass_filter(), ORDER if cur.server_orders else "",
+                              self.page_size, token, is_fresh, pool)
 
         pool = _Workers(self.log_workers, "sync-log")
         lister = _Workers(1, "sync-list")
-        try:
-            nxt = lister.submit(fetch, "")
-            if cur.pending and not self._pending_retried:
-                # once per process: their run may have reached the history another way (another sync, an import)
-                self._pending_retried = True
-                self._apply(rec.Translated(), [], cur, pool, stats, retry_all=True)
-                cur.save(self.history)
-            while True:
-                if stop is not None and stop.is_set():
-                    stats.interrupted = True
-                    break
-                try:
-                    page, fresh, translated, fetching = nxt.result()
-                except HttpError as exc:
-                    if exc.status == 400 and first and (filter_time or cur.server_orders):
-                        # upstream's Records filter knows no update_time (and old servers no order_by): list
-                        # everything, skip what was applied; unordered, the cursor moves at the end of a pass
-                        if filter_time:
-                            filter_time = cur.server_filters_time = False
-                        else:
-                            cur.server_orders = False
-                        nxt = lister.submit(fetch, "")
-                        continue
-                    raise
-                first = False
-                if page.next_page_token:
-                    nxt = lister.submit(fetch, page.next_page_token)
-                stats.pages += 1
-                stats.records += len(page.records)
-                for why in page.bad:
-                    stats.skip(why)
-                for r in page.records:
-                    if r.updated_ns < newest:
-                        ordered = False  # the server ignored the order: the cursor moves only at the end
-                    elif r.updated_ns > newest:
-                        newest, at_newest = r.updated_ns, {seen_key(r)}
-                    else:
-                        at_newest.add(seen_key(r))
-                self._apply(translated, fresh, cur, pool, stats, fetching=fetching)
-                if ordered:  # unordered, the cursor stays where the pass began until its end
-                    for r in page.records:
-                        cur.advance(r)
-                cur.save(self.history)
-                if on_page is not None:
-                    on_page(stats)
-                if not page.next_page_token:
-                    if not ordered and newest > cur.time_ns:
-                        cur.time_ns, cur.seen, cur.closed = newest, at_newest, False
-                    cur.passes += 1
-                    cur.close_if_past(page.server_now_ns)
+        feed: ReaderFeed | None = None
+        spare = ReaderFeed() if self._reader_ahead(cur) else None
+        with contextlib.ExitStack() as bulk:
+            try:
+                nxt = lister.submit(fetch, "")
+                if cur.pending and not self._pending_retried:
+                    # once per process: their run may have reached the history another way (another sync, an import)
+                    self._pending_retried = True
+                    self._apply(rec.Translated(), 0, cur, pool, stats, retry_all=True)
                     cur.save(self.history)
-                    break
-        finally:  # on Ctrl-C or a failure, requests in flight are left to finish on their own (or not: exit)
-            lister.shutdown()
-            pool.shutdown()
+                while True:
+                    if stop is not None and stop.is_set():
+                        stats.interrupted = True
+                        break
+                    if feed is None:
+                        try:
+                            batch = [nxt.result()]
+                        except HttpError as exc:
+                            if exc.status == 400 and first and (filter_time or cur.server_orders):
+                                # upstream's Records filter knows no update_time (and old servers no order_by):
+                                # list everything, skip what was applied; unordered, the cursor moves at the end
+                                if filter_time:
+                                    filter_time = cur.server_filters_time = False
+                                else:
+                                    cur.server_orders = False
+                                nxt = lister.submit(fetch, "")
+                                continue
+                            raise
+                        first = False
+                        token = batch[0].next_page_token
+                        if token and self._reader_for(batch[0]):
+                            feed, spare = spare or ReaderFeed(), None
+                            feed.start(self.client, self.parent, pass_filter(), ORDER if cur.server_orders else "",
+                                       self.page_size, token, start_time, start_seen, start_closed, self.log_workers,
+                                       self.step_log_cap)
+                            bulk.enter_context(self.history.bulk())
+                        if spare is not None:
+                            spare.close()
+                            spare = None
+                        elif token:
+                            nxt = lister.submit(fetch, token)
+                    else:
+                        batch = [feed.get()]
+                        runs = len(batch[0].translated.changes)
+                        while batch[-1].next_page_token and runs < self.batch_runs:
+                            more = feed.get(block=runs < self.min_batch_runs)
+                            if more is None:
+                                break
+                            batch.append(more)
+                            runs += len(more.translated.changes)
+                        stats.reader_pages += len(batch)
+                    page = batch[-1]
+                    stats.pages += len(batch)
+                    translated, logs = _merged(batch)
+                    for p in batch:
+                        stats.records += p.records
+                        stats.requests += p.requests
+                        for why in p.bad:
+                            stats.skip(why)
+                        for ns, key in p.marks:
+                            if ns < newest:
+                                ordered = False  # the server ignored the order: the cursor moves only at the end
+                            elif ns > newest:
+                                newest, at_newest = ns, {key}
+                            else:
+                                at_newest.add(key)
+                    self._apply(translated, sum(p.fresh for p in batch), cur, pool, stats, fetching=logs)
+                    if ordered:  # unordered, the cursor stays where the pass began until its end
+                        for p in batch:
+                            for ns, key in p.marks:
+                                cur.advance_to(ns, key)
+                    cur.save(self.history)
+                    if on_page is not None:
+                        on_page(stats)
+                    if not page.next_page_token:
+                        if not ordered and newest > cur.time_ns:
+                            cur.time_ns, cur.seen, cur.closed = newest, at_newest, False
+                        cur.passes += 1
+                        cur.close_if_past(page.server_now_ns)
+                        cur.save(self.history)
+                        break
+            finally:  # on Ctrl-C or a failure, requests in flight are left to finish on their own (or not: exit)
+                for child in (feed, spare):
+                    if child is not None:
+                        child.close()
+                lister.shutdown()
+                pool.shutdown()
         stats.waiting = len(cur.pending)
-        stats.requests = self.client.requests - requests0
+        stats.requests += self.client.requests - requests0
         stats.seconds = time.monotonic() - t0
         return stats
+
+    def _reader_ahead(self, cur: Cursor) -> bool:
+        """Whether to start the reader process before the first page is in: a first sync (most likely long)."""
+        if self.reader_process is not None:
+            return self.reader_process
+        return bool(sys.executable) and self.page_size >= READER_MIN_PAGE_SIZE and cur.passes == 0
+
+    def _reader_for(self, first: Page) -> bool:
+        """Whether the rest of this pass is read by a reader process: a full first page says a long pass
+        (a process costs ~0.2 s to start; a `--follow` poll's one short page is read here)."""
+        if self.reader_process is not None:
+            return self.reader_process
+        return bool(sys.executable) and self.page_size >= READER_MIN_PAGE_SIZE and first.records >= self.page_size
 
     def _filter(self, since_ns: int, closed: bool = False) -> str:
         parts = [f"({self.user_filter})"] if self.user_filter else []
@@ -173,14 +246,14 @@ class ResultsSync:
             parts.append(f'update_time {">" if closed else ">="} timestamp("{format_ns(since_ns)}")')
         return " && ".join(parts)
 
-    def _apply(self, t: rec.Translated, fresh: list[SourceRecord], cur: Cursor, pool: _Workers,
+    def _apply(self, t: rec.Translated, fresh: int, cur: Cursor, pool: _Workers,
                stats: SyncStats, retry_all: bool = False, fetching: dict[str, Future] | None = None) -> None:
         """Apply a page's runs and the documents whose run is known (this page's or waiting ones);
         `fetching`: the page's log contents already asked for (fetch)."""
         for why in t.skipped:
             stats.skip(why)
         stats.other += t.other
-        stats.applied += len(fresh)
+        stats.applied += fresh
         stats.runs += len(t.changes)
         # documents waiting from earlier pages whose run may be here now (or in the history)
         page_results = {f.result_name for f in t.runs.values()}
@@ -210,7 +283,7 @@ class ResultsSync:
                 matched.append((r, doc, run))
         logs = [r for r, _, run in matched if r.type in rec.LOG_TYPES and _has_step_logs(run)]
         fetching = fetching or {}
-        asked = [fetching.get(r.name) or pool.submit(self._fetch_log, r) for r in logs]
+        asked = [fetching.get(r.name) or pool.submit(fetch_log, self.client, r) for r in logs]
         contents = {r.name: f.result() for r, f in zip(logs, asked)}
         changes: list[Any] = list(t.changes)
         for r, doc, run in matched:
@@ -253,14 +326,6 @@ class ResultsSync:
         t.runs.update(one.runs)
         return one.runs[uid]
 
-    def _fetch_log(self, r: SourceRecord) -> tuple[bytes, bool] | None:
-        try:
-            return self.client.get_log(r.name)
-        except HttpError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     # --- following -----------------------------------------------------------------------------
 
     def follow(self, interval_s: float, stop: threading.Event,
@@ -289,76 +354,23 @@ class ResultsSync:
             stop.wait(max(0.0, until - time.monotonic()))
 
 
-class _Workers:
-    """A few daemon threads running submitted calls (ThreadPoolExecutor's threads are joined when the
-    interpreter exits: a Ctrl-C'd sync waited for every list and log request in flight, each up to the
-    client's total deadline, before it exited). Only HTTP requests and parsing run here, never the store."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers, self._name = workers, name
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        f: Future = Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            self._queue.put((f, fn, args))
-            if len(self._threads) < self._workers:
-                th = threading.Thread(target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True)
-                self._threads.append(th)
-                th.start()
-        return f
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            f, fn, args = item
-            if not f.set_running_or_notify_cancel():
-                continue
-            try:
-                f.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
-                f.set_exception(exc)
-
-    def shutdown(self) -> None:
-        """No new calls; the queued ones are cancelled; those running finish unless the process exits first."""
-        with self._lock:
-            self._closed = True
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[0].cancel()
-            for _ in self._threads:
-                self._queue.put(None)
-
-
 def _seen(r: SourceRecord, seen: set[str]) -> bool:
     return seen_key(r) in seen
 
 
-def _log_of_steps(r: SourceRecord) -> bool:
-    """Whether a record is a Log whose run kind keeps step logs, as far as the Log itself says (its
-    spec.resource.kind): only those are fetched ahead of their page. A PipelineRun's Log (its TaskRuns'
-    lines again, never stored) is not fetched at all; a Log that does not say is fetched once matched."""
-    if r.type not in rec.LOG_TYPES:
-        return False
-    try:
-        _, doc = rec.decode_json(r)
-    except (ValueError, RecursionError):
-        return False
-    res = rec.spec_resource(doc)
-    kind = res.get("kind") if isinstance(res, dict) else None
-    rk = kinds.run_kind(kind) if isinstance(kind, str) else None
-    return rk is not None and rk.step_logs
+def _merged(batch: list[Page]) -> tuple[rec.Translated, dict[str, Future]]:
+    """Pages applied as one batch: their translations and log contents together, in order."""
+    if len(batch) == 1:
+        return batch[0].translated, batch[0].logs
+    t, logs = rec.Translated(), {}
+    for p in batch:
+        t.changes.extend(p.translated.changes)
+        t.runs.update(p.translated.runs)
+        t.docs.extend(p.translated.docs)
+        t.skipped.extend(p.translated.skipped)
+        t.other += p.translated.other
+        logs.update(p.logs)
+    return t, logs
 
 
 def _has_step_logs(run: rec.RunFound) -> bool:
