@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import peewee as pw
 
@@ -203,47 +203,72 @@ def _object_name(op: str, v: Any) -> pw.Expression:
 
 
 RARE_LABEL_SHARE = 200  # a label on fewer than 1 in this many Results is "rare" (see _narrowed)
+# PostgreSQL: a common label on n of `total` Results probes the label index per walked Record once
+# n * n > this * total (120k records: from ~1 Result in 8; measured 14 ms a page at 1 in 30, 4 ms at all)
+PROBE_LABEL_SQUARE = 300
 
 
 SHARE_TTL = 60.0  # seconds a label's share is reused: it only picks a plan, and shares drift slowly
-_shares: dict[tuple[int, str, int], tuple[float, int, int]] = {}
+_shares: dict[tuple[int, str, int], tuple[float, int]] = {}  # per label filter: Results carrying it
+_totals: dict[tuple[int, str], tuple[float, int]] = {}  # per history: all Results
 _shares_lock = threading.Lock()
 
 
 def _label_share(sub: pw.Select) -> tuple[int, int]:
-    """(Results carrying the label, all Results), counted at most once a minute per label and history:
-    the two counts were a third of a label-filter page's store time. Keyed by a hash of the statement
-    and its values, not by them (an 8 KB `in` list held ~80 KB a key; 4,096 keys): two filters that
-    share a hash share a plan, which changes no answer."""
+    """(Results carrying the label, all Results), each counted at most once a minute per history (the
+    first per label, the second for all labels: on PostgreSQL it reads every Result): the two counts
+    were a third of a label-filter page's store time. Keyed by a hash of the statement and its values,
+    not by them (an 8 KB `in` list held ~80 KB a key; 4,096 keys): two filters that share a hash share
+    a plan, which changes no answer. A history is its connection's path or database and schema."""
     sql, params = sub.sql()
     db = Result._meta.database.obj
-    key = (id(db), str(db.database), hash((sql, tuple(params))))
+    where = (id(db), f"{db.database}|{getattr(db, 'connect_params', {}).get('options', '')}")
+    return (_counted(_shares, (*where, hash((sql, tuple(params)))), sub.count),
+            _counted(_totals, where, Result.select().count))
+
+
+def _counted(cache: dict, key: tuple, count: Callable[[], int]) -> int:
     now = time.monotonic()
-    hit = _shares.get(key)
+    hit = cache.get(key)
     if hit is not None and now - hit[0] < SHARE_TTL:
-        return hit[1], hit[2]
-    n, total = sub.count(), Result.select().count()
+        return hit[1]
+    n = count()
     with _shares_lock:
-        if len(_shares) > 4096:
-            _shares.clear()
-        _shares[key] = (now, n, total)
-    return n, total
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = (now, n)
+    return n
 
 
-def _narrowed(sub: pw.Select) -> pw.Expression:
-    """Records of the Results `sub` (label rows) names, in the shape that reads fewest stored objects.
+def _narrowed(sub: pw.Select, check: pw.Expression) -> pw.Node:
+    """Records of the Results `sub` (label rows) names whose own object passes `check` (its JSON read), in
+    the shape that reads fewest stored objects.
 
     The label index finds the Results; the run's own JSON then confirms the label (the index holds
     the union of a Result's labels). A rare label: look its Records up by Result (few objects read,
     then sorted). A common one: walk Records in page order and keep those whose Result is in the set
     (SQLite would otherwise look up and parse every Record of every matching Result before sorting;
-    measured on 120k records, a label on 1 Result in 22: 195 ms -> 16 ms)."""
-    if not on_sqlite():
-        return Record.result.in_(sub)
+    measured on 120k records, a label on 1 Result in 22: 195 ms -> 16 ms).
+
+    PostgreSQL, common label: the check sits inside `CASE WHEN <Result in set> THEN check END`, so the
+    JSON is read only for Records of matching Results (a hashed subplan answers the rest), and the
+    planner, which knows nothing of the JSON's selectivity nor of its cost (each object is a TOAST
+    fetch and a decompression), takes the CASE for half the rows and walks the page order's index.
+    As a plain AND it guessed the JSON equality matched 1 row in 200 and read every object of the
+    table in a parallel seq scan: 120k records, a label on 1 Result in 30, 1.2-1.8 s -> ~5 ms. A label on
+    most Results: the walk finds a page within a few rows, while the set is the whole label index's
+    range (20k Results: 62 ms); each walked Record's Result is then looked up in the label index
+    instead (4 ms). The walk reads ~50 x total / n Records, the set n rows: PROBE_LABEL_SQUARE."""
     n, total = _label_share(sub)
     if n * RARE_LABEL_SHARE < total:
-        return Record.result.in_(sub)
-    return (Record.result + 0).in_(sub)  # `+ 0`: no index on result, so the scan follows ORDER BY id
+        return Record.result.in_(sub) & check
+    if on_sqlite():
+        return (Record.result + 0).in_(sub) & check  # `+ 0`: no index on result, so the scan follows ORDER BY id
+    if n * n <= PROBE_LABEL_SQUARE * total:
+        return pw.Case(None, ((Record.result.in_(sub), check),), None)
+    # OFFSET 0: PostgreSQL would turn the EXISTS into the hashed set above (it prices it for every row)
+    probe = pw.fn.EXISTS(sub.where(Label.result == Record.result).offset(0))
+    return pw.Case(None, ((probe, check),), None)
 
 
 def _label_cond(c: Cond, negated: bool) -> pw.Expression:
@@ -252,7 +277,7 @@ def _label_cond(c: Cond, negated: bool) -> pw.Expression:
         present = _json_text(Record.data, ["metadata", "labels", key]).is_null(False)
         if negated:
             return present
-        return _narrowed(Label.select(Label.result).where(Label.key == storable_text(key))) & present
+        return _narrowed(Label.select(Label.result).where(Label.key == storable_text(key)), present)
     if c.key is None:
         raise UnsupportedFilter(f"{c.field} compared as a whole (use {c.field}[\"key\"])")
     exact = _text_op(_json_text(Record.data, ["metadata", "labels", c.key]), c.op, c.value)
@@ -260,7 +285,7 @@ def _label_cond(c: Cond, negated: bool) -> pw.Expression:
         vals = [c.value] if c.op == "==" else list(c.value)
         sub = Label.select(Label.result).where((Label.key == storable_text(c.key))
                                                & Label.value.in_([storable_text(str(x)) for x in vals]))
-        return _narrowed(sub) & exact
+        return _narrowed(sub, exact)
     return exact
 
 
