@@ -24,6 +24,8 @@ from tekton_results_tui.store import models as m
 SCHEMA_VERSION = 9
 RUN_STATS_VERSION = 3  # the schema that added run_stat, Result.revision/repository and the name trigram index
 BUSY_TIMEOUT_MS = 30_000
+PG_MAX_CONNECTIONS = 64  # per process; a connection is opened only for a thread that reads or writes
+PG_WAIT_S = 30  # a thread past PG_MAX_CONNECTIONS waits this long for a free connection
 
 
 class StoreError(UserError):
@@ -223,7 +225,11 @@ def _open_postgres(u: DbUrl, read_only: bool) -> pw.Database:
         dsn["options"] = " ".join(options)
     dsn.setdefault("connect_timeout", 5)
     database = dsn.pop("database")
-    db = Postgres(database, max_connections=16, stale_timeout=300, field_types=FIELD_TYPES_PG, **dsn)
+    # Each thread keeps its own pooled connection: serve's 16 read workers plus its main thread needed 17,
+    # and a pool of 16 failed the 17th at once (500s under load). Room for readers with more workers, and a
+    # thread beyond that waits for a connection to come back instead of failing.
+    db = Postgres(database, max_connections=PG_MAX_CONNECTIONS, timeout=PG_WAIT_S, stale_timeout=300,
+                  field_types=FIELD_TYPES_PG, **dsn)
     db.read_only_mode = "ro" if read_only else None
     if u.schema and not read_only:
         _ensure_pg_schema(database, dict(u.dsn or {}), u.schema)
