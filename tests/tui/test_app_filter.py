@@ -13,7 +13,7 @@ def shown_rows(app):
 
 
 def count_text(app) -> str:
-    return str(app.query_one("#filter-count").render())
+    return str(app.query_one("#filter-count").render()).strip()  # right-aligned in the widest it has been
 
 
 def error_text(app) -> str:
@@ -149,3 +149,35 @@ async def test_the_detail_follows_the_cursor_into_a_new_listing(make_app):
         first = shown_rows(app)[0]
         assert app.tree.cursor_node.data.row.id == first.id
         assert app.detail.target is not None and app.detail.target.result_id == first.id
+
+
+async def test_a_narrower_count_keeps_the_widest_width_so_a_recount_does_not_lay_the_screen_out() -> None:
+    """Live inserts recount every second; a count that changed width moved the input's edge, a layout of
+    the whole screen a keypress then waited for."""
+    from textual.app import App, ComposeResult
+
+    class Bar(App):
+        def compose(self) -> ComposeResult:
+            yield FilterBar()
+
+    app = Bar()
+    async with app.run_test(size=(80, 5)) as pilot:
+        bar = app.query_one(FilterBar)
+        count = app.query_one("#filter-count")
+        layouts: list[bool] = []
+        real = count.refresh
+
+        def spy(*regions, layout: bool = False, **kw):  # noqa: ANN001, ANN202
+            layouts.append(layout)
+            return real(*regions, layout=layout, **kw)
+
+        count.refresh = spy  # type: ignore[method-assign]
+        bar.show_count(1_234, 120_000, exact=False)
+        await pilot.pause()
+        wide = str(count.render())
+        assert wide == "≥ 1,234 of 120,000 results" and layouts[-1] is True  # grew: the input's edge moves
+        layouts.clear()
+        bar.show_count(7, 120_000)
+        await pilot.pause()
+        assert str(count.render()) == " " * (len(wide) - len("7 of 120,000 results")) + "7 of 120,000 results"
+        assert layouts and not any(layouts)  # repainted in place

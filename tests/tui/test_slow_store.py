@@ -127,4 +127,4 @@ async def test_a_bounded_count_shows_first_and_the_exact_one_follows(db_path) ->
             count = app.query_one("#filter-count")
             await wait_until(pilot, lambda: str(count.render()).startswith("≥ 3"), "the bounded count")
             hist.gate.set()
-            await wait_until(pilot, lambda: str(count.render()).startswith("120 results"), "the exact count")
+            await wait_until(pilot, lambda: str(count.render()).strip().startswith("120 results"), "the exact count")

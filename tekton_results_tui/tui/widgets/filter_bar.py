@@ -65,6 +65,7 @@ class FilterBar(Static):
         self.applied: Filter = Filter()
         self.posted = 0
         self._count_text = ""  # what the count shows
+        self._count_w = 0  # the widest it has been (it keeps that width)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
@@ -140,10 +141,15 @@ class FilterBar(Static):
             text = Text(f"{at_least}{n:,} of {total:,} results")
         else:
             text = Text(f"{at_least}{n:,} results")
+        # The count keeps the widest width it has had (right-aligned in it): a narrower count would move the
+        # input's edge, a layout of the whole screen; live inserts recount every second, and those layouts
+        # were among the slowest frames a keypress waited for.
+        width = max(cell_len(text.plain), self._count_w)
+        text = Text(" " * (width - cell_len(text.plain))) + text
         if text.plain == self._count_text:
-            return  # unchanged (live inserts recount often): no repaint
-        # A wider or narrower count moves the input's edge (a layout); the same width repaints the count only.
-        relayout = cell_len(text.plain) != cell_len(self._count_text)
+            return  # unchanged: no repaint
+        relayout = width != self._count_w
+        self._count_w = width
         self._count_text = text.plain
         self.query_one("#filter-count", Static).update(text, layout=relayout)
 
