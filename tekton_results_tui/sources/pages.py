@@ -28,7 +28,8 @@ class Page:
     bad: list[str]  # Records that could not be read
     fresh: int  # Records new or changed since the cursor
     translated: rec.Translated
-    logs: dict[str, Future] = field(default_factory=dict)  # Log record name -> its (content, cut) | None
+    # Log record name -> a Future (or what answers result() as one) of its (content, cut), its step logs, or None
+    logs: dict[str, Any] = field(default_factory=dict)
     next_page_token: str = ""
     server_now_ns: int | None = None
     requests: int = 0  # requests made for it by the reader process (its own client; 0 here)
