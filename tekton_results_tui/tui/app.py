@@ -51,7 +51,7 @@ from tekton_results_tui.tui.screens.help import HelpScreen
 from tekton_results_tui.tui.widgets.detail import DetailPane
 from tekton_results_tui.tui.widgets.filter_bar import FilterBar
 from tekton_results_tui.tui.widgets.keys_footer import KeysFooter
-from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree
+from tekton_results_tui.tui.widgets.results_tree import RecordItem, ResultItem, ResultsTree, read_first_page
 from tekton_results_tui.tui.widgets.status_header import StatusHeader
 from tekton_results_tui.watcher.status import OFF, WatcherStatus
 
@@ -73,6 +73,7 @@ TREE_CHROME = 5  # the tree's border, padding and scrollbar
 # of the 100 ms a selection may take to show (issue 13: a 200-TaskRun timeline).
 DETAIL_DELAY_S = 0.1
 RECOUNT_S = 1.0  # live inserts recount the filter's Results at most this often
+SIZE_COST_FACTOR = 10  # the header's history size is recounted at most every 10x what its last count took
 QUICK_COUNT = 1_000  # a count past this shows as "≥ 1,000" until the exact figure arrives
 
 
@@ -134,10 +135,13 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
                 self.filter = parse_filter(self.config.filter, now=clock())
             except QUERY_ERRORS as exc:
                 self._config_problems.append(f"default filter {self.config.filter!r}: {one_line(exc)}")
+        self._first_page = read_first_page(history, self.filter)  # read while Textual builds the screen
         self._stop = threading.Event()
         self._hist_size: tuple[int, int] | None = None
         self._hist_size_dirty = True
         self._counting_size = False
+        self._size_counted_at = -1e9  # monotonic time of the last header count, and what it cost (s)
+        self._size_cost = 0.0
         self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
         self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
         self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
@@ -181,9 +185,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     def on_mount(self) -> None:
         self.apply_config()
-        self.tree.load_page(self.filter)  # the count follows the page (on PageLoaded)
+        self.tree.load_page(self.filter, prefetched=self._first_page)  # the count follows the page (PageLoaded)
         self.tree.focus()
-        self.refresh_header()
+        self.refresh_header(recount=False)  # the size is counted once the first page is drawn (_after_page)
         self.set_interval(HEADER_S, self.refresh_header, name="header")
         self.set_interval(HEADER_S, self.tree.relabel_running, name="running")
         self.set_interval(RELABEL_S, self.tree.relabel_all, name="relabel")
@@ -224,14 +228,14 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         """Thread worker: poll the change feed until cancelled; tell the UI with a coalescing message."""
         worker = get_current_worker()
         try:
-            while not worker.is_cancelled and not self._stop.is_set():
+            # the first poll after one interval: at start the first page is being read and drawn
+            while not self._stop.wait(POLL_S) and not worker.is_cancelled:
                 try:
                     if self.feed.poll():
                         self.post_message(ChangesPending())
                 except Exception as exc:  # noqa: BLE001 - a flaky database must not kill live updates
                     self.live_errors += 1
                     self.last_live_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                self._stop.wait(POLL_S)
         finally:
             try:
                 self.history.db.close()  # this thread's connection
@@ -277,11 +281,23 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         return self.cluster.status()
 
     def history_size(self) -> tuple[int, int] | None:
-        """(results, records) as last counted; recounted in a worker after changes (None until then)."""
-        if (self._hist_size_dirty or self._hist_size is None) and not self._counting_size:
+        """(results, records) as last counted; recounted in a worker after changes (None until then), at most
+        every SIZE_COST_FACTOR times as long as the last count took: at 1.2M records a count takes ~0.3 s of
+        a core, and a busy watcher would have it recounted every second."""
+        now = time.monotonic()
+        due = now - self._size_counted_at >= SIZE_COST_FACTOR * self._size_cost
+        if (self._hist_size_dirty or self._hist_size is None) and not self._counting_size and due:
             self._counting_size = True
             self._hist_size_dirty = False
-            read_then(self, self.history, self.history.size, self._size_arrived, group="header", exclusive=True,
+            self._size_counted_at = now
+
+            def count() -> tuple[int, int]:
+                t = time.monotonic()
+                size = self.history.size()
+                self._size_cost = time.monotonic() - t
+                return size
+
+            read_then(self, self.history, count, self._size_arrived, group="header", exclusive=True,
                       name="history size")
         return self._hist_size
 
@@ -366,6 +382,8 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self.show_node(self.tree.cursor_node)
         self.update_count()
         refresh_flaky_marks(self.tree, self.history, self.filter, self.clock())
+        if self._hist_size is None:
+            self.refresh_header()  # the history's size, counted once the first page is drawn
 
     @on(ResultsTree.Inserted)
     def _inserted(self, _: ResultsTree.Inserted) -> None:

@@ -189,5 +189,5 @@ class DetailPane(Vertical):
             return
         event.stop()
         tab = event.pane.id or "summary"
-        if tab in TABS:
-            self._ensure_loaded(tab)
+        if tab in TABS and (self.target is not None or tab in self.views):
+            self._ensure_loaded(tab)  # (the first tab is activated at mount, before anything is shown: made later)

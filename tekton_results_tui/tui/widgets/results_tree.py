@@ -9,7 +9,9 @@ applied in one handler, and status changes go through `set_label`. Labels are
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -48,6 +50,32 @@ def cluster_sample(history: History) -> set[str]:
         return history.cluster_sample()
     except Exception:  # noqa: BLE001 - only a display hint: never break the tree over it
         return set()
+
+
+def first_page(history: History, flt: Filter | None) -> tuple[Page, set[str]]:
+    """What a listing starts from: its first page, and the clusters it may show (a cluster column or not)."""
+    return history.list_results(flt, limit=PAGE_SIZE), cluster_sample(history)
+
+
+def read_first_page(history: History, flt: Filter | None) -> Future[tuple[Page, set[str]]]:
+    """Start reading `flt`'s first page on a thread of its own now: the app starts it before Textual builds
+    the screen (compose, CSS, the first layout: ~0.4 s), so the page is there when the tree mounts and the
+    first frame shows it, instead of a "loading…" frame and a second one ~0.2 s later."""
+    fut: Future[tuple[Page, set[str]]] = Future()
+
+    def read() -> None:
+        try:
+            fut.set_result(first_page(history, flt))
+        except BaseException as exc:  # noqa: BLE001 - handed to the tree, which says it in the tree
+            fut.set_exception(exc)
+        finally:
+            try:
+                history.db.close()  # this thread's connection
+            except Exception:  # noqa: BLE001
+                pass
+
+    threading.Thread(target=read, name="first-page", daemon=True).start()
+    return fut
 
 
 @dataclass
@@ -144,18 +172,27 @@ class ResultsTree(Tree[NodeData]):
 
     # --- paging ---------------------------------------------------------------------
 
-    def load_page(self, flt: Filter | None, before: Callable[[], object] | None = None) -> None:
+    def load_page(self, flt: Filter | None, before: Callable[[], object] | None = None,
+                  prefetched: Future[tuple[Page, set[str]]] | None = None) -> None:
         """Ask for the first page for `flt`; the rows shown stay until it arrives, then the cursor goes to
-        the first Result and `PageLoaded` is posted. `before` runs in the worker ahead of the read."""
+        the first Result and `PageLoaded` is posted. `before` runs in the worker ahead of the read.
+        `prefetched`: this page, being read already (read_first_page); when it is there, it goes into the
+        tree now, else the worker waits for it."""
         self._page_gen += 1
         gen = self._page_gen
+        if prefetched is not None and prefetched.done():
+            exc = prefetched.exception()
+            self._page_arrived(gen, flt, None if exc else prefetched.result(), exc)
+            return
         if not self.result_nodes and self.empty_node is None:
             self.empty_node = self.root.add_leaf(Text(LOADING, style="dim italic"), data=None)
 
         def read() -> tuple[Page, set[str]]:
+            if prefetched is not None:
+                return prefetched.result()
             if before is not None:
                 before()
-            return self.history.list_results(flt, limit=PAGE_SIZE), cluster_sample(self.history)
+            return first_page(self.history, flt)
 
         read_then(self, self.history, read, lambda got, err: self._page_arrived(gen, flt, got, err),
                   group="tree-page", exclusive=True, name=f"page {flt.text if flt is not None else ''}")
