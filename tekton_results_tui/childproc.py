@@ -26,7 +26,8 @@ import struct
 import subprocess
 import sys
 import threading
-from typing import IO, Any
+import traceback
+from typing import IO, Any, Callable
 
 import tekton_results_tui
 
@@ -53,6 +54,23 @@ def send(out: IO[bytes], msg: Any) -> None:
     data = buf.getvalue()
     out.write(_HEADER.pack(len(data)))
     out.write(data)
+
+
+def run_reporting(body: Callable[[], int], out: IO[bytes], bug_kind: str) -> int:
+    """In the child: run `body` for its exit code. A writer that stopped reading (it failed, or was
+    interrupted) ends it quietly (0); anything else is a bug, said to the writer in one frame
+    (`bug_kind`, the traceback's last line) before exit code 1."""
+    try:
+        return body()
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - a bug: said to the writer, which reports it
+        try:
+            send(out, (bug_kind, traceback.format_exc().strip().splitlines()[-1]))
+            out.flush()
+        except OSError:
+            pass
+        return 1
 
 
 class FramedChild:

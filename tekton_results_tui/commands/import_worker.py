@@ -13,11 +13,10 @@ its stdin.
 from __future__ import annotations
 
 import sys
-import traceback
 from dataclasses import fields
 from typing import IO, Iterator
 
-from tekton_results_tui.childproc import ChildEnded, FramedChild, send
+from tekton_results_tui.childproc import ChildEnded, FramedChild, run_reporting, send
 from tekton_results_tui.commands.dump_stream import classified_runs, decode_dump, read_dump_bytes, read_dump_file, read_runs
 from tekton_results_tui.commands.dumpfile import Problem
 from tekton_results_tui.store.grouping import RunInfo
@@ -36,37 +35,31 @@ class DumpReaderError(OSError):
 
 def child_main(path: str, out: IO[bytes]) -> int:
     """Frames of ("items", [...]), then ("end",) or ("unreadable" | "error", message)."""
+    return run_reporting(lambda: _read(path, out), out, "error")
+
+
+def _read(path: str, out: IO[bytes]) -> int:
     try:
-        try:
-            text = decode_dump(read_dump_bytes(sys.stdin.buffer)) if path == "-" else read_dump_file(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
-            send(out, ("unreadable", reason))
-            return 0
-        frame: list = []
-        for item in classified_runs(read_runs(text)):
-            if isinstance(item, ClassifiedRun):
-                info = item.info
-                frame.append((item.raw, tuple([getattr(info, f) for f in _FIELDS])))
-            else:
-                frame.append(item)
-            if len(frame) >= FRAME_RUNS:
-                send(out, ("items", frame))
-                frame = []
-        if frame:
+        text = decode_dump(read_dump_bytes(sys.stdin.buffer)) if path == "-" else read_dump_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        send(out, ("unreadable", reason))
+        return 0
+    frame: list = []
+    for item in classified_runs(read_runs(text)):
+        if isinstance(item, ClassifiedRun):
+            info = item.info
+            frame.append((item.raw, tuple([getattr(info, f) for f in _FIELDS])))
+        else:
+            frame.append(item)
+        if len(frame) >= FRAME_RUNS:
             send(out, ("items", frame))
-        send(out, ("end",))
-        out.flush()
-        return 0
-    except BrokenPipeError:  # the writer stopped reading (it failed or was interrupted)
-        return 0
-    except Exception:  # noqa: BLE001 - a bug: say it to the writer, which reports it
-        try:
-            send(out, ("error", traceback.format_exc().strip().splitlines()[-1]))
-            out.flush()
-        except OSError:
-            pass
-        return 1
+            frame = []
+    if frame:
+        send(out, ("items", frame))
+    send(out, ("end",))
+    out.flush()
+    return 0
 
 
 # --- the writer's side -------------------------------------------------------------------

@@ -18,11 +18,10 @@ from __future__ import annotations
 import operator
 import pickle
 import sys
-import traceback
 from dataclasses import fields
 from typing import IO, Any
 
-from tekton_results_tui.childproc import ChildEnded, FramedChild, send
+from tekton_results_tui.childproc import ChildEnded, FramedChild, run_reporting, send
 from tekton_results_tui.sources import records as rec
 from tekton_results_tui.sources.client import HttpError, ResultsClient, SourceAuth
 from tekton_results_tui.sources.cursor import seen_key
@@ -66,54 +65,48 @@ def _encode(page: Page, requests: int, step_cap: int) -> dict[str, Any]:
 
 def child_main(inp: IO[bytes], out: IO[bytes]) -> int:
     """Frames of ("page", {...}) until the last page (no next token), or ("error", message, status)."""
-    try:
-        data = inp.read()
-        if not data:  # started ahead of a pass that turned out short: never needed
-            return 0
-        cfg = pickle.loads(data)
-        client = ResultsClient(cfg["base_url"], SourceAuth(cfg["auth_token"], cfg["verify"]),
-                               connect_timeout_s=cfg["connect_timeout_s"], read_timeout_s=cfg["read_timeout_s"],
-                               retries=cfg["retries"], max_log_bytes=cfg["max_log_bytes"])
-        start_time, start_seen, start_closed = cfg["start_time"], cfg["start_seen"], cfg["start_closed"]
+    return run_reporting(lambda: _pages(inp, out), out, "bug")
 
-        def is_fresh(r: SourceRecord) -> bool:
-            return not (r.updated_ns < start_time or (
-                r.updated_ns == start_time and (start_closed or seen_key(r) in start_seen)))
 
-        pool = Workers(cfg["log_workers"], "sync-log")
-        lister = Workers(1, "sync-list")
-
-        def fetch(token: str) -> Page:
-            return fetch_page(client, cfg["parent"], cfg["filter"], cfg["order"], cfg["page_size"], token,
-                              is_fresh, pool)
-
-        sent = 0
-        nxt = lister.submit(fetch, cfg["page_token"])
-        while True:
-            try:
-                page = nxt.result()
-            except SourceError as exc:
-                send(out, ("error", str(exc), getattr(exc, "status", None)))
-                out.flush()
-                return 0
-            if page.next_page_token:  # listed while this page's logs finish and it is sent
-                nxt = lister.submit(fetch, page.next_page_token)
-            frame = _encode(page, 0, cfg["step_cap"])
-            frame["requests"] = client.requests - sent
-            sent += frame["requests"]
-            send(out, ("page", frame))
-            out.flush()
-            if not page.next_page_token:
-                return 0
-    except BrokenPipeError:  # the writer stopped reading (it failed, or was interrupted)
+def _pages(inp: IO[bytes], out: IO[bytes]) -> int:
+    data = inp.read()
+    if not data:  # started ahead of a pass that turned out short: never needed
         return 0
-    except Exception:  # noqa: BLE001 - a bug: say it to the writer, which reports it
+    cfg = pickle.loads(data)
+    client = ResultsClient(cfg["base_url"], SourceAuth(cfg["auth_token"], cfg["verify"]),
+                           connect_timeout_s=cfg["connect_timeout_s"], read_timeout_s=cfg["read_timeout_s"],
+                           retries=cfg["retries"], max_log_bytes=cfg["max_log_bytes"])
+    start_time, start_seen, start_closed = cfg["start_time"], cfg["start_seen"], cfg["start_closed"]
+
+    def is_fresh(r: SourceRecord) -> bool:
+        return not (r.updated_ns < start_time or (
+            r.updated_ns == start_time and (start_closed or seen_key(r) in start_seen)))
+
+    pool = Workers(cfg["log_workers"], "sync-log")
+    lister = Workers(1, "sync-list")
+
+    def fetch(token: str) -> Page:
+        return fetch_page(client, cfg["parent"], cfg["filter"], cfg["order"], cfg["page_size"], token,
+                          is_fresh, pool)
+
+    sent = 0
+    nxt = lister.submit(fetch, cfg["page_token"])
+    while True:
         try:
-            send(out, ("bug", traceback.format_exc().strip().splitlines()[-1]))
+            page = nxt.result()
+        except SourceError as exc:
+            send(out, ("error", str(exc), getattr(exc, "status", None)))
             out.flush()
-        except OSError:
-            pass
-        return 1
+            return 0
+        if page.next_page_token:  # listed while this page's logs finish and it is sent
+            nxt = lister.submit(fetch, page.next_page_token)
+        frame = _encode(page, 0, cfg["step_cap"])
+        frame["requests"] = client.requests - sent
+        sent += frame["requests"]
+        send(out, ("page", frame))
+        out.flush()
+        if not page.next_page_token:
+            return 0
 
 
 # --- the writer's side -------------------------------------------------------------------
