@@ -171,3 +171,32 @@ async def test_live_inserts_let_the_oldest_go_behind_load_more_without_a_gap(mak
         await app.sync_now()
         want = [r.id for r in app.history.list_results(limit=500).items]
         assert _listed_ids(app) == want[:110] and app.tree.root.children[-1] is app.tree.load_more_node
+
+
+async def test_mouse_picks_the_line_under_it_after_an_insert_moved_the_lines(make_app):
+    """Lines are drawn once per node and reused where the node moves to (ResultsTree._render_line); a
+    click must pick the line under the pointer, not the line a reused drawing was first made at."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tree = app.tree
+        await pilot.pause()  # every visible line drawn (and cached) at its first position
+        changes = []
+        for pr, trs in new_runs(3):
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)
+        await app.sync_now()
+        await pilot.pause()
+        assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+        hits_before = tree._node_lines.hits
+        tree.refresh()
+        await pilot.pause()
+        assert tree._node_lines.hits > hits_before  # the moved lines were reused, not drawn again
+        offset = tree.content_region.offset - tree.region.offset
+        await pilot.click(tree, offset=(offset.x + 8, offset.y + 4))  # the 5th line: a Result that moved down 3
+        node = tree.root.children[4]
+        assert tree.cursor_line == 4 and tree.cursor_node is node
+        assert node.is_expanded  # a click selects, and selecting a Result expands it
+        await pilot.hover(tree, offset=(offset.x + 8, offset.y + 2))
+        assert tree.hover_line == 2
+        await pilot.click(tree, offset=(offset.x, offset.y + 4))  # its expand icon: collapse again
+        assert not node.is_expanded

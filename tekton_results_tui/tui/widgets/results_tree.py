@@ -18,7 +18,9 @@ from typing import Callable, Iterable
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -144,6 +146,7 @@ class ResultsTree(Tree[NodeData]):
         self.widest = NAME_MIN  # the longest name loaded (cells, up to NAME_MAX)
         self.line_layout = Layout((), NAME_W)
         self._relabel_scheduled = False
+        self._node_lines: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)  # _render_line
         self.run_w = RUN_W  # the run-name column of child lines
         self.task_w = TASK_W
         self._clusters: set[str] = set()
@@ -560,9 +563,61 @@ class ResultsTree(Tree[NodeData]):
     def render_line(self, y: int) -> Strip:
         style = self._pass_style if self._pass_style is not None else self.rich_style
         scroll_x, scroll_y = self.scroll_offset
-        # Tree.render_line with the pass's style (textual is pinned exactly in pyproject.toml; the size
-        # snapshots draw through here)
         return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A line drawn once per look of its node, wherever it sits. Textual's Tree keys each line by its
+        position and by a tree-wide counter of adds/removes, so one live insert at the top redraws every
+        visible line (~0.5 ms each: 20-30 ms of a frame with the detail pane beside it). Here a line is
+        keyed by its node, the node path's updates (labels, hover, selection, expansion), whether the
+        cursor or mouse is on it, focus and width: after an insert only the new lines are drawn.
+
+        Tree still puts {"line": y} in the style of the lines it draws, and a cached strip keeps the y it
+        was drawn at; the mouse therefore reads the line from the pointer's position instead
+        (_on_mouse_move, _on_click). Textual is pinned exactly in pyproject.toml: the size snapshots
+        draw through here."""
+        lines = self._tree_lines
+        if y >= len(lines):
+            return Strip.blank(self.size.width, base_style)
+        line = lines[y]
+        path = line.path
+        key = (line.node._id, line.last, tuple(n._updates for n in path), line.node._expanded,
+               self.hover_line >= 0 and any(n._hover for n in path), y == self.hover_line, y == self.cursor_line,
+               self.has_focus, self.size.width, self.virtual_size.width, self._pseudo_class_state, base_style)
+        strip = self._node_lines.get(key)
+        if strip is None:
+            strip = super()._render_line(y, 0, max(self.virtual_size.width, self.size.width), base_style)
+            self._node_lines[key] = strip
+        return strip.crop(x1, x2)
+
+    def notify_style_update(self) -> None:
+        self._node_lines.clear()  # a theme or CSS change: every look is new
+        super().notify_style_update()
+
+    def _line_under(self, event: events.MouseEvent) -> int:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return -1
+        line = offset.y + self.scroll_offset.y
+        return line if 0 <= line < len(self._tree_lines) else -1
+
+    def _on_mouse_move(self, event: events.MouseMove) -> None:
+        event.prevent_default()  # Tree's reads the line from the style, stale in a cached line
+        self.hover_line = self._line_under(event)
+
+    async def _on_click(self, event: events.Click) -> None:
+        event.prevent_default()  # as Tree's, with the line from the pointer's position
+        async with self.lock:
+            line = self._line_under(event)
+            if line < 0:
+                return
+            if event.style.meta.get("toggle", False):
+                node = self.get_node_at_line(line)
+                if node is not None:
+                    self._toggle_node(node)
+            else:
+                self.cursor_line = line
+                await self.run_action("select_cursor")
 
     def get_label_width(self, node: TreeNode[NodeData]) -> int:
         """A line's cells (its label and the expand icon) without rendering it: Tree renders every line's
