@@ -200,3 +200,51 @@ async def test_mouse_picks_the_line_under_it_after_an_insert_moved_the_lines(mak
         assert tree.hover_line == 2
         await pilot.click(tree, offset=(offset.x, offset.y + 4))  # its expand icon: collapse again
         assert not node.is_expanded
+
+
+async def test_live_insert_and_summary_reload_ask_for_no_layout(make_app, monkeypatch):
+    """A live cluster inserts into the tree on every drain and reloads the Summary of the run under the
+    cursor: neither may ask for a layout of the screen (each one re-measured every widget beside the tree),
+    and the Summary's lines are made in its worker, not on the UI thread."""
+    import threading
+
+    from textual.widget import Widget
+
+    from tekton_results_tui.tui.widgets import summary_view
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.settle_reads()
+        layouts: list[str] = []
+        real_refresh = Widget.refresh
+
+        def refresh(self, *regions, layout=False, **kw):
+            if layout:
+                layouts.append(type(self).__name__)
+            return real_refresh(self, *regions, layout=layout, **kw)
+
+        renders: list[str] = []
+        real_render = summary_view.render_summary
+
+        def render(renderable, geometry):
+            renders.append(threading.current_thread().name)
+            return real_render(renderable, geometry)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        monkeypatch.setattr(summary_view, "render_summary", render)
+        changes = []
+        for pr, trs in new_runs(3):
+            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+        app.history.apply(changes)
+        await app.sync_now()
+        await pilot.pause()
+        assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+        summary = app.detail.views["summary"]
+        shown = summary.lines_view.plain_lines
+        summary.load(summary.loaded, keep_scroll=True)  # what a live change to the shown run does
+        await app.settle_reads()
+        await pilot.pause()
+        assert summary.lines_view.plain_lines == shown
+        assert renders and threading.main_thread().name not in renders
+        assert "ResultsTree" not in layouts and "SummaryLines" not in layouts, layouts

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
 
 from tekton_results_tui.tui.flaky_marks import FLAKY_MARK
 from tekton_results_tui.tui.screens.help import HelpScreen
@@ -55,7 +54,7 @@ def _plain(app) -> str:
     from rich.console import Console
 
     console = Console(width=200, record=True, file=open("/dev/null", "w"))
-    console.print(app.detail.query_one("#summary-body", Static).content)  # the renderable it shows
+    console.print(app.detail.query_one("#summary-scroll").content)  # the renderable it shows
     return console.export_text()
 
 

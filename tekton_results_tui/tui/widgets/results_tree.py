@@ -21,8 +21,9 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -117,6 +118,23 @@ class ResultsTree(Tree[NodeData]):
         Binding("j", "cursor_down", "Down", id="tree.down", show=False),
         Binding("k", "cursor_up", "Up", id="tree.up", show=False),
     ]
+
+    # The tree's size comes from the CSS and the app's split (fit_split), never from its lines. Textual's
+    # Tree asks for a layout of the whole screen on every add/remove and every line-count change; on a live
+    # cluster that was a reflow per drain, each re-measuring the auto-height widgets beside the tree (the
+    # Summary's tables). A line-count change only needs the scrollbar updated.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted:
+            self._scroll_update(size)  # what a layout would have done for a scroll view (bar, offsets)
+
+    def _invalidate(self) -> None:
+        """Tree._invalidate without the layout (see virtual_size)."""
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
 
     class PageLoaded(Message):
         """A first page arrived for `filter` (`error`: the store could not run it; the tree kept its rows)."""

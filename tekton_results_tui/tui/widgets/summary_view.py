@@ -6,15 +6,15 @@ markup strings), so `build [linux]`, `step [/x]` and unicode render as they are.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tekton_results_tui import kinds
 from tekton_results_tui.store.grouping import parse_time
@@ -23,6 +23,7 @@ from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.formatting import fmt_bytes, fmt_duration, fmt_time, status_icon, status_style, status_word
 from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
 from tekton_results_tui.tui.widgets.insight_rows import insight_rows
+from tekton_results_tui.tui.widgets.line_view import LineView, SearchableLines
 from tekton_results_tui.tui.widgets.detail_base import (DetailTab, LoadError, Resolved, Target, check_cancelled,
                                                          resolve)
 
@@ -252,39 +253,114 @@ def build_summary(history: History, target: Target) -> RenderableType | LoadErro
     return Group(*parts)
 
 
-class SummaryView(DetailTab):
-    TAB = "summary"
+MARGIN = 1  # cells left blank on each side of the Summary's lines
+
+
+Geometry = tuple[int, int, int]  # a view's (width without a scrollbar, height, scrollbar width)
+Rendered = tuple[list[list[Segment]], list[str], list[int]]  # lines as segments, their text, their cells
+
+
+def render_summary(renderable: RenderableType, geometry: Geometry) -> Rendered:
+    """The Summary's lines for a view of `geometry`, with a blank cell of margin on each side: at the
+    view's whole width when they fit its height, else beside the scrollbar they will need. Safe on any
+    thread: a Console of its own, which only lays out (nothing is written to a terminal)."""
+    width, height, bar = geometry
+    lines = _lines_at(renderable, width)
+    if len(lines) > height and bar:
+        lines = _lines_at(renderable, width - bar)
+    margin = Segment(" " * MARGIN)
+    return ([[margin, *line] for line in lines], [" " * MARGIN + "".join(seg.text for seg in line) for line in lines],
+            [MARGIN + Segment.get_line_length(line) for line in lines])
+
+
+def _lines_at(renderable: RenderableType, width: int) -> list[list[Segment]]:
+    inner = max(10, width - 2 * MARGIN)
+    console = Console(width=inner, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                      markup=False, emoji=False, highlight=False, legacy_windows=False)
+    return console.render_lines(renderable, console.options.update_width(inner), pad=False, new_lines=False)
+
+
+NOTHING = Text("Nothing selected.", style="italic")
+
+
+class SummaryLines(LineView):
+    """The Summary drawn as lines made in the tab's worker. A `Static` of tables re-measured its height at
+    every layout of the screen (rendering every table again: ~a fifth of the UI thread's time with a live
+    cluster at 120k records) and asked for a layout on every reload; these lines are made off the UI
+    thread for the view's size and shown without a layout (made again here only when the size changes)."""
+
     DEFAULT_CSS = """
-    SummaryView > VerticalScroll { height: 1fr; }
-    SummaryView #summary-body { padding: 0 1; }
+    SummaryLines { overflow-x: hidden; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.content: RenderableType = NOTHING  # what is shown (tests print it at another width)
+        self.rendered_for: Geometry | None = None
+
+    def geometry(self) -> Geometry | None:
+        """What the lines are made for; None before the first layout."""
+        region = self.content_region
+        if not region.width:
+            return None
+        return region.width, region.height, self.styles.scrollbar_size_vertical
+
+    def show(self, renderable: RenderableType, rendered: tuple[Geometry, Rendered] | None = None,
+             keep_scroll: bool = False) -> None:
+        """Show `renderable`, using its lines made for `rendered[0]` when that is this view's geometry."""
+        self.content = renderable
+        geometry = self.geometry() or (80, 24, 2)
+        if rendered is None or rendered[0] != geometry:
+            rendered = (geometry, render_summary(renderable, geometry))
+        self.rendered_for = geometry
+        lines, plain, widths = rendered[1]
+        self.set_lines(list(lines), plain, widths, keep_scroll=keep_scroll)
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        geometry = self.geometry()
+        if geometry is not None and geometry != self.rendered_for:
+            self.show(self.content, keep_scroll=True)
+
+
+class SummaryView(DetailTab):
+    TAB = "summary"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.lines_view = SummaryLines(id="summary-scroll")
+        self._geometry: Geometry | None = None  # the view's when the load started (read by the worker)
+
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="summary-scroll"):
-            yield Static(Text("Nothing selected.", style="italic"), id="summary-body")
+        yield SearchableLines(self.lines_view)
+
+    def load(self, target: Target | None, keep_scroll: bool = False) -> None:
+        self._geometry = self.lines_view.geometry() if self.lines_view.is_mounted else None
+        super().load(target, keep_scroll)
 
     def build(self, target: Target) -> Any:
         res = resolve(self.history, target)
         deps = {r.id for r in res.records}
         if res.record is not None:
             deps.add(res.record.id)
-        return deps, build_summary(self.history, target)
+        renderable = build_summary(self.history, target)
+        if isinstance(renderable, LoadError):
+            return deps, renderable, None
+        check_cancelled()
+        geometry = self._geometry
+        return deps, renderable, (geometry, render_summary(renderable, geometry)) if geometry else None
 
     def apply(self, payload: Any, keep_scroll: bool) -> None:
-        body = self.query_one("#summary-body", Static)
-        scroll = self.query_one("#summary-scroll", VerticalScroll)
         if payload is None:
             self.deps = set()
-            body.update(Text("Nothing selected.", style="italic"))
+            self.lines_view.show(NOTHING)
             return
-        deps, renderable = payload
+        deps, renderable, rendered = payload
         self.deps = deps
         if isinstance(renderable, LoadError):
-            body.update(Text(visible(renderable.message, keep_newlines=True), style="italic"))
+            self.lines_view.show(Text(visible(renderable.message, keep_newlines=True), style="italic"))
         else:
-            body.update(renderable)
-        if not keep_scroll:
-            scroll.scroll_home(animate=False)
+            self.lines_view.show(renderable, rendered, keep_scroll=keep_scroll)
 
     def focus_content(self) -> None:
-        self.query_one("#summary-scroll", VerticalScroll).focus()
+        self.lines_view.focus()
