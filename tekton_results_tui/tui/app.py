@@ -44,6 +44,7 @@ from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.config import UiConfig
 from tekton_results_tui.tui.user_actions import USER_BINDINGS, UserActions
 from tekton_results_tui.tui.insight_actions import INSIGHT_BINDINGS, InsightActions
+from tekton_results_tui.tui import frame_timer
 from tekton_results_tui.tui.flaky_marks import refresh_flaky_marks
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
@@ -109,6 +110,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         """`cluster` is how the app reaches the cluster; without it, a watcher `service` of this process
         is adapted (WatcherCluster), else the null cluster shows `watcher_note` (why the watcher is off).
         A read-only app always gets the null cluster (or a lease follower that never takes over)."""
+        frame_timer.install()  # a change is drawn at the next frame slot, not the one after (tui/frame_timer.py)
         super().__init__()
         self.history = history
         self.settings = settings or Settings()
