@@ -14,7 +14,7 @@ from tekton_results_tui import kinds
 from tekton_results_tui.store import grouping as g
 from tekton_results_tui.store.db import NAME_FTS
 from tekton_results_tui.store.models import Label, Record, Result, StepLog
-from tekton_results_tui.store.query import Filter
+from tekton_results_tui.store.query import Filter, flaky_results_among
 from tekton_results_tui.store.rows import (
     INT64_MAX, MAX_PAGE, RECORD_COLS, RECORD_ORDERS, RESULT_COLS, RESULT_ORDERS, ChangeSet, Page, RecordRow, ResultRow,
     StepLogInfo, keyset, next_token, record_row, result_row,
@@ -159,6 +159,14 @@ def result_ids_matching(ids: Sequence[int], f: Filter) -> set[int]:
     out: set[int] = set()
     for chunk in chunks(list(ids)):
         out.update(i for (i,) in _where(Result.select(Result.id).where(Result.id << list(chunk)), w).tuples())
+    return out
+
+
+def flaky_among(ids: Sequence[int]) -> set[int]:
+    """Of these Result ids, the flaky ones (the `flaky:true` rule, probed per Result)."""
+    out: set[int] = set()
+    for chunk in chunks(list(ids), 500):
+        out.update(i for (i,) in Result.select(Result.id).where(flaky_results_among(chunk)).tuples())
     return out
 
 

@@ -69,6 +69,10 @@ PANES = ("both", "tree", "detail")
 NARROW_BELOW = 120  # columns: below this one pane at a time
 TREE_MIN_SHARE, TREE_MAX_SHARE = 0.35, 0.5  # of the width, side by side
 TREE_CHROME = 5  # the tree's border, padding and scrollbar
+# A new listing whose names want a few cells less keeps the split: moving it lays out the whole screen and
+# redraws every line of both panes (a 50-90 ms frame at 120x36), and filters typed one after another
+# would move it back and forth. Wider names always widen it (names are never cut for want of a cell).
+SPLIT_SHRINK_SLACK = 8
 # While keys repeat the detail waits for the cursor to rest this long. A held key repeats every 30-90 ms
 # (X11's 25/s, macOS defaults): at 50 ms a repeat slowed by one busy frame (a live drain) let the Summary
 # lay out and paint between two keys, which made the next keys slower still; 100 ms keeps a held key on
@@ -164,6 +168,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._header_w: StatusHeader | None = None  # made by compose
         self._bar_w: FilterBar | None = None
         self._tree_w: ResultsTree | None = None
+        self._split: tuple[int, int] | None = None  # (screen width, tree width) fit_split last set
         self._detail_w: DetailPane | None = None
 
     # --- layout -------------------------------------------------------------------------
@@ -409,7 +414,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._pending_node = None
         self.show_node(self.tree.cursor_node)
         self.update_count()
-        refresh_flaky_marks(self.tree, self.history, self.filter, self.clock())
+        refresh_flaky_marks(self.tree, self.history)
         if self._hist_size is None:
             self.refresh_header()  # the history's size, counted once the first page is drawn
 
@@ -646,10 +651,15 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
             footer.show_command_palette = not self.narrow
         if self.narrow or self.panes != "both":
             tree.styles.width = None  # app.tcss: the whole width
+            self._split = None
             return
         total = self.size.width
-        want = tree.natural_width() + TREE_CHROME
-        tree.styles.width = max(int(total * TREE_MIN_SHARE), min(want, int(total * TREE_MAX_SHARE)))
+        lo, hi = int(total * TREE_MIN_SHARE), int(total * TREE_MAX_SHARE)
+        width = max(lo, min(tree.natural_width() + TREE_CHROME, hi))
+        if self._split is not None and self._split[0] == total and width < self._split[1] < width + SPLIT_SHRINK_SLACK:
+            return
+        self._split = (total, width)
+        tree.styles.width = width
 
     def set_theme_named(self, theme: str) -> None:
         self.theme = theme

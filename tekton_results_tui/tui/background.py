@@ -3,8 +3,8 @@
 A shared PostgreSQL across a network costs a round trip per query; the UI thread never pays it, so keys,
 scrolling and the filter bar stay responsive while a page, a Result's children or a count is on its way.
 Groups are named (DESIGN §6): an exclusive group cancels the stale read when a newer one starts (a filter
-keystroke supersedes the previous one). The thread returns its connection when done (PostgreSQL: to the
-pool), so short-lived worker threads do not keep connections open.
+keystroke supersedes the previous one). The thread releases its connection when done: PostgreSQL's goes
+back to the pool; SQLite's stays with the pool thread for its next read (History.release_connection).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def read_then(node: DOMNode, history: History, read: Callable[[], T],
             error = exc
         finally:
             try:
-                history.db.close()  # this thread's connection (back to the pool on PostgreSQL)
-            except Exception:  # noqa: BLE001 - closing is housekeeping
+                history.release_connection()  # PostgreSQL: back to the pool; SQLite: kept by this pool thread
+            except Exception:  # noqa: BLE001 - releasing is housekeeping
                 pass
         if worker.is_cancelled:
             return

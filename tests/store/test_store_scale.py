@@ -304,3 +304,25 @@ def test_label_and_word_plans_give_the_same_rows(h: History, monkeypatch: pytest
             assert h.count_results(flt) == len(want) and h.count_results(flt, limit=1) == (1, len(want) == 1)
     finally:
         query._small_set.cache_clear()
+
+
+def test_flaky_among_a_page_agrees_with_the_filter(h: History) -> None:
+    """The tree's flaky marks ask only of the loaded Results (History.flaky_among): the same answer as the
+    `flaky:true` filter over the whole history, for every subset asked."""
+    _history_with_sources(h)
+    a = pr("p-a", labels={SHA: "r9"})
+    b = pr("p-b", labels={SHA: "r9"})
+    solo = pr("p-solo", labels={SHA: "r7"})  # its task failed and passed, but its revision was built once
+    h.apply([RunUpsert(o) for o in (a, b, solo, tr("p-a-unit", a, pipeline_task="unit"),
+                                     tr("p-b-unit", b, pipeline_task="unit", cond="False", reason="Failed"),
+                                     tr("p-solo-unit-1", solo, pipeline_task="unit", cond="False", reason="Failed"),
+                                     tr("p-solo-unit-2", solo, pipeline_task="unit"))])
+    every = h.list_results(limit=100).items
+    flaky = {r.id for r in h.list_results("flaky:true", limit=100).items}
+    names = {r.id: r.display_name for r in every}
+    assert {names[i] for i in flaky} == {"build-a", "build-b", "build-c", "p-a", "p-b"}
+    ids = [r.id for r in every]
+    assert h.flaky_among(ids) == flaky
+    assert h.flaky_among(ids[::2]) == flaky & set(ids[::2])
+    assert h.flaky_among([]) == set()
+    assert h.flaky_among([max(ids) + 1000]) == set()  # an id no longer stored

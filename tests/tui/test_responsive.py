@@ -135,3 +135,30 @@ async def test_rows_shown_are_results(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)):
         assert all(isinstance(n.data, ResultItem) for n in app.tree.root.children[:50])
+
+
+async def test_split_widens_for_longer_names_and_keeps_for_a_few_cells_less(make_app) -> None:
+    """Moving the split lays out the whole screen and redraws both panes: a listing whose names want a few
+    cells less keeps it (filters typed one after another would move it back and forth); wider names widen
+    it at once; much narrower ones narrow it; another screen width starts afresh."""
+    from tekton_results_tui.tui.app import SPLIT_SHRINK_SLACK
+
+    app = make_app()
+    async with app.run_test(size=(260, 50)) as pilot:  # the tree may take 91..130 cells
+        tree = app.tree
+
+        def split(widest: int) -> int:
+            tree.widest = widest
+            app.fit_split()
+            return int(tree.styles.width.value)
+
+        base = split(20)
+        assert 91 < base < 130
+        assert split(26) == base + 6  # longer names: wider at once
+        assert split(26 - SPLIT_SHRINK_SLACK + 1) == base + 6  # a few cells less: kept
+        assert split(20 - 2) == base - 2  # much less: narrower
+        assert split(20 - 2 + SPLIT_SHRINK_SLACK - 1) == base - 2 + SPLIT_SHRINK_SLACK - 1  # wider again at once
+        tree.widest = 20
+        await pilot.resize_terminal(250, 50)
+        await pilot.pause()
+        assert int(tree.styles.width.value) == base  # another screen width: fitted afresh, not kept
