@@ -24,6 +24,7 @@ SIZES = ((80, 24), (120, 36), (200, 50))
 
 
 def load_fixture_module():
+    sys.path.insert(0, str(ROOT / "tests"))  # the fixtures' helpers (tuikit) as pytest's rootdir conftest finds them
     spec = importlib.util.spec_from_file_location("tui_fixed_data", ROOT / "tests" / "tui" / "conftest.py")
     mod = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
