@@ -22,6 +22,17 @@ def new_runs(count: int, start_i: int = 1000, outcome=("Unknown", "Running")):
                              created=T0 - 60 + k, outcome=outcome) for k in range(count)]
 
 
+async def insert_three_live_runs(app, pilot) -> None:
+    """Another writer stores three new runs; the app follows the feed: they are the top three lines."""
+    changes = []
+    for pr, trs in new_runs(3):
+        changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
+    app.history.apply(changes)
+    await app.sync_now()
+    await pilot.pause()
+    assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+
+
 async def test_live_insert_keeps_cursor_on_the_same_run(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -180,13 +191,7 @@ async def test_mouse_picks_the_line_under_it_after_an_insert_moved_the_lines(mak
     async with app.run_test(size=SIZE) as pilot:
         tree = app.tree
         await pilot.pause()  # every visible line drawn (and cached) at its first position
-        changes = []
-        for pr, trs in new_runs(3):
-            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
-        app.history.apply(changes)
-        await app.sync_now()
-        await pilot.pause()
-        assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+        await insert_three_live_runs(app, pilot)
         hits_before = tree._node_lines.hits
         tree.refresh()
         await pilot.pause()
@@ -233,13 +238,7 @@ async def test_live_insert_and_summary_reload_ask_for_no_layout(make_app, monkey
 
         monkeypatch.setattr(Widget, "refresh", refresh)
         monkeypatch.setattr(summary_view, "render_summary", render)
-        changes = []
-        for pr, trs in new_runs(3):
-            changes += [RunUpsert(pr)] + [RunUpsert(t) for t in trs]
-        app.history.apply(changes)
-        await app.sync_now()
-        await pilot.pause()
-        assert top_names(app, 3) == ["live-run-2", "live-run-1", "live-run-0"]
+        await insert_three_live_runs(app, pilot)
         summary = app.detail.views["summary"]
         shown = summary.lines_view.plain_lines
         summary.load(summary.loaded, keep_scroll=True)  # what a live change to the shown run does
