@@ -280,14 +280,18 @@ def writer_thread(db_path: str, stop: threading.Event, rate: float, counter: lis
 
     from tekton_results_tui.store.db import open_database
 
-    # The history's runs end at store_bench.NOW (2026-05-28) and the writer continues them: its clock starts
-    # there, so its runs are today's as a watcher's are (a live day's statistics are rebuilt at most every
-    # 30 s). By the real clock they were months old, and an old day is rebuilt on every batch (~115 ms of a
-    # 20-run batch at 120k records): the writer managed ~110 of its 200 updates/s, all of it GIL time.
+    # The writer continues the history: its runs come after every stored one (a PostgreSQL history is not
+    # copied per run, and the same runs again would be no changes at all), with names and uids of their own,
+    # and its clock starts at the first one's creation, so they are today's runs as a watcher's are (a live
+    # day's statistics are rebuilt at most every 30 s). With the real clock they were months old, and an
+    # old day is rebuilt on every batch (~115 ms of a 20-run batch at 120k records): the writer managed
+    # ~110 of its 200 updates/s, all of it interpreter-lock time.
+    db = open_database(db_url(db_path))
+    i = 20_000 + History(db).size()[0]
+    first = store_bench.NOW - store_bench.SPAN_DAYS * 86400 + int(i * store_bench.SPAN_DAYS * 86400 / 20_000)
     t_begin = time.time()
-    h = History(open_database(db_url(db_path)), clock=lambda: store_bench.NOW + 60 + (time.time() - t_begin))
-    rng = random.Random(11)
-    i = 20_000
+    h = History(db, clock=lambda: first + 60 + (time.time() - t_begin))
+    rng = random.Random(11 + i)
     per_tick = max(1, int(rate / 10))
     buf: list[dict] = []
     next_t = time.perf_counter()
