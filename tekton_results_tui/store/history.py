@@ -404,12 +404,15 @@ class History:
     def last_prune_seq(self) -> int:
         return retention.last_prune_seq()
 
-    def release_connection(self) -> None:
-        """A reader thread is done for now. PostgreSQL: its connection goes back to the pool. SQLite:
-        the thread keeps it for its next read (TUI reads run on a few long-lived pool threads; opening a
-        connection and reading the schema again cost ~10 ms of every read at 1.2M records)."""
-        if not is_sqlite(self.db):
+    def release_connection(self, failed: bool = False) -> None:
+        """A reader thread is done for now. PostgreSQL: its connection goes back to the pool. SQLite: the
+        thread keeps it for its next read (TUI reads run on a few long-lived pool threads; opening one and
+        reading the schema again cost ~10 ms of every read at 1.2M records) with its page cache emptied
+        (a writable history's connections may cache 64 MB each); a read that `failed` closes it."""
+        if failed or not is_sqlite(self.db):
             self.db.close()
+        elif not self.db.is_closed():
+            self.db.execute_sql("PRAGMA shrink_memory")
 
     # --- small named values and the writer lease -----------------------------------------
 

@@ -39,7 +39,7 @@ def read_then(node: DOMNode, history: History, read: Callable[[], T],
             error = exc
         finally:
             try:
-                history.release_connection()  # PostgreSQL: back to the pool; SQLite: kept by this pool thread
+                history.release_connection(failed=error is not None)  # PostgreSQL: to the pool; SQLite: kept
             except Exception:  # noqa: BLE001 - releasing is housekeeping
                 pass
         if worker.is_cancelled:

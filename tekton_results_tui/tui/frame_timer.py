@@ -11,6 +11,9 @@ process). `install()` gives every Timer the next slot; the rest of `Timer._run` 
 
 from __future__ import annotations
 
+import math
+
+import textual
 from textual import _time
 from textual import timer as textual_timer
 from textual.timer import EventTargetGone, Timer
@@ -23,7 +26,7 @@ def next_slot(start: float, interval: float, count: int, now: float) -> tuple[in
     timer's own slot `count + 1` when it is not late, else the slot right after now."""
     due = start + (count + 1) * interval
     if due < now:
-        count = int((now - start) / interval)
+        count = max(count, math.ceil((now - start) / interval) - 1)  # now on a slot: that slot, not the next
         due = start + (count + 1) * interval
     return count, due
 
@@ -57,6 +60,11 @@ async def _run(self: Timer) -> None:
             break
 
 
+PATCHED_TEXTUAL = "8.2.8"  # the Timer._run this replaces (pyproject.toml pins textual to it)
+
+
 def install() -> None:
-    """Make every Textual timer (the screens' frame timers among them) catch up to the next slot."""
-    Timer._run = _run  # type: ignore[method-assign]
+    """Make every Textual timer (the screens' frame timers among them) catch up to the next slot. Only on
+    the Textual whose Timer._run this is: another release keeps its own (and its own catch-up)."""
+    if Timer._run is not _run and textual.__version__ == PATCHED_TEXTUAL:
+        Timer._run = _run  # type: ignore[method-assign]

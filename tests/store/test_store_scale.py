@@ -326,3 +326,16 @@ def test_flaky_among_a_page_agrees_with_the_filter(h: History) -> None:
     assert h.flaky_among(ids[::2]) == flaky & set(ids[::2])
     assert h.flaky_among([]) == set()
     assert h.flaky_among([max(ids) + 1000]) == set()  # an id no longer stored
+
+
+def test_release_connection_keeps_a_sqlite_reader_s_and_returns_others(h: History) -> None:
+    """TUI reader threads release their connection after each read: SQLite keeps it for the thread's next
+    read (opening it again cost ~10 ms a read), PostgreSQL's goes back to the pool; a failed read's is
+    closed on both (it is not reused)."""
+    h.list_results(limit=5)
+    h.release_connection()
+    assert h.db.is_closed() is (not is_sqlite(h.db))
+    h.list_results(limit=5)
+    h.release_connection(failed=True)
+    assert h.db.is_closed()
+    assert h.list_results(limit=5).items is not None  # the next read opens one again

@@ -247,3 +247,20 @@ async def test_live_insert_and_summary_reload_ask_for_no_layout(make_app, monkey
         assert summary.lines_view.plain_lines == shown
         assert renders and threading.main_thread().name not in renders
         assert "ResultsTree" not in layouts and "SummaryLines" not in layouts, layouts
+
+
+async def test_a_new_listing_draws_its_own_lines(make_app):
+    """Each listing's nodes are numbered from 1 again (Tree.clear): the lines drawn for the last listing's
+    node 1, 2, ... must not be shown for the new one's."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tree = app.tree
+        for text in ("ns:dev", "ns:ci"):
+            app.filter_bar.set_text(text)
+            await app.settle_reads()
+            await pilot.pause()
+            assert tree.filter is not None and tree.filter.text == text
+            for y in range(min(10, len(tree._tree_lines))):
+                node = tree._tree_lines[y].node
+                drawn = "".join(seg.text for seg in tree.render_line(y - tree.scroll_offset.y))
+                assert node.label.plain.strip()[:12] in drawn, (text, y, drawn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,29 @@ async def test_log_and_eventlist_records_show_their_run(setup) -> None:
         pane.switch_tab("summary")
         await settle(pilot)
         assert "EventList of build [linux]" in screen_text(app)
+
+
+async def test_summary_that_cannot_be_made_says_why(setup, monkeypatch) -> None:
+    """A Summary whose making fails (in the tab's worker) says so in words, instead of leaving the previous
+    run's Summary on screen as if it were this one's."""
+    from tekton_results_tui.tui.widgets import summary_view
+
+    history, data = setup
+    app = HostApp(history)
+    async with app.run_test(size=SIZE) as pilot:
+        app.pane.show_record(record_of(history, data.pr))
+        await settle(pilot)
+        assert "build [linux]" in "\n".join(app.pane.views["summary"].lines_view.plain_lines)
+
+        real = summary_view.render_summary
+
+        def broken(renderable, geometry):
+            if threading.current_thread() is not threading.main_thread():  # the worker's making fails
+                raise RuntimeError("no lines today")
+            return real(renderable, geometry)
+
+        monkeypatch.setattr(summary_view, "render_summary", broken)
+        app.pane.show_result(history.get_result(id=record_of(history, data.pr).result_id))
+        await settle(pilot)
+        shown = "\n".join(app.pane.views["summary"].lines_view.plain_lines)
+        assert "Could not load" in shown and "no lines today" in shown, shown

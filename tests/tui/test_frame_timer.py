@@ -70,3 +70,8 @@ async def test_the_screen_timer_resumed_after_a_pause_waits_less_than_a_frame(mo
         timer.stop()
     assert len(ticks) >= 3
     assert waits and max(waits) < INTERVAL, waits
+
+
+def test_now_exactly_on_a_slot_is_that_slot() -> None:
+    start, interval = 0.0, 0.25  # exact in binary: now lands on slot 8 exactly
+    assert next_slot(start, interval, 5, 2.0) == (7, 2.0)  # wait 0, not a whole interval

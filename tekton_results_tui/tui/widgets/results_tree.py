@@ -612,6 +612,12 @@ class ResultsTree(Tree[NodeData]):
         self._node_lines.clear()  # a theme or CSS change: every look is new
         super().notify_style_update()
 
+    def clear(self) -> ResultsTree:
+        """Tree.clear numbers the next listing's nodes from 1 again: their drawings must go with the old ones."""
+        self._node_lines.clear()
+        super().clear()
+        return self
+
     def _line_under(self, event: events.MouseEvent) -> int:
         offset = event.get_content_offset(self)
         if offset is None:

@@ -355,6 +355,10 @@ class SummaryView(DetailTab):
             self.deps = set()
             self.lines_view.show(NOTHING)
             return
+        if isinstance(payload, LoadError):  # the build failed (DetailTab._load_thread says why in words)
+            self.deps = set()
+            self.lines_view.show(Text(visible(payload.message, keep_newlines=True), style="italic"))
+            return
         deps, renderable, rendered = payload
         self.deps = deps
         if isinstance(renderable, LoadError):
