@@ -33,6 +33,7 @@ from tekton_results_tui.store.history import History, Page, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
 from tekton_results_tui.tui.background import read_then
 from tekton_results_tui.tui.flaky_marks import flaky_label
+from tekton_results_tui.tui.widgets.tree_lines import LineStyles, draw_line
 from tekton_results_tui.tui.widgets.tree_columns import (DEFAULT_COLUMNS, MARK, NAME_MAX, NAME_MIN, NAME_W, RUN_W,
                                                          TASK_W, Layout, layout_for, natural_width, record_label,
                                                          record_widths, result_label, result_name)
@@ -567,16 +568,19 @@ class ResultsTree(Tree[NodeData]):
     # --- drawing ----------------------------------------------------------------------
 
     _pass_style: Style | None = None
+    _pass_styles: LineStyles | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's Tree asks `rich_style` (a walk up every ancestor's background) for each line it draws;
         within one pass it is the same for all: worked out once. A new page draws every visible line, and
         this was ~a third of the tree's time per frame (profiled at 1.2M records, filter applied)."""
         self._pass_style = self.rich_style
+        self._pass_styles = None  # the component styles: worked out by the first line drawn this pass
         try:
             return super().render_lines(crop)
         finally:
             self._pass_style = None
+            self._pass_styles = None
 
     def render_line(self, y: int) -> Strip:
         style = self._pass_style if self._pass_style is not None else self.rich_style
@@ -604,8 +608,10 @@ class ResultsTree(Tree[NodeData]):
                self.has_focus, self.size.width, self.virtual_size.width, self._pseudo_class_state, base_style)
         strip = self._node_lines.get(key)
         if strip is None:
-            strip = super()._render_line(y, 0, max(self.virtual_size.width, self.size.width), base_style)
-            self._node_lines[key] = strip
+            styles = self._pass_styles or LineStyles.of(self)
+            if self._pass_style is not None:
+                self._pass_styles = styles
+            strip = self._node_lines[key] = draw_line(self, y, line, base_style, styles)
         return strip.crop(x1, x2)
 
     def notify_style_update(self) -> None:
