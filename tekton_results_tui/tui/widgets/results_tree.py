@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -131,11 +132,31 @@ class ResultsTree(Tree[NodeData]):
             self._scroll_update(size)  # what a layout would have done for a scroll view (bar, offsets)
 
     def _invalidate(self) -> None:
-        """Tree._invalidate without the layout (see virtual_size)."""
+        """Tree._invalidate without the layout (see virtual_size); once for a batch of adds (adding())."""
         self._clear_line_cache()
         self._updates += 1
         self.root._reset()
-        self.refresh()
+        if not self._adding:
+            self.refresh()
+
+    _adding = False
+
+    @contextmanager
+    def adding(self) -> Iterator[None]:
+        """Add a page of lines with one repaint: Tree.add repaints (marks the whole tree dirty) per node."""
+        self._adding = True
+        try:
+            yield
+        finally:
+            self._adding = False
+            self.refresh()
+
+    def process_label(self, label: str | Text) -> Text:
+        """Tree keeps a label's first line (a copy made by splitting it): ours are one line already
+        (cluster text has its controls escaped), so the Text is used as it is."""
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
 
     class PageLoaded(Message):
         """A first page arrived for `filter` (`error`: the store could not run it; the tree kept its rows)."""
@@ -287,14 +308,17 @@ class ResultsTree(Tree[NodeData]):
             self._fit_layout(relabel=bool(self.result_nodes))
         else:
             self._fit_layout(relabel=False)
-        for row in rows:
-            if row.id in self.result_nodes:
-                continue  # a live insert already put it at the top
-            n = self.root.add(self._result_label(row, now, row.id in self.marked), data=ResultItem(row), allow_expand=True)
-            self.result_nodes[row.id] = n
-            first = first or n
-        if token:
-            self.load_more_node = self.root.add_leaf(Text("load more…", style="italic dim"), data=LoadMoreItem(token))
+        with self.adding():
+            for row in rows:
+                if row.id in self.result_nodes:
+                    continue  # a live insert already put it at the top
+                n = self.root.add(self._result_label(row, now, row.id in self.marked), data=ResultItem(row),
+                                  allow_expand=True)
+                self.result_nodes[row.id] = n
+                first = first or n
+            if token:
+                self.load_more_node = self.root.add_leaf(Text("load more…", style="italic dim"),
+                                                         data=LoadMoreItem(token))
         return first
 
     # --- children ---------------------------------------------------------------------
