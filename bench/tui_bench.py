@@ -453,9 +453,10 @@ def main() -> int:
         elif mode == "tui":  # start-up as tui/run.py has it: imports under the default collector settings
             res = asyncio.run(child_tui(rest[0], pages=True))
         else:
-            from tekton_results_tui.tui.gc_tuning import tuned_gc  # the collector settings tui/run.py runs the app with
+            from tekton_results_tui.tui.gc_tuning import tuned_gc  # the settings tui/run.py runs the app with
+            from tekton_results_tui.tui.thread_switch import prompt_switches
 
-            with tuned_gc():
+            with tuned_gc(), prompt_switches():
                 if mode == "filters":
                     res = asyncio.run(child_filters(rest[0], int(rest[1])))
                 else:

@@ -19,6 +19,7 @@ from tekton_results_tui.store.history import History
 from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.cluster import ClusterActions
 from tekton_results_tui.tui.gc_tuning import tuned_gc
+from tekton_results_tui.tui.thread_switch import prompt_switches
 
 
 def run_app(history: History, settings: Settings, cluster: ClusterActions) -> int:
@@ -37,7 +38,7 @@ def run_app(history: History, settings: Settings, cluster: ClusterActions) -> in
     # keep it for the log file instead of the user's screen.
     errors = io.StringIO()
     app.error_console = Console(file=errors, markup=False, highlight=False, width=120, color_system=None)
-    with tuned_gc():  # fewer, shorter collections while the UI runs (tui/gc_tuning.py)
+    with tuned_gc(), prompt_switches():  # fewer collections, a prompt lock for the UI (tui/gc_tuning.py, thread_switch.py)
         app.run()
     code = app.return_code or exitcodes.OK
     if code == exitcodes.OK:
