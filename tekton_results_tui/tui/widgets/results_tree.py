@@ -618,10 +618,10 @@ class ResultsTree(Tree[NodeData]):
         keyed by its node, the node path's updates (labels, hover, selection, expansion), whether the
         cursor or mouse is on it, focus and width: after an insert only the new lines are drawn.
 
-        Tree still puts {"line": y} in the style of the lines it draws, and a cached strip keeps the y it
-        was drawn at; the mouse therefore reads the line from the pointer's position instead
-        (_on_mouse_move, _on_click). Textual is pinned exactly in pyproject.toml: the size snapshots
-        draw through here."""
+        A miss is drawn by tree_lines.draw_line, which leaves out Tree's {"line": y} style meta (a drawing
+        reused at another y would carry a stale one): the mouse reads the line from the pointer's position
+        instead (_on_mouse_move, _on_click). Textual is pinned exactly in pyproject.toml: the size
+        snapshots draw through here."""
         lines = self._tree_lines
         if y >= len(lines):
             return Strip.blank(self.size.width, base_style)
