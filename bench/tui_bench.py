@@ -309,14 +309,15 @@ def writer_thread(db_path: str, stop: threading.Event, rate: float, counter: lis
 
 async def measure_keys(app, tree, presses: int, frames: FrameClock) -> list[float]:
     """Post a cursor key the way the terminal driver does; time until the first frame drawn with the cursor
-    moved."""
+    on another node. (Not its line: a live insert above the cursor keeps it on its node and moves its line,
+    so a line test took an insert's frame for the key's, or an "up" plus a one-line insert for no move.)"""
     from textual import events
 
     lat: list[float] = []
     for k in range(presses):
         key = "down" if (k // 20) % 2 == 0 else "up"
-        before = tree.cursor_line
-        moved = frames.watch(lambda: tree.cursor_line != before)  # before the key: its frame may come at once
+        before = tree.cursor_node
+        moved = frames.watch(lambda: tree.cursor_node is not before)  # before the key: its frame may come at once
         t0 = time.perf_counter()
         app.post_message(events.Key(key, None))
         shown = await asyncio.wait_for(moved, 5)

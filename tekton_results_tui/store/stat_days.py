@@ -128,7 +128,7 @@ def note_rebuilt(db: pw.Database, pairs: Iterable[tuple[str, str]]) -> None:
                                 [v for pr in chunk for v in pr]).fetchall()
     if found:
         bulk_insert(db, lambda r: StatRebuilt.insert_many(r, fields=[StatRebuilt.pipeline, StatRebuilt.revision])
-                    .on_conflict_ignore(), [tuple(x) for x in found])
+                    .on_conflict_ignore(), [tuple(x) for x in found], key="stat_rebuilt")
 
 
 def build_rebuilt(db: pw.Database) -> None:
@@ -179,7 +179,7 @@ def mark_days(db: pw.Database, days: Iterable[int], now: int) -> None:
     rows = [(int(d), int(now)) for d in sorted({int(d) for d in days if d is not None})]
     if rows:
         bulk_insert(db, lambda r: StatDirty.insert_many(r, fields=[StatDirty.day, StatDirty.marked_at])
-                    .on_conflict_ignore(), rows)
+                    .on_conflict_ignore(), rows, key="stat_dirty")
 
 
 def result_days(db: pw.Database, result_ids: Iterable[int]) -> set[int]:

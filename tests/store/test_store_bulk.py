@@ -141,3 +141,27 @@ def test_v1_history_is_migrated_to_v2_keeping_its_labels(db_url: str) -> None:
             db.execute_sql('INSERT INTO "label" ("result_id", "key", "value") VALUES (%s, %s, %s)'
                            .replace("%s", db.param), labels_before[0])
     db.close()
+
+
+def test_a_watchers_batch_writes_every_statement_on_the_drivers_fast_path(h: History) -> None:
+    """New runs, newer versions, a gone run seen again and a dump's copy: on PostgreSQL no upsert falls back
+    to peewee's row-by-row build (a NULL parameter in the Record and Result upserts' SET did, ~5x slower);
+    the same statement built once per shape (bulk_insert's key) still writes each batch's own rows."""
+    from tekton_results_tui.store import sql
+    from tekton_results_tui.store.history import Gone
+
+    before = sql.slow_builds
+    p = pr("p", rv=5, labels={"app": "web"})
+    kids = [tr(f"t{i}", p, rv=6 + i) for i in range(3)]
+    h.apply([RunUpsert(o) for o in (p, *kids)])
+    h.apply([Gone(p["metadata"]["uid"], at=int(time.time()))])
+    assert h.get_result(name=f"ci/results/{p['metadata']['uid']}").in_cluster is False
+    h.apply([RunUpsert(bump(p, 20)), RunUpsert(bump(kids[0], 21))])  # seen again: in the cluster again
+    h.apply([RunUpsert(bump(kids[1], 22))], imported=True)
+    q = pr("q", rv=30, labels={"app": "api"})
+    h.apply([RunUpsert(q)])
+    assert sql.slow_builds == before
+    assert h.get_result(name=f"ci/results/{p['metadata']['uid']}").in_cluster is True
+    assert h.get_record(uid=p["metadata"]["uid"]).deleted_at is None
+    assert h.count_results("label:app=web") == 1 and h.count_results("label:app=api") == 1
+    assert h.get_record(uid=kids[1]["metadata"]["uid"]).rv == 22
