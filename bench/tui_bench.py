@@ -522,7 +522,7 @@ def main() -> int:
     if a.pg:
         pg_url = ensure_pg_history(a.pg, a.pg_runs)
         pg_tui = [run_child(["tui", pg_url]) for _ in range(3)]
-        pg_flt = run_child(["filters", pg_url, "2"])
+        pg_flt = run_child(["filters", pg_url, str(a.filter_reps)])  # as many samples as SQLite: a p95 of 20 was their 19th
         pg_lat = run_child(["latency", pg_url, str(a.presses), str(a.rate), str(a.delay_ms)])
 
     label = f"{big_records / 1000:,.0f}k records"
