@@ -46,7 +46,7 @@ from tekton_results_tui.tui.commands import ResultsCommands
 from tekton_results_tui.tui.config import UiConfig
 from tekton_results_tui.tui.user_actions import USER_BINDINGS, UserActions
 from tekton_results_tui.tui.insight_actions import INSIGHT_BINDINGS, InsightActions
-from tekton_results_tui.tui import frame_timer
+from tekton_results_tui.tui import frame_timer, strip_caches
 from tekton_results_tui.tui.flaky_marks import refresh_flaky_marks
 from tekton_results_tui.tui.following import LeaseFollower
 from tekton_results_tui.tui.live import ChangeFeed, ChangesPending
@@ -120,6 +120,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         is adapted (WatcherCluster), else the null cluster shows `watcher_note` (why the watcher is off).
         A read-only app always gets the null cluster (or a lease follower that never takes over)."""
         frame_timer.install()  # a change is drawn at the next frame slot, not the one after (tui/frame_timer.py)
+        strip_caches.install()  # a drawn line's Strips make their caches when used (tui/strip_caches.py)
         super().__init__()
         self.history = history
         self.settings = settings or Settings()
