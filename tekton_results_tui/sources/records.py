@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+import orjson
+
 from tekton_results_tui import kinds
 from tekton_results_tui.sources.wire import SourceRecord
 from tekton_results_tui.store import grouping as g
@@ -77,9 +79,16 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 def decode_json(r: SourceRecord) -> tuple[str, Any]:
     """The record's JSON text and object. NaN/Infinity are refused: the text is stored as it is, and
-    PostgreSQL's JSONB would refuse the whole page's transaction for them."""
+    PostgreSQL's JSONB would refuse the whole page's transaction for them.
+
+    orjson parses a run ~3x faster than json (a sync's reader spent most of its time here); whatever it
+    refuses (a number past a double, a lone surrogate) is parsed by json as before, so what is stored or
+    refused, and the message, stay the same."""
     text = r.value.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return text, _DECODER.decode(text)
+    try:
+        return text, orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text, _DECODER.decode(text)
 
 
 def translate(records: list[SourceRecord]) -> Translated:
