@@ -37,7 +37,7 @@ def _lazy(slot: Any, size: int) -> property:
             slot.__set__(strip, cache)
             return cache
 
-    return property(get)
+    return property(get, slot.__set__, slot.__delete__)  # set/delete as the slot's own (copy, pickle)
 
 
 def _init(self: Strip, segments: Any, cell_length: int | None = None) -> None:

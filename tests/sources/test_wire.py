@@ -100,3 +100,27 @@ def test_log_content_from_upstream_chunks_or_plain_text():
 def test_error_messages_of_the_gateway():
     assert wire.error_message(b'{"code": 3, "message": "invalid filter"}') == "invalid filter"
     assert wire.error_message(b"<html>\n<h1>502</h1>") == "<html>"
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 123456789012345678901234567890, "b": [-99999999999999999999999]}',  # past 64 bits: exact ints
+    '{"a": 1e999}', '{"s": "\\ud800"}', '{"a": 1, "a": 2}', '{"n": 18446744073709551615, "f": 0.30000000000000004}',
+    '{"deep": ' + "[" * 200 + "]" * 200 + "}",
+])
+def test_a_record_parses_exactly_as_json_parses_it(text):
+    """orjson first (speed), json for what it refuses or would change: the same object, ints kept exact."""
+    from tekton_results_tui.sources.records import _DECODER, decode_json
+
+    r = wire.SourceRecord("ns/results/r/records/x", "tekton.dev/v1.TaskRun", text.encode(), 0, "")
+    got_text, got = decode_json(r)
+    assert got_text == text
+    want = _DECODER.decode(text)
+    assert repr(got) == repr(want)  # repr: an int is not a float of the same value, and nan-free
+
+
+@pytest.mark.parametrize("text", ["NaN", '{"a": Infinity}', '{"a": -Infinity}'])
+def test_a_record_with_nan_is_refused_as_before(text):
+    from tekton_results_tui.sources.records import decode_json
+
+    with pytest.raises(ValueError, match="is not JSON"):
+        decode_json(wire.SourceRecord("n", "t", text.encode(), 0, ""))

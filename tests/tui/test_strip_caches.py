@@ -50,3 +50,14 @@ def test_install_twice_changes_nothing() -> None:
     first = Strip.__dict__["_crop_cache"]
     strip_caches.install()
     assert Strip.__dict__["_crop_cache"] is first
+
+
+def test_a_strip_with_its_caches_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    strip_caches.install()
+    strip = Strip([Segment("abc def", Style(bold=True))])
+    strip.crop(1, 4)
+    for other in (copy.copy(strip), pickle.loads(pickle.dumps(strip))):
+        assert other.text == strip.text and other.crop(1, 4).text == "bc "
