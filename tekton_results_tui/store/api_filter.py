@@ -277,7 +277,7 @@ def _plain_names(vals: Sequence[Any]) -> bool:
                               for v in vals)
 
 
-def _label_cond(c: Cond, negated: bool) -> pw.Expression:
+def _label_cond(c: Cond, negated: bool, order: str | None = None) -> pw.Expression:
     if c.op == "has":
         key = str(c.value)
         present = _json_text(Record.data, ["metadata", "labels", key]).is_null(False)
@@ -289,12 +289,15 @@ def _label_cond(c: Cond, negated: bool) -> pw.Expression:
     exact = _text_op(_json_text(Record.data, ["metadata", "labels", c.key]), c.op, c.value)
     if c.op in ("==", "in") and not negated:  # the label index narrows to Results that carry the label
         vals = [c.value] if c.op == "==" else list(c.value)
-        if on_sqlite() and c.key == kinds.PIPELINE_RUN.name_label and _plain_names(vals):
+        if (on_sqlite() and order in (None, "create_time") and c.key == kinds.PIPELINE_RUN.name_label
+                and _plain_names(vals)):
             # A run's pipeline column is this label's value (grouping.classify) whenever the label is a
-            # plain name: the column's index walks that pipeline's Records in page order and the JSON
-            # confirms each. Through the Result label index SQLite walked every Record and read the row of
-            # each to test its Result (120k records, 22 pipelines: ~1,100 rows for a page of 50, 6-10 ms,
-            # half of `serve`'s CPU under the API benchmark's mix). Log/EventList Records carry no labels.
+            # plain name: the column's index (pipeline, create_time, id) walks that pipeline's Records in
+            # page order and the JSON confirms each. Through the Result label index SQLite walked every
+            # Record and read the row of each to test its Result (120k records, 22 pipelines: ~1,100 rows
+            # for a page of 50, 6-10 ms). Not for a page in id or update_time order: the index would hand
+            # over the whole pipeline to sort, each object's JSON read first (65 ms). Log/EventList
+            # Records carry no labels.
             return Record.pipeline.in_(vals) & exact
         sub = Label.select(Label.result).where((Label.key == storable_text(c.key))
                                                & Label.value.in_([storable_text(str(x)) for x in vals]))
@@ -306,7 +309,7 @@ RUN_ONLY_FIELDS = frozenset({"data.metadata.creationTimestamp", "data.status.sta
                              "duration", "data.status.conditions[0].reason"})
 
 
-def _record_cond(c: Cond, negated: bool = False) -> pw.Node:
+def _record_cond(c: Cond, negated: bool = False, order: str | None = None) -> pw.Node:
     cols = {"name": Record.name, "parent": Record.parent, "data_type": Record.type,
             "data.metadata.namespace": Record.parent,
             "data.metadata.uid": Record.uid, "data.metadata.creationTimestamp": Record.create_time,
@@ -314,7 +317,7 @@ def _record_cond(c: Cond, negated: bool = False) -> pw.Node:
             "data.status.completionTime": Record.end, "duration": Record.duration,
             "create_time": Record.create_time, "update_time": Record.update_time}
     if c.field == "data.metadata.labels":
-        return _label_cond(c, negated)
+        return _label_cond(c, negated, order)
     if c.field == "data.metadata.annotations":
         return _map_cond(Record.data, ["metadata", "annotations"], c)
     if c.field == "data.status.conditions[0].status":
@@ -349,9 +352,10 @@ def _any(parts: list[pw.Expression]) -> pw.Expression:
     return out
 
 
-def compile_node(node: Node, on: str, negated: bool = False) -> pw.Expression:
+def compile_node(node: Node, on: str, negated: bool = False, order: str | None = None) -> pw.Expression:
     """The WHERE of a filter tree over Results (`on="results"`) or Records; UnsupportedFilter naming
-    what cannot be answered from the store's columns.
+    what cannot be answered from the store's columns. `order`: the column a page of Records is listed
+    by (None: not a page), which decides the plan of a pipeline label (_label_cond).
 
     `negated` says the node sits under an odd number of `!`: there a field a row lacks must compare
     as NULL (matching neither `x == v` nor `!(x == v)`, as upstream's SQL over JSON does), so the
@@ -359,11 +363,11 @@ def compile_node(node: Node, on: str, negated: bool = False) -> pw.Expression:
     if isinstance(node, Const):
         return pw.SQL("1 = 1") if node.value else pw.SQL("1 = 0")
     if isinstance(node, Cond):
-        return _result_cond(node) if on == "results" else _record_cond(node, negated)
+        return _result_cond(node) if on == "results" else _record_cond(node, negated, order)
     if isinstance(node, AllOf):
-        return _all([compile_node(n, on, negated) for n in node.items])
+        return _all([compile_node(n, on, negated, order) for n in node.items])
     if isinstance(node, AnyOf):
-        return _any([compile_node(n, on, negated) for n in node.items])
+        return _any([compile_node(n, on, negated, order) for n in node.items])
     if isinstance(node, Negate):
-        return ~compile_node(node.item, on, not negated)
+        return ~compile_node(node.item, on, not negated, order)
     raise UnsupportedFilter(f"filter node {type(node).__name__}")

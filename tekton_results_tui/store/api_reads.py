@@ -149,7 +149,7 @@ def list_records(scope: Scope, node: Node, order: str, desc: bool, after: tuple[
     cols = [Record.id, Record.name, Record.uid, Record.type, Record.kind,
             _data() if with_data else pw.Value(None), Record.create_time, Record.update_time, expr.alias("sortv")]
     q = Record.select(*cols)
-    for c in [*record_scope(scope), compile_node(node, "records"), _keyset(expr, Record.id, desc, after)]:
+    for c in [*record_scope(scope), compile_node(node, "records", order=order), _keyset(expr, Record.id, desc, after)]:
         if c is not None:
             q = q.where(c)
     q = _ordered(q, expr, Record.id, desc).limit(limit)

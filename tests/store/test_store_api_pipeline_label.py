@@ -28,23 +28,24 @@ def _objects() -> list[dict]:
             c, tr("c-1", c, labels={"tekton.dev/pipeline": "p"}), tr("c-2", c), d, tr("d-1", d), e, tr("e-1", e)]
 
 
-def _page(cel: str) -> set[str]:
-    rows = api_reads.list_records(api_reads.Scope(), compile_filter(cel, "records"), "create_time", True, None, 1000)
+def _page(cel: str, order: str = "create_time") -> set[str]:
+    rows = api_reads.list_records(api_reads.Scope(), compile_filter(cel, "records"), order, True, None, 1000)
     return {r.uid for r in rows}
 
 
+@pytest.mark.parametrize("order", ["create_time", "id"])
 @pytest.mark.parametrize("values", [["p"], ["q"], ["p", "q"], [LONG], [""], ["nope"], ["p", LONG]])
-def test_the_pipeline_label_filter_answers_what_the_labels_say(h: History, values: list[str]) -> None:
+def test_the_pipeline_label_filter_answers_what_the_labels_say(h: History, values: list[str], order: str) -> None:
     objs = _objects()
     h.apply([RunUpsert(o) for o in objs])
     want = {o["metadata"]["uid"] for o in objs if o["metadata"]["labels"].get("tekton.dev/pipeline") in values}
     quoted = ", ".join(f'"{v}"' for v in values)
-    assert _page(f'data.metadata.labels["tekton.dev/pipeline"] in [{quoted}]') == want
+    assert _page(f'data.metadata.labels["tekton.dev/pipeline"] in [{quoted}]', order) == want
     if len(values) == 1:
-        assert _page(f'data.metadata.labels["tekton.dev/pipeline"] == "{values[0]}"') == want
+        assert _page(f'data.metadata.labels["tekton.dev/pipeline"] == "{values[0]}"', order) == want
 
 
-def test_on_sqlite_it_walks_the_pipeline_index(h: History, caplog: pytest.LogCaptureFixture) -> None:
+def test_on_sqlite_a_page_by_creation_walks_the_pipeline_index(h: History, caplog: pytest.LogCaptureFixture) -> None:
     if not is_sqlite(h.db):
         pytest.skip("SQLite's plan (PostgreSQL's label plans: test_store_api_label_plans.py)")
     h.apply([RunUpsert(o) for o in _objects()])
