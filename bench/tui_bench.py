@@ -165,16 +165,20 @@ async def child_empty() -> dict:
             yield Static("empty")
             yield Footer()
 
-    frames = FrameClock()
-    app = Empty()
-    painted: dict = {}
+    from tekton_results_tui.tui.gc_tuning import tuned_gc  # the TUI's settings (child_tui): the same for both
+    from tekton_results_tui.tui.thread_switch import prompt_switches
 
-    async with app.run_test(size=(120, 36)) as pilot:
-        painted["first_paint_s"] = await frames.next_frame() - T_START  # its first frame (it shows all it has)
-        painted["ui_cpu_s"] = time.thread_time()  # the UI thread's CPU: what a loaded machine inflates least
-        await pilot.pause()
-        painted["settled_s"] = time.perf_counter() - T_START
-        painted["rss_mb"] = rss_mb()
+    frames = FrameClock()
+    painted: dict = {}
+    with prompt_switches():
+        app = Empty()
+        with tuned_gc():
+            async with app.run_test(size=(120, 36)) as pilot:
+                painted["first_paint_s"] = await frames.next_frame() - T_START  # its first frame (all it has)
+                painted["ui_cpu_s"] = time.thread_time()  # the UI thread's CPU: what a loaded machine inflates least
+                await pilot.pause()
+                painted["settled_s"] = time.perf_counter() - T_START
+                painted["rss_mb"] = rss_mb()
     return painted
 
 
@@ -186,10 +190,22 @@ async def child_tui(db_path: str, pages: bool) -> dict:
     from tekton_results_tui.store.history import History
     from tekton_results_tui.tui.app import ResultsApp
 
+    from tekton_results_tui.tui.gc_tuning import tuned_gc
+    from tekton_results_tui.tui.thread_switch import prompt_switches
+
     db = open_database(db_url(db_path), read_only=True)
     frames = FrameClock()
-    app = ResultsApp(History(db, read_only=True), read_only=True, live=True)
     out: dict = {}
+    # as tui/run.py runs it: the switch interval from the app's creation (its first-page read starts there),
+    # the collector settings while it runs
+    with prompt_switches():
+        app = ResultsApp(History(db, read_only=True), read_only=True, live=True)
+        with tuned_gc():
+            await _run_tui(app, frames, out, pages)
+    return out
+
+
+async def _run_tui(app, frames: FrameClock, out: dict, pages: bool) -> None:  # noqa: ANN001
     first_frame = frames.watch()  # the first frame (the page may still be on its way)
     page_frame = frames.watch(lambda: bool(app.tree.result_nodes))  # the first with the page: what the user sees
     async with app.run_test(size=(120, 36)) as pilot:
@@ -211,7 +227,6 @@ async def child_tui(db_path: str, pages: bool) -> dict:
             out["paged_results"] = len(app.tree.result_nodes)
             out["paging_s"] = time.perf_counter() - t
             out["rss_paged_mb"] = rss_mb()
-    return out
 
 
 FILTERS_FALLBACK = ["status:failed", "pipeline:build-api", "ns:payments", "label:team=web", "since:2d", "dur>20m",
@@ -451,7 +466,7 @@ def main() -> int:
             res = asyncio.run(child_empty_latency(int(rest[0])))
         elif mode == "writer":
             res = child_writer(rest[0], float(rest[1]))
-        elif mode == "tui":  # start-up as tui/run.py has it: imports under the default collector settings
+        elif mode == "tui":  # start-up as tui/run.py has it: imports under the default settings (child_tui)
             res = asyncio.run(child_tui(rest[0], pages=True))
         else:
             from tekton_results_tui.tui.gc_tuning import tuned_gc  # the settings tui/run.py runs the app with

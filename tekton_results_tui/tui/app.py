@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
+from concurrent import futures
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -79,6 +80,7 @@ SPLIT_SHRINK_SLACK = 8
 # the tree. A move from rest (a single key, a click) is shown at once (leading edge): the delay was most
 # of the 100 ms a selection may take to show (issue 13: a 200-TaskRun timeline).
 DETAIL_DELAY_S = 0.1
+FIRST_PAGE_WAIT_S = 0.05  # at mount, before the first frame: how long the first page may be waited for
 RECOUNT_S = 1.0  # live inserts recount the filter's Results at most this often
 SIZE_COST_FACTOR = 10  # the header's history size is recounted at most every 10x what its last count took
 QUICK_COUNT = 1_000  # a count past this shows as "≥ 1,000" until the exact figure arrives
@@ -220,6 +222,12 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     def on_mount(self) -> None:
         self.apply_config()
+        if not self._first_page.done():
+            # Textual's first layout holds the interpreter lock while the page is read, and a read steps
+            # through the lock at each row: the page, ~4 ms of work at 1.2M records, missed the first frame
+            # in about half the starts and came ~0.1 s later. Before anything is on the screen a short wait
+            # (the lock released) lets it finish; a slower database still gets "loading…" and the worker.
+            futures.wait([self._first_page], timeout=FIRST_PAGE_WAIT_S)
         self.tree.load_page(self.filter, prefetched=self._first_page)  # the count follows the page (PageLoaded)
         self.tree.focus()
         self.refresh_header(recount=False)  # the size is counted once the first page is drawn (_after_page)

@@ -32,14 +32,19 @@ def run_app(history: History, settings: Settings, cluster: ClusterActions) -> in
 
     from tekton_results_tui.tui.config import load_config
 
-    app = ResultsApp(history, settings=settings, read_only=settings.read_only, cluster=cluster,
-                     config=load_config())  # the user's config.toml: theme, default filter, columns, keys
-    # Textual prints a crash's traceback (with locals) on this console once the terminal is restored:
-    # keep it for the log file instead of the user's screen.
-    errors = io.StringIO()
-    app.error_console = Console(file=errors, markup=False, highlight=False, width=120, color_system=None)
-    with tuned_gc(), prompt_switches():  # fewer collections, a prompt lock for the UI (tui/gc_tuning.py, thread_switch.py)
-        app.run()
+    # A prompt lock for the UI from the app's creation on: it starts reading the first page on a thread, and
+    # at the default 5 ms switch interval that read waited for the lock at each step while Textual built the
+    # screen, so the first frame came without the page (+0.12 s at 1.2M records). Fewer collections while
+    # it runs (tui/gc_tuning.py, thread_switch.py).
+    with prompt_switches():
+        app = ResultsApp(history, settings=settings, read_only=settings.read_only, cluster=cluster,
+                         config=load_config())  # the user's config.toml: theme, default filter, columns, keys
+        # Textual prints a crash's traceback (with locals) on this console once the terminal is restored:
+        # keep it for the log file instead of the user's screen.
+        errors = io.StringIO()
+        app.error_console = Console(file=errors, markup=False, highlight=False, width=120, color_system=None)
+        with tuned_gc():
+            app.run()
     code = app.return_code or exitcodes.OK
     if code == exitcodes.OK:
         return exitcodes.OK
