@@ -303,13 +303,15 @@ def test_counts_add_up_over_reelections_and_never_dip(pg_url) -> None:
     a = HaWatcher(pg_url, "prod", make, poll_s=0.1, check_s=0.1, identity="a")
     try:
         a.start()
-        wait_until(lambda: a.elector.is_leader, 10, "a to lead")
+        # the elector says "leader" just before its callback has started the service: wait for the service
+        wait_until(lambda: a.elector.is_leader and a.service is not None, 10, "a to lead")
         assert a.status().counts == {"events": 3, "errors": {"403": 1}, "aux_pending": 7}
         pid = a.elector.backend_pid()
         seen: list[int] = []
         terminate(pg_url, pid)
         wait_until(lambda: seen.append(a.status().counts.get("events", 0)) or
-                   (a.elector.is_leader and a.elector.backend_pid() not in (None, pid)), 15, "a to lead again")
+                   (a.elector.is_leader and a.elector.backend_pid() not in (None, pid) and a.service is not None),
+                   15, "a to lead again")
         assert seen == sorted(seen), f"the events count went backwards: {seen}"
         assert a.status().counts == {"events": 6, "errors": {"403": 2}, "aux_pending": 7}  # a level is not summed
     finally:
