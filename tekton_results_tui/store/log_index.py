@@ -33,7 +33,7 @@ import peewee as pw
 
 from tekton_results_tui.store.db import is_sqlite, pg_trgm_schema
 from tekton_results_tui.store.models import LogDoc, Record, StepLog
-from tekton_results_tui.store.sql import _WRAP_DB_ERRORS, get_value, lock_seq, put_value
+from tekton_results_tui.store.sql import _WRAP_DB_ERRORS, chunks, get_value, lock_seq, put_value
 from tekton_results_tui.store.storable import storable_text
 
 LOG_INDEX_VERSION = 4  # the schema that added it
@@ -197,15 +197,31 @@ def _insert_blocks(db: pw.Database, doc_key: int, rows: list[tuple[int, str]]) -
 
 def index_step_logs(db: pw.Database, log_record_id: int, created: int, texts: Iterable[tuple[str, bytes]]) -> None:
     """Index the step logs (step name, text) just stored under a Log Record, in the writer's transaction."""
-    stored = {step: (sid, key, crc) for sid, step, key, crc in db.execute_sql(
-        'SELECT s."id", s."step", d."key", d."crc" FROM "step_log" AS s LEFT OUTER JOIN "log_doc" AS d '
-        f'ON d."step_log_id" = s."id" WHERE s."record_id" = {db.param}', (log_record_id,)).fetchall()}
+    index_texts(db, stored_steps(db, [log_record_id]).get(log_record_id, {}), created, texts)
+
+
+def stored_steps(db: pw.Database, log_record_ids: list[int]) -> dict[int, dict[str, tuple[int, int | None, int | None]]]:
+    """Per Log Record: its step logs as step name -> (step log id, index key, crc; None, None when not indexed)."""
+    out: dict[int, dict[str, tuple[int, int | None, int | None]]] = {}
+    p = db.param
+    for chunk in chunks(log_record_ids):
+        for rid, sid, step, key, crc in db.execute_sql(
+                'SELECT s."record_id", s."id", s."step", d."key", d."crc" FROM "step_log" AS s LEFT OUTER JOIN '
+                f'"log_doc" AS d ON d."step_log_id" = s."id" WHERE s."record_id" IN ({", ".join([p] * len(chunk))})',
+                list(chunk)).fetchall():
+            out.setdefault(rid, {})[step] = (sid, key, crc)
+    return out
+
+
+def index_texts(db: pw.Database, stored: dict[str, tuple[int, int | None, int | None]], created: int,
+                texts: Iterable[tuple[str, bytes]]) -> None:
+    """Index these step logs of one Log Record (`stored`: its stored_steps) whose text changed."""
     for step, text in texts:
         got = stored.get(step)
         if got is None:
             continue
         sid, key, crc = got
-        index_doc(db, sid, text, created, None if key is None else (key, crc))
+        index_doc(db, sid, text, created, None if key is None or crc is None else (key, crc))
 
 
 # --- the backfill ----------------------------------------------------------------------------

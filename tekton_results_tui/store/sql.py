@@ -74,34 +74,63 @@ def bulk_insert(db: pw.Database, build: Callable[[list[tuple]], Any], rows: list
     """
     if not rows:
         return 0
-    sqlite = is_sqlite(db)
-    ck = (key, sqlite, len(rows[0])) if key is not None else None
-    got = _STATEMENTS.get(ck) if ck is not None else None
-    if got is None:
-        sql, params = build([rows[0]]).sql()
-        got = (sql, tuple(params[len(rows[0]):]))
-        if ck is not None:
-            _STATEMENTS[ck] = got
-    sql, extra = got
+    sql, extra = _built(db, build, rows[0], key)
     full = [tuple(r) + extra for r in rows] if extra else rows
     with _WRAP_DB_ERRORS:
         cur = db.cursor()
-        if sqlite:
+        if is_sqlite(db):
             cur.executemany(sql, full)
             return max(cur.rowcount, 0)
-        from psycopg2.extras import execute_values  # only PostgreSQL users need it
-
-        group = "VALUES (" + ", ".join(["%s"] * (len(rows[0]) + len(extra))) + ")"
-        at = sql.find(group)
-        if at < 0:  # an unexpected shape (a parameter after the row's values): let peewee build it whole
+        paged = _paged(sql, len(full[0]))
+        if paged is None:  # an unexpected shape (a parameter after the row's values): let peewee build it whole
             global slow_builds
             slow_builds += 1
             return rowcount(build(rows).as_rowcount().execute())
-        paged, n = sql[:at] + "VALUES %s" + sql[at + len(group):], 0
+        from psycopg2.extras import execute_values  # only PostgreSQL users need it
+
+        n = 0
         for chunk in chunks(full):  # one page per call: rowcount covers only the last page
             execute_values(cur, paged, chunk, page_size=len(chunk))
             n += max(cur.rowcount, 0)
         return n
+
+
+def bulk_returning(db: pw.Database, build: Callable[[list[tuple]], Any], rows: list[tuple], key: Hashable) -> list[tuple]:
+    """PostgreSQL: `bulk_insert` of a statement with RETURNING, in pages of 500 rows; the rows it returned.
+    (A batch's Logs were one upsert each, ~6 round trips a Log: 1.5 ms of a synced Log's ~3 ms.)"""
+    if not rows:
+        return []
+    sql, extra = _built(db, build, rows[0], key)
+    paged = _paged(sql, len(rows[0]) + len(extra))
+    if paged is None:
+        raise ValueError(f"statement {key!r}: no row group to page")  # a programming error, seen in tests
+    from psycopg2.extras import execute_values
+
+    got: list[tuple] = []
+    with _WRAP_DB_ERRORS:
+        cur = db.cursor()
+        for chunk in chunks(rows):
+            got.extend(execute_values(cur, paged, [tuple(r) + extra for r in chunk], page_size=len(chunk), fetch=True))
+    return got
+
+
+def _built(db: pw.Database, build: Callable[[list[tuple]], Any], row: tuple, key: Hashable | None) -> tuple[str, tuple]:
+    """(SQL, the constants peewee appends after a row's values) of `build([row])`, kept per `key`."""
+    ck = (key, is_sqlite(db), len(row)) if key is not None else None
+    got = _STATEMENTS.get(ck) if ck is not None else None
+    if got is None:
+        sql, params = build([row]).sql()
+        got = (sql, tuple(params[len(row):]))
+        if ck is not None:
+            _STATEMENTS[ck] = got
+    return got
+
+
+def _paged(sql: str, width: int) -> str | None:
+    """A one-row PostgreSQL statement with its row group as psycopg2's `VALUES %s` (None: no such group)."""
+    group = "VALUES (" + ", ".join(["%s"] * width) + ")"
+    at = sql.find(group)
+    return None if at < 0 else sql[:at] + "VALUES %s" + sql[at + len(group):]
 
 
 def select_in(db: pw.Database, model: type[pw.Model], cols: tuple[pw.Field, ...], key: pw.Field, cluster: str,
