@@ -559,9 +559,8 @@ def upsert_log_batch(b: Batch, logs: list[tuple[g.RunInfo, list[StepLogData]]]) 
         changed += Record.update(seq=b.seq, update_time=b.now).where(Record.id.in_(list(chunk))).execute()
     if log_index.has_index(b.db):  # searchable in the same transaction that stores them
         stored = log_index.stored_steps(b.db, [ids[u] for u in uids])
-        for (info, steps), uid in zip(logs, uids):
-            log_index.index_texts(b.db, stored.get(ids[uid], {}), info.created or b.now,
-                                  [(s.step, s.text) for s in steps])
+        log_index.index_docs(b.db, [doc for (info, steps), uid in zip(logs, uids) for doc in log_index.step_docs(
+            stored.get(ids[uid], {}), info.created or b.now, [(s.step, s.text) for s in steps])])
     return changed
 
 

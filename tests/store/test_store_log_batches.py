@@ -92,3 +92,24 @@ def test_the_same_log_twice_in_a_batch_ends_as_the_later_one(h: History) -> None
     assert log is not None
     assert h.step_log_text(h.step_logs(log.id)[1].id) == b"indiaword-longer ok\n"
     assert hits(h, "indiaword") == {uid(t)} and hits(h, "hotelword") == set()
+
+
+def test_a_batch_fills_a_second_of_index_keys_in_step_order_then_borrows_the_second_before(
+        h: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys are allocated downwards within the second of a run's creation (a TaskRun's first step sorts first);
+    a full second borrows the one before. Two step logs a second here, so a batch of three overflows."""
+    from store_objects import T0
+
+    from tekton_results_tui.store import log_index as li
+
+    monkeypatch.setattr(li, "SECOND_SPAN", 2 * li.DOC_SPAN)
+    runs = [tr(f"t{i}", rv=2 + i, created=T0 - 100) for i in range(2)]
+    h.apply([RunUpsert(t) for t in runs])
+    h.apply([Logs(runs[0], [StepLogData("one", "step-one", b"kilo first\n"),
+                            StepLogData("two", "step-two", b"kilo second\n")]),
+             Logs(runs[1], [StepLogData("three", "step-three", b"kilo third\n")])])
+    hits_in_order = [(x.run_name, x.step) for x in h.search_logs("kilo").hits]
+    assert hits_in_order == [("t0", "one"), ("t0", "two"), ("t1", "three")]
+    keys = sorted(k for (k,) in h.db.execute_sql("SELECT key FROM log_doc").fetchall())
+    second = (T0 - 100) * li.SECOND_SPAN
+    assert keys == [second - li.DOC_SPAN, second, second + li.DOC_SPAN]  # t1's step in the second before
