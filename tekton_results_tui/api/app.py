@@ -314,7 +314,9 @@ class ResultsApi:
         node = compile_filter(param(q, "filter"), "records")
         wanted = sm.parse_summary(param(q, "summary"))
         group = sm.parse_group_by(param(q, "group_by"))
-        order = sm.parse_order(param(q, "order_by"), wanted) if group is not None else None
+        order = sm.parse_order(param(q, "order_by"), wanted)  # a bad one is a 400 even where it orders nothing
+        if group is None:
+            order = None  # one row
         rows = await self.run(summarize, self._record_scope(parent, rid), node, group)
         return _json(sm.shape(rows, wanted, group, order))
 

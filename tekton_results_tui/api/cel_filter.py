@@ -127,11 +127,11 @@ class _Compiler:
         if name == "conditionalor":
             if len(kids) == 1:
                 return self.expr(kids[0])
-            return AnyOf((self.expr(kids[0]), self.expr(kids[1])))
+            return AnyOf(_items(AnyOf, self.expr(kids[0])) + _items(AnyOf, self.expr(kids[1])))
         if name == "conditionaland":
             if len(kids) == 1:
                 return self.expr(kids[0])
-            return AllOf((self.expr(kids[0]), self.expr(kids[1])))
+            return AllOf(_items(AllOf, self.expr(kids[0])) + _items(AllOf, self.expr(kids[1])))
         if name == "relation":
             if len(kids) == 1:
                 return self.truth(kids[0])
@@ -152,6 +152,9 @@ class _Compiler:
             return self.expr(t)
         if t.data == "member_dot_arg":
             return self.method(t)
+        if t.data == "ident" and str(t.children[0]) in self.fields:  # `filter=data_type`: a field, not a test
+            raise FilterError(f"unsupported CEL construct: {self._describe(_Field(str(t.children[0])))} used as a "
+                              "condition")
         v = self.value(t)
         if isinstance(v, bool):
             return Const(v)
@@ -397,6 +400,12 @@ class _Compiler:
         if isinstance(x, list):
             return "a list"
         return type(x).__name__
+
+
+def _items(kind: type[AnyOf] | type[AllOf], node: Node) -> tuple[Node, ...]:
+    """`a || b || c` parses as ((a || b) || c): one AnyOf of three (the store joins a flat list as a balanced
+    tree; nested pairs gave SQL as deep as the chain, and 180 terms overflowed SQLite's parser)."""
+    return node.items if isinstance(node, kind) else (node,)
 
 
 def compile_filter(text: str, on: str) -> Node:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import multiprocessing
 import signal
 import socket
@@ -15,11 +16,31 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from tekton_results_tui.api import DEFAULT_LISTEN
 from tekton_results_tui.api.app import ResultsApi
 from tekton_results_tui.api.auth import AllowAll, Authorizer, KubernetesAuthorizer
 from tekton_results_tui.errors import UsageError
+
+# The longest request line served: a filter of a few hundred CEL terms (the URL carries it) fits, where
+# aiohttp's default 8,190 bytes refused ~150 `||` terms. Go's net/http, upstream's server, allows 1 MiB of
+# headers; 64 KiB bounds what one connection can make the server buffer.
+MAX_REQUEST_LINE = 64 * 1024
+
+
+class _ClientErrorsOneLine(logging.Filter):
+    """A malformed request (a request line over the limit, broken headers) is the client's mistake: aiohttp
+    answers it 400 and logged the parser's traceback; the log gets one line naming it instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage):
+            text = " ".join(str(exc).split())
+            record.msg, record.args = "%s: %s", (record.getMessage(), text[:200] + ("…" if len(text) > 200 else ""))
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 @dataclass(frozen=True)
@@ -83,7 +104,10 @@ def kubernetes_authorizer(kubeconfig: str | None, context: str | None) -> Author
 
 async def _serve(api: ResultsApi, host: str, port: int, tls: ssl.SSLContext | None,
                  ready: Callable[[str], None] | None, stop: asyncio.Event | None, reuse_port: bool = False) -> None:
-    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ClientErrorsOneLine) for f in server_log.filters):
+        server_log.addFilter(_ClientErrorsOneLine())
+    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False, max_line_size=MAX_REQUEST_LINE)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=tls, backlog=512, reuse_port=reuse_port or None)
     await site.start()

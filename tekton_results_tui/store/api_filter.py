@@ -8,6 +8,7 @@ label lookup is first narrowed by the label index so the JSON is read on matchin
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from dataclasses import dataclass
@@ -335,21 +336,19 @@ def _record_cond(c: Cond, negated: bool = False, order: str | None = None) -> pw
 
 
 def _all(parts: list[pw.Expression]) -> pw.Expression:
-    if not parts:
-        return pw.SQL("1 = 1")
-    out = parts[0]
-    for p in parts[1:]:
-        out = out & p
-    return out
+    return _balanced(parts, operator.and_) if parts else pw.SQL("1 = 1")
 
 
 def _any(parts: list[pw.Expression]) -> pw.Expression:
-    if not parts:
-        return pw.SQL("1 = 0")
-    out = parts[0]
-    for p in parts[1:]:
-        out = out | p
-    return out
+    return _balanced(parts, operator.or_) if parts else pw.SQL("1 = 0")
+
+
+def _balanced(parts: list[pw.Expression], op: Callable[[Any, Any], pw.Expression]) -> pw.Expression:
+    """`parts` joined by `op` as a balanced tree: peewee parenthesizes every pair, and a chain of 180 `||`
+    terms nested 180 deep overflowed SQLite's parser stack (a 500); balanced, that filter nests 8 deep."""
+    while len(parts) > 1:
+        parts = [op(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+    return parts[0]
 
 
 def compile_node(node: Node, on: str, negated: bool = False, order: str | None = None) -> pw.Expression:

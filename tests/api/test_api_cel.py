@@ -168,6 +168,8 @@ UNSUPPORTED = [
     ('string(data.status.completionTime) == "2021-02-02T22:37:32Z"', "string"),
     ("data.metadata.name = 'x'", "syntax error"),
     ("bogus == 1", "bogus"),
+    ("data_type", "data_type used as a condition"),  # a bare field: not "unsupported field" (it is supported)
+    ("!name", "name used as a condition"),
 ]
 
 
@@ -266,3 +268,24 @@ def test_numbers_past_64_bits_are_400_naming_them(api, cel: str) -> None:
         r = api.get(path, filter=cel)
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert "64-bit" in r.json()["message"] or "292 years" in r.json()["message"], r.text
+
+
+@pytest.mark.parametrize("join", [" || ", " && "])
+def test_a_long_chain_of_terms_at_the_length_cap_answers(api, join: str) -> None:
+    """`a || b || c ...` up to the 8,192-character cap: SQL nested as deep as the chain overflowed SQLite's
+    parser (a 500); the chain is one flat list joined as a balanced tree."""
+    names = ["build-1", "test-1-compile"]
+    if join == " || ":
+        terms = [f'data.metadata.name == "{n}"' for n in names]
+        terms += [f'data.metadata.name == "none-{i}"' for i in range(400)]
+        want = {u for u, _, o in _records(api) if _name(o) in names}
+    else:
+        terms = [f'data.metadata.name != "none-{i}"' for i in range(400)]
+        want = {u for u, _, o in _records(api) if _name(o) is not None}
+    cel = join.join(terms)
+    while len(cel) > 8192:
+        terms.pop()
+        cel = join.join(terms)
+    assert len(terms) > 150
+    got = {r["uid"] for r in api.json("/-/results/-/records", filter=cel, page_size=1000)["records"]}
+    assert got == want and got

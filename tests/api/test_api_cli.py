@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,27 @@ def test_several_processes_share_the_port(tmp_path: Path) -> None:
 
     wait_for(lambda: all(gone(c) for c in children), timeout=20, what="the extra serving processes to exit")
     assert codes.count(200) == 10
+
+
+def test_a_long_filter_is_served_and_an_over_long_request_line_is_one_log_line(tmp_path: Path) -> None:
+    """A filter within the API's 8,192 characters travels in the URL, encoded (past aiohttp's default
+    8,190-byte request line); a request line past serve's limit is the client's error: 400, and one line in
+    the log, not a traceback."""
+    proc, port = start_serve(tmp_path / "h.db")
+    base = f"http://127.0.0.1:{port}/apis/results.tekton.dev/v1alpha2/parents/-/results/-/records"
+    try:
+        assert "serving" in proc.stderr.readline()
+        names = " || ".join(f'data.metadata.name == "no-such-run-{i:04d}"' for i in range(180))
+        assert len(names) <= 8192 < len(urllib.parse.quote(names))
+        code, body = curl("-G", "--data-urlencode", f"filter={names}", base)
+        assert code == 200 and json.loads(body) == {}, body
+        code, body = curl(base + "?filter=" + "x" * (70 * 1024))
+        assert code == 400 and "Traceback" not in body, body
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = stopped(proc)
+        err = proc.stderr.read()
+    assert rc in (0, 130)
+    assert "Traceback" not in err, err
+    said = [ln for ln in err.splitlines() if "Error handling request" in ln]
+    assert len(said) == 1 and "Got more than" in said[0] and len(said[0]) < 400, err

@@ -99,6 +99,7 @@ def test_group_by_time(api, group: str) -> None:
     ({"group_by": "day endTime"}, "group_by does not recognize"),
     ({"group_by": "pipeline", "order_by": "DESC failed"}, "not allowed, must be one of summary"),
     ({"group_by": "pipeline", "order_by": "total"}, "order_by does not recognize"),
+    ({"order_by": "sideways"}, "order_by does not recognize"),  # no groups to order: still refused
 ])
 def test_bad_summary_parameters(api, params: dict, msg: str) -> None:
     r = api.get("/-/results/-/records/summary", **params)
