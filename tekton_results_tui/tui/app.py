@@ -579,6 +579,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
             return
         tree = self.tree
         if self.focused is not tree:
+            self.detail.forget_focus()
             tree.focus()
             return
         node = tree.cursor_node
@@ -592,7 +593,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     def action_tab(self, tab: str) -> None:
         if self.panes == "tree" or (self.narrow and self.panes != "detail"):
-            self.set_panes("detail" if self.narrow else "both")
+            # the tab's content takes the focus below: focusing the open tab first would open it again (a
+            # TabPane whose content takes the focus becomes the active one)
+            self.set_panes("detail" if self.narrow else "both", focus=False)
         self.detail.switch_tab(tab)
 
     def action_open_detail(self) -> None:
@@ -627,16 +630,21 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
 
     # --- palette callbacks ------------------------------------------------------------------------------
 
-    def set_panes(self, layout: str) -> None:
+    def set_panes(self, layout: str, focus: bool = True) -> None:
+        """Show `layout`'s panes; `focus`: move the focus into them (the detail: its open tab's content)."""
         if layout not in PANES:
             return
         self.panes = layout  # app.tcss shows the panes from these classes (and the screen's width class)
         self.set_class(layout == "tree", "-tree-only")
         self.set_class(layout == "detail", "-detail-only")
         self.fit_split()
+        if not focus:
+            return
         if layout == "detail":
-            self.detail.focus()
+            # its content, not the tab bar: the keys a reader presses first (down, page down) scroll what is shown
+            self.detail.switch_tab(self.detail.active_tab)
         else:
+            self.detail.forget_focus()
             self.tree.focus()
 
     # --- layout by width ---------------------------------------------------------------------------------

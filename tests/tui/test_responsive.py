@@ -44,6 +44,13 @@ async def test_narrow_tab_opens_the_detail_and_escape_returns(make_app) -> None:
         assert app.tree.display and not app.query_one("#detail-box").display
         await pilot.press("tab")
         assert app.query_one("#detail-box").display and not app.tree.display
+        await app.settle_reads()
+        await pilot.pause()
+        summary = app.detail.views["summary"].lines_view
+        assert app.focused is summary  # its content, not the tab bar: the first keys scroll what is shown
+        assert summary.max_scroll_y > 0  # taller than 24 lines (else the keys below would prove nothing)
+        await pilot.press("pagedown")
+        assert summary.scroll_y > 0
         await pilot.press("escape")
         assert app.tree.display and not app.query_one("#detail-box").display
         assert app.focused is app.tree

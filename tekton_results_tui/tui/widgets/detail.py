@@ -60,6 +60,7 @@ class DetailPane(Vertical):
         self.target: Target | None = None
         self.pod_logs = pod_logs
         self._mounting: dict[str, AwaitMount] = {}  # views made after compose, until they are mounted
+        self._focus_asked = 0  # the latest switch_tab (or forget_focus): an older one's deferred focus is dropped
         self.views = TabViews(self._make_view)
 
     def compose(self) -> ComposeResult:
@@ -122,17 +123,22 @@ class DetailPane(Vertical):
             raise ValueError(f"unknown detail tab {tab!r} (one of {', '.join(TABS)})")
         self.query_one(TabbedContent).active = tab
         self._ensure_loaded(tab)
+        self._focus_asked += 1
         if focus:
             if tab in self._mounting:  # made just now: its widgets exist once it is mounted
-                self.call_later(self._focus_when_mounted, tab)
+                self.call_later(self._focus_when_mounted, tab, self._focus_asked)
             else:
                 self.views[tab].focus_content()
 
-    async def _focus_when_mounted(self, tab: str) -> None:
+    def forget_focus(self) -> None:
+        """The reader went elsewhere (back to the tree): a tab still being made must not take the focus."""
+        self._focus_asked += 1
+
+    async def _focus_when_mounted(self, tab: str, asked: int) -> None:
         mounting = self._mounting.pop(tab, None)
         if mounting is not None:
             await mounting
-        if self.active_tab == tab:
+        if self.active_tab == tab and asked == self._focus_asked:
             self.views[tab].focus_content()
 
     def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:
