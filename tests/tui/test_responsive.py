@@ -11,7 +11,7 @@ from tekton_results_tui.tui.formatting import status_icon, status_word
 from tekton_results_tui.tui.widgets.fit_table import FitColumn, FitTable
 from tekton_results_tui.tui.widgets.results_tree import ResultItem
 from tekton_results_tui.tui.widgets.summary_view import cluster_state
-from tekton_results_tui.tui.widgets.tree_columns import layout_for
+from tekton_results_tui.tui.widgets.tree_columns import layout_for, result_label
 
 from .conftest import T0
 
@@ -89,6 +89,31 @@ def test_columns_by_width_keep_status_name_age() -> None:
     assert "cluster" not in layout_for(200, 20).columns  # one cluster: not named
     for w in range(40, 251):
         assert layout_for(w, 60).width <= max(w, layout_for(40, 12).width)
+        for name, pipe in ((12, 40), (30, 20), (60, 60)):
+            assert layout_for(w, name, widest_pipeline=pipe).width <= max(w, layout_for(40, 12).width)
+
+
+def test_the_pipeline_column_takes_what_whole_names_leave() -> None:
+    """At 200 columns a 16-cell pipeline was cut to 14 with room to spare (the split gives the tree what it
+    wants, so the room is there once the tree asks for it)."""
+    roomy = layout_for(110, 24, widest_pipeline=22)
+    assert roomy.pipeline_w == 22 and roomy.name_w == 24 and roomy.width <= 110
+    assert layout_for(110, 24, widest_pipeline=80).pipeline_w <= 32  # PIPELINE_MAX
+    assert layout_for(110, 24, widest_pipeline=9).pipeline_w == 14  # short pipelines: the usual column
+    tight = layout_for(80, 40, widest_pipeline=22)
+    assert tight.pipeline_w == 14  # names come first
+    label = result_label(_row(pipeline="build-and-deploy-to-prod"), 0.0, layout=roomy).plain
+    assert "build-and-deploy-to-p… " in label  # 22 cells, where 14 gave "build-and-dep…"
+
+
+def _row(**kw):
+    from tekton_results_tui.store.history import ResultRow
+
+    base = dict(id=1, cluster="", parent="ci", name="ci/results/x", uid="x", display_name="a-run", pipeline=None,
+                status="SUCCESS", reason=None, start=None, end=None, duration=60, sort_time=0, in_cluster=True)
+    base.update(kw)
+    fields = {f: base.get(f) for f in ResultRow.__dataclass_fields__}  # type: ignore[attr-defined]
+    return ResultRow(**fields)
 
 
 @pytest.mark.parametrize("width", [30, 50, 80, 120, 250])

@@ -32,12 +32,14 @@ from textual.widgets.tree import TreeNode
 from tekton_results_tui import kinds
 from tekton_results_tui.store.history import History, Page, RecordRow, ResultRow
 from tekton_results_tui.store.query import Filter
+from tekton_results_tui.textsafe import visible
 from tekton_results_tui.tui.background import read_then
 from tekton_results_tui.tui.flaky_marks import flaky_label
 from tekton_results_tui.tui.widgets.tree_lines import LineStyles, draw_line
-from tekton_results_tui.tui.widgets.tree_columns import (DEFAULT_COLUMNS, MARK, NAME_MAX, NAME_MIN, NAME_W, RUN_W,
-                                                         TASK_W, Layout, layout_for, natural_width, record_label,
-                                                         record_widths, result_label, result_name)
+from tekton_results_tui.tui.widgets.tree_columns import (DEFAULT_COLUMNS, MARK, NAME_MAX, NAME_MIN, NAME_W,
+                                                         PIPELINE_MAX, RUN_W, TASK_W, Layout, layout_for,
+                                                         natural_width, record_label, record_widths, result_label,
+                                                         result_name)
 
 __all__ = ["MARK", "NAME_W", "PAGE_SIZE", "LoadMoreItem", "RecordItem", "ResultItem", "ResultsTree",
            "record_label", "result_label", "result_name"]
@@ -47,6 +49,11 @@ PAGE_SIZE = 50
 # a busy cluster's TUI left open for a day would otherwise hold every run since it started (and each insert
 # and relabel walks the loaded lines). Trimmed in steps of LIVE_EXTRA // 5, not on every drain.
 LIVE_EXTRA = 500
+
+
+def _pipeline_w(row: ResultRow) -> int:
+    """Cells of a Result's pipeline as its line shows it (up to PIPELINE_MAX)."""
+    return min(PIPELINE_MAX, cell_len(visible(row.pipeline))) if row.pipeline else 0
 
 
 def cluster_sample(history: History) -> set[str]:
@@ -184,6 +191,7 @@ class ResultsTree(Tree[NodeData]):
         self.show_cluster = False  # the history holds more than one cluster: name it on each Result line
         self.columns = columns  # the optional columns the user wants (as width allows)
         self.widest = NAME_MIN  # the longest name loaded (cells, up to NAME_MAX)
+        self.widest_pipeline = 0  # the longest pipeline loaded (cells, up to PIPELINE_MAX)
         self.line_layout = Layout((), NAME_W)
         self._relabel_scheduled = False
         self._node_lines: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)  # _render_line
@@ -212,7 +220,7 @@ class ResultsTree(Tree[NodeData]):
 
     def natural_width(self) -> int:
         """Cells a line wants for every wanted column and whole names (the app sizes the split by it)."""
-        return natural_width(self.widest, self.columns, self.show_cluster)
+        return natural_width(self.widest, self.columns, self.show_cluster, self.widest_pipeline)
 
     # --- paging ---------------------------------------------------------------------
 
@@ -259,7 +267,8 @@ class ResultsTree(Tree[NodeData]):
         self.empty_node = None
         self._clusters = clusters
         self.show_cluster = len(self._clusters) > 1
-        self.widest = NAME_MIN  # a new listing sizes its name column afresh
+        self.widest = NAME_MIN  # a new listing sizes its name and pipeline columns afresh
+        self.widest_pipeline = 0
         self._paged = len(page.items)
         self._append_rows(page.items, page.next_token)
         if not page.items:
@@ -304,8 +313,11 @@ class ResultsTree(Tree[NodeData]):
         first = None
         rows = list(rows)
         widest = max((cell_len(result_name(r)) for r in rows), default=0)
-        if min(NAME_MAX, widest) > self.widest:  # size the column before adding: one relabel at most
-            self.widest = min(NAME_MAX, widest)
+        widest_pipeline = max((_pipeline_w(r) for r in rows), default=0)
+        if min(NAME_MAX, widest) > self.widest or widest_pipeline > self.widest_pipeline:
+            # size the columns before adding: one relabel at most
+            self.widest = max(self.widest, min(NAME_MAX, widest))
+            self.widest_pipeline = max(self.widest_pipeline, widest_pipeline)
             self._fit_layout(relabel=bool(self.result_nodes))
         else:
             self._fit_layout(relabel=False)
@@ -691,9 +703,11 @@ class ResultsTree(Tree[NodeData]):
             node.set_label(label)
 
     def _result_label(self, row: ResultRow, now: float, marked: bool = False) -> Text:
-        want = min(NAME_MAX, cell_len(result_name(row)))
-        if want > self.widest:  # a longer name arrived: widen the column for every line (labels only)
-            self.widest = want
+        want, want_pipeline = min(NAME_MAX, cell_len(result_name(row))), _pipeline_w(row)
+        if want > self.widest or want_pipeline > self.widest_pipeline:
+            # a longer name or pipeline arrived: widen the column for every line (labels only)
+            self.widest = max(self.widest, want)
+            self.widest_pipeline = max(self.widest_pipeline, want_pipeline)
             if not self._relabel_scheduled:
                 self._relabel_scheduled = True
                 self.call_later(self._relabel_for_width)
@@ -706,7 +720,7 @@ class ResultsTree(Tree[NodeData]):
 
     def _fit_layout(self, relabel: bool) -> None:
         """Choose the columns for the current width and names; relabel when they changed (or asked)."""
-        layout = layout_for(self.content_width(), self.widest, self.columns, self.show_cluster)
+        layout = layout_for(self.content_width(), self.widest, self.columns, self.show_cluster, self.widest_pipeline)
         changed = layout != self.line_layout
         self.line_layout = layout
         if changed or relabel:

@@ -4,7 +4,8 @@ Status, name and age are always shown; then, as width allows and in this order: 
 namespace, cluster (only when the history holds several — knowing which cluster a run is from
 matters more than its start time there), start time, reason. A line never needs a horizontal scroll:
 the name column takes what is left (cut with an ellipsis when even that is too short; the Summary
-shows the whole name). Labels are `rich.text.Text` built from plain strings — never markup.
+shows the whole name); what whole names leave over widens the pipeline column to the longest
+pipeline loaded (up to PIPELINE_MAX). Labels are `rich.text.Text` built from plain strings — never markup.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ GONE_W = 5  # " gone"
 LEAD_W = 4 + 2 + 2  # the tree's expander and guide, the mark, the status icon and a space
 TASK_W, TASK_MIN, RUN_W = 18, 10, 34
 RECORD_LEAD_W = 6 + 2  # deeper guides, icon
+PIPELINE_MAX = 32  # the pipeline column grows to this when a line has the room (pipeline names are often long)
 
 # optional column -> (width, right-aligned); OPTIONAL is the order they are added in as width allows
 WIDTHS = {"pipeline": 14, "duration": 7, "namespace": 9, "cluster": 10, "start": 11, "reason": 14}
@@ -42,15 +44,24 @@ class Layout:
 
     columns: tuple[str, ...]
     name_w: int
+    pipeline_w: int = WIDTHS["pipeline"]
+
+    def col_w(self, c: str) -> int:
+        return self.pipeline_w if c == "pipeline" else WIDTHS[c]
 
     @property
     def width(self) -> int:
-        return LEAD_W + self.name_w + sum(WIDTHS[c] + 1 for c in self.columns) + (1 + AGE_W) + GONE_W
+        return LEAD_W + self.name_w + sum(self.col_w(c) + 1 for c in self.columns) + (1 + AGE_W) + GONE_W
+
+
+def pipeline_want(widest_pipeline: int) -> int:
+    return max(WIDTHS["pipeline"], min(PIPELINE_MAX, widest_pipeline))
 
 
 def layout_for(width: int, widest_name: int, wanted: tuple[str, ...] = DEFAULT_COLUMNS,
-               show_cluster: bool = False) -> Layout:
-    """The columns that fit in `width` cells for names up to `widest_name` cells wide."""
+               show_cluster: bool = False, widest_pipeline: int = 0) -> Layout:
+    """The columns that fit in `width` cells for names up to `widest_name` cells wide (and pipelines up to
+    `widest_pipeline`: the pipeline column takes what whole names leave, up to that)."""
     name_want = max(NAME_MIN, min(NAME_MAX, widest_name))
     base = LEAD_W + (1 + AGE_W) + GONE_W
     floor = min(name_want, NAME_FLOOR)
@@ -63,13 +74,18 @@ def layout_for(width: int, widest_name: int, wanted: tuple[str, ...] = DEFAULT_C
             chosen.append(col)
             used += WIDTHS[col] + 1
     name_w = max(NAME_MIN, min(name_want, width - (used - floor)))
-    return Layout(tuple(c for c in DRAWN if c in chosen), name_w)
+    layout = Layout(tuple(c for c in DRAWN if c in chosen), name_w)
+    spare = width - layout.width
+    if "pipeline" in chosen and spare > 0 and widest_pipeline > layout.pipeline_w:
+        layout = Layout(layout.columns, name_w, min(pipeline_want(widest_pipeline), layout.pipeline_w + spare))
+    return layout
 
 
-def natural_width(widest_name: int, wanted: tuple[str, ...] = DEFAULT_COLUMNS, show_cluster: bool = False) -> int:
-    """The width a line wants to show every wanted column and whole names (the split follows it)."""
+def natural_width(widest_name: int, wanted: tuple[str, ...] = DEFAULT_COLUMNS, show_cluster: bool = False,
+                  widest_pipeline: int = 0) -> int:
+    """The width a line wants to show every wanted column, whole names and pipelines (the split follows it)."""
     cols = tuple(c for c in wanted if c in WIDTHS and (c != "cluster" or show_cluster))
-    return Layout(cols, max(NAME_MIN, min(NAME_MAX, widest_name))).width
+    return Layout(cols, max(NAME_MIN, min(NAME_MAX, widest_name)), pipeline_want(widest_pipeline)).width
 
 
 def col(text: str, width: int, right: bool = False) -> str:
@@ -109,7 +125,7 @@ def result_label(row: ResultRow, now: float, marked: bool = False, show_cluster:
         t.append(" " + col(visible(row.cluster or "-"), WIDTHS["cluster"]), style="magenta")
     t.append(" " + col(result_name(row), layout.name_w), style="bold" if row.in_cluster else "")
     for c in layout.columns:
-        w = WIDTHS[c]
+        w = layout.col_w(c)
         if c == "namespace":
             t.append(" " + col(visible(row.parent), w), style="cyan")
         elif c == "pipeline":
