@@ -194,3 +194,25 @@ async def test_split_widens_for_longer_names_and_keeps_for_a_few_cells_less(make
         await pilot.resize_terminal(250, 50)
         await pilot.pause()
         assert int(tree.styles.width.value) == base  # another screen width: fitted afresh, not kept
+
+
+@pytest.mark.parametrize("width", [80, 96, 120, 160, 250])
+def test_events_messages_wrap_by_words_at_every_width(width) -> None:
+    """At 96 columns rich's Table gave the message one letter a line, at 78 it dropped it."""
+    from tekton_results_tui.tui.widgets.events_view import events_table
+
+    items = [{"type": "Warning", "reason": "FailedScheduling", "count": 3, "lastTimestamp": "2026-11-30T19:01:00Z",
+              "involvedObject": {"kind": "Pod", "name": "build-and-deploy-100005-f9270-build-pod"},
+              "message": "0/3 nodes are available: 3 Insufficient cpu, 2 node(s) had untolerated taint"},
+             {"type": "Normal", "reason": "Started", "count": 1, "lastTimestamp": "2026-11-30T19:00:00Z",
+              "involvedObject": {"kind": "TaskRun", "name": "go-ci-100001-1027c-fetch-source"},
+              "message": "Pod was scheduled on node kind-worker2 and started its init containers"}]
+    console = Console(width=width, record=True)
+    console.print(events_table(items, 1795900000))
+    lines = console.export_text().splitlines()
+    assert all(len(ln) <= width for ln in lines)
+    assert lines[0].split() == ["TYPE", "REASON", "AGE", "COUNT", "OBJECT", "MESSAGE"]
+    words = " ".join(lines).split()
+    for word in ("Insufficient", "untolerated", "FailedScheduling", "init", "containers"):
+        assert word in words  # whole words: wrapped between words, never inside one
+    assert len(lines) <= 1 + 2 * 4  # a message takes a few lines at most, not one a letter

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,24 +32,55 @@ def _event_time(e: dict) -> int | None:
     return parse_time((e.get("metadata") or {}).get("creationTimestamp"))
 
 
-def events_table(items: list[dict], now: float) -> Table:
-    t = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold", expand=True)
-    t.add_column("TYPE", no_wrap=True)
-    t.add_column("REASON", no_wrap=True)
-    t.add_column("AGE", no_wrap=True, justify="right")
-    t.add_column("COUNT", no_wrap=True, justify="right")
-    t.add_column("OBJECT", no_wrap=True, max_width=40, overflow="ellipsis")
-    t.add_column("MESSAGE", overflow="ellipsis", ratio=1, min_width=12)  # wraps by words, never letter by letter
+def events_table(items: list[dict], now: float) -> EventsTable:
+    rows = []
     for e in sorted(items, key=lambda e: _event_time(e) or 0):
         kind = str(e.get("type") or "")
         obj = e.get("involvedObject") or {}
-        t.add_row(Text(visible(kind), style="yellow" if kind == "Warning" else ""),
-                  Text(visible(str(e.get("reason") or ""))),
-                  fmt_age(_event_time(e), now),
-                  visible(str(e.get("count") or 1)),
-                  Text(visible(f"{str(obj.get('kind') or '').lower()}/{obj.get('name') or ''}")),
-                  Text(visible(str(e.get("message") or ""))))
-    return t
+        rows.append((Text(visible(kind), style="yellow" if kind == "Warning" else ""),
+                     Text(visible(str(e.get("reason") or ""))),
+                     Text(fmt_age(_event_time(e), now)),
+                     Text(visible(str(e.get("count") or 1))),
+                     Text(visible(f"{str(obj.get('kind') or '').lower()}/{obj.get('name') or ''}")),
+                     Text(visible(str(e.get("message") or "")))))
+    return EventsTable(rows)
+
+
+class EventsTable:
+    """The events laid out at the width they are drawn at: type, reason, age and count whole (reasons up to
+    REASON_MAX), the object cut with an ellipsis to at most a third of what is left, and the message the
+    rest, wrapped by words. (rich's Table, left to share the width, squeezed the message to one letter a
+    line at 96 columns and dropped it at 78: the message is what an event says.)"""
+
+    HEADERS = ("TYPE", "REASON", "AGE", "COUNT", "OBJECT", "MESSAGE")
+    GAP = 2
+    REASON_MAX, OBJECT_MIN, OBJECT_MAX, MESSAGE_MIN = 24, 10, 40, 16
+
+    def __init__(self, rows: list[tuple[Text, ...]]) -> None:
+        self.rows = rows
+
+    def _natural(self, i: int) -> int:
+        return max([cell_len(self.HEADERS[i])] + [r[i].cell_len for r in self.rows])
+
+    def table(self, width: int) -> Table:
+        fixed = [self._natural(0), min(self.REASON_MAX, self._natural(1)), self._natural(2), self._natural(3)]
+        rest = width - sum(fixed) - self.GAP * (len(self.HEADERS) - 1)
+        obj = max(self.OBJECT_MIN, min(self._natural(4), self.OBJECT_MAX, rest // 3))
+        msg = max(self.MESSAGE_MIN, rest - obj)
+        t = Table(box=None, padding=(0, self.GAP, 0, 0), show_edge=False, header_style="bold", expand=False,
+                  pad_edge=False)
+        for i, (head, w) in enumerate(zip(self.HEADERS, [*fixed, obj])):
+            t.add_column(head, no_wrap=True, width=w, overflow="ellipsis", justify="right" if i in (2, 3) else "left")
+        t.add_column("MESSAGE", width=msg, overflow="ellipsis")  # wraps by words; a longer word is cut
+        for r in self.rows:
+            t.add_row(*r)
+        return t
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(options.max_width, options.max_width)
 
 
 class EventsView(DetailTab):
