@@ -39,6 +39,27 @@ async def test_expand_collapse_loads_children_once(make_app):
         assert len(first.children) == len(kinds)
 
 
+async def test_expanding_at_the_bottom_scrolls_the_children_into_view(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tree = app.tree
+        height = tree.scrollable_content_region.height
+        for _ in range(height - 1):  # the cursor to the last line in view
+            await pilot.press("down")
+        node = tree.cursor_node
+        assert isinstance(node.data, ResultItem) and node.line == tree.scroll_offset.y + height - 1
+        await pilot.press("enter")
+        await app.settle_reads()
+        await pilot.pause()
+        last = node.line + len(node.children)
+        assert len(node.children) >= 2 and tree.cursor_node is node
+        top = tree.scroll_offset.y
+        assert top <= node.line and last < top + height  # the Result and all its lines in view
+        await pilot.press("enter", "enter")  # collapsed and expanded again (children loaded): the same
+        await pilot.pause()
+        assert tree.scroll_offset.y <= node.line and node.line + len(node.children) < tree.scroll_offset.y + height
+
+
 async def test_paging_with_load_more(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -363,8 +363,22 @@ class ResultsTree(Tree[NodeData]):
             if rec.id in self.record_nodes:
                 continue  # a live change already put it there
             self.record_nodes[rec.id] = node.add_leaf(self.record_label_for(rec, now), data=RecordItem(rec))
+        self.call_after_refresh(self._reveal_children, node)
+
+    def _reveal_children(self, node: TreeNode[NodeData]) -> None:
+        """The Result the cursor expanded, near the bottom: scroll up so its lines show (a screenful at most,
+        the Result's own line kept in view); its children had opened below the fold."""
+        if not node.is_expanded or self.cursor_node is not node or node.line < 0:
+            return
+        height = self.scrollable_content_region.height
+        last = node.line + len(node.children)
+        if height > 0 and last >= self.scroll_offset.y + height:
+            self.scroll_to(y=min(node.line, last - height + 1), animate=False)
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        item = event.node.data
+        if isinstance(item, ResultItem) and item.loaded:
+            self.call_after_refresh(self._reveal_children, event.node)
         self.ensure_children(event.node)
 
     def _on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
