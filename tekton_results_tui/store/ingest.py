@@ -33,7 +33,7 @@ from tekton_results_tui.store.changes import (
 from tekton_results_tui.store.documents import event_list_document, events_version, log_document
 from tekton_results_tui.store.models import Label, Record, Result, RunStat, StepLog
 from tekton_results_tui.store.sql import (_WRAP_DB_ERRORS, bulk_insert, bulk_returning, chunks, dumps, rowcount,
-                                          select_in)
+                                          select_in, statement)
 from tekton_results_tui.store.storable import make_storable, storable_text, suspect, warning_for
 
 RUN_KIND_NAMES = list(kinds.RUN_KIND_NAMES)
@@ -438,21 +438,6 @@ _DOC_FIELDS = [
 ]
 _STEP_FIELDS = [StepLog.record, StepLog.step, StepLog.container, StepLog.position, StepLog.data, StepLog.size,
                 StepLog.truncated, StepLog.state]
-_statements: dict[tuple[str, str], tuple[str, tuple]] = {}
-
-
-def _statement(db: pw.Database, shape: str, build: Callable[[list[tuple]], Any], row: tuple) -> tuple[str, tuple]:
-    """(SQL, the constant parameters peewee appends after a row's) of a one-row statement, built once per
-    engine and shape: peewee's SQL generation for a 25-column upsert cost more than running it (measured:
-    two thirds of a synced Log's store time). The text depends only on the engine and the shape."""
-    key = (type(db).__name__, shape)
-    hit = _statements.get(key)
-    if hit is None:
-        sql, params = build([row]).sql()
-        hit = _statements[key] = (sql, tuple(params[len(row):]))
-    return hit
-
-
 def _document_row(b: Batch, info: g.RunInfo, kind: str, uid: str, data: str, rv: int) -> tuple:
     """A run's Log/EventList Record as a row of _DOC_FIELDS."""
     return (b.result_ids[info.result_name], b.cluster, info.namespace, g.record_name(info.result_name, uid), uid,
@@ -476,7 +461,7 @@ def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int,
             where=where(),
         ).returning(Record.id)
 
-    sql, extra = _statement(b.db, "document-" + shape, build, row)
+    sql, extra = statement(b.db, build, row, "document-" + shape)
     got = b.db.execute_sql(sql, row + extra).fetchall()
     p = b.db.param
     if got:
@@ -503,7 +488,7 @@ def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
     build = _step_upsert
     for chunk in chunks(rows, 100):
         if is_sqlite(b.db):  # one prepared statement for every step (rowcount: the rows it changed)
-            sql, extra = _statement(b.db, "step-logs", build, chunk[0])
+            sql, extra = statement(b.db, build, chunk[0], "step-logs")
             with _WRAP_DB_ERRORS:  # the driver's errors as peewee's, as execute_sql gives them (callers classify those)
                 cur = b.db.cursor()
                 cur.executemany(sql, [r + extra for r in chunk])
@@ -551,7 +536,7 @@ def upsert_log_batch(b: Batch, logs: list[tuple[g.RunInfo, list[StepLogData]]]) 
     step_rows = [(ids[uid], s.step, s.container, pos, zlib.compress(s.text, 6), len(s.text), s.truncated, s.state)
                  for (_, steps), uid in zip(logs, uids) for pos, s in enumerate(steps)]
     stepped = [rid for (rid,) in bulk_returning(b.db, lambda r: _step_upsert(r).returning(StepLog.record),
-                                                step_rows, key="step-logs")]
+                                                step_rows, key="step-logs-returning")]
     changed += len(stepped)
     # logs changed under an unchanged Log record: still a change readers must see
     touched = sorted(set(stepped) - {ids[u] for u in written})
