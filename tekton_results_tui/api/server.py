@@ -23,10 +23,11 @@ from tekton_results_tui.api.app import ResultsApi
 from tekton_results_tui.api.auth import AllowAll, Authorizer, KubernetesAuthorizer
 from tekton_results_tui.errors import UsageError
 
-# The longest request line served: a filter of a few hundred CEL terms (the URL carries it) fits, where
-# aiohttp's default 8,190 bytes refused ~150 `||` terms. Go's net/http, upstream's server, allows 1 MiB of
-# headers; 64 KiB bounds what one connection can make the server buffer.
-MAX_REQUEST_LINE = 64 * 1024
+# The longest request line served: any filter within the API's 8,192 characters, percent-encoded (up to 12
+# bytes a character: emoji), fits with its path, where aiohttp's default 8,190 bytes refused ~150 `||` terms.
+# Go's net/http, upstream's server, allows 1 MiB of headers; 128 KiB bounds what one connection can make the
+# server buffer.
+MAX_REQUEST_LINE = 128 * 1024
 
 
 class _ClientErrorsOneLine(logging.Filter):
@@ -39,7 +40,8 @@ class _ClientErrorsOneLine(logging.Filter):
             text = " ".join(str(exc).split())
             record.msg, record.args = "%s: %s", (record.getMessage(), text[:200] + ("…" if len(text) > 200 else ""))
             record.exc_info = record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            if record.levelno > logging.WARNING:  # aiohttp's DEBUG ones (a stray non-HTTP first line) stay DEBUG
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

@@ -528,18 +528,22 @@ def upsert_log_batch(b: Batch, logs: list[tuple[g.RunInfo, list[StepLogData]]]) 
     run_state = {u: (inc, at) for u, inc, at in select_in(
         b.db, Record, (Record.uid, Record.in_cluster, Record.deleted_at), Record.uid, b.cluster,
         list({info.uid for info, _ in logs}))}
+    stamped = {ids[u] for u in written}  # Log Records this batch's sequence is on already
     for (info, _), uid in zip(logs, uids):
         state = run_state.get(info.uid)
         if state is not None and not state[0]:
-            changed += Record.update(in_cluster=False, deleted_at=state[1], seq=b.seq, update_time=b.now).where(
+            n = Record.update(in_cluster=False, deleted_at=state[1], seq=b.seq, update_time=b.now).where(
                 (Record.id == ids[uid]) & (Record.in_cluster == True)).execute()  # noqa: E712
+            changed += n
+            if n:
+                stamped.add(ids[uid])
     step_rows = [(ids[uid], s.step, s.container, pos, zlib.compress(s.text, 6), len(s.text), s.truncated, s.state)
                  for (_, steps), uid in zip(logs, uids) for pos, s in enumerate(steps)]
     stepped = [rid for (rid,) in bulk_returning(b.db, lambda r: _step_upsert(r).returning(StepLog.record),
                                                 step_rows, key="step-logs-returning")]
     changed += len(stepped)
     # logs changed under an unchanged Log record: still a change readers must see
-    touched = sorted(set(stepped) - {ids[u] for u in written})
+    touched = sorted(set(stepped) - stamped)
     for chunk in chunks(touched):
         changed += Record.update(seq=b.seq, update_time=b.now).where(Record.id.in_(list(chunk))).execute()
     if log_index.has_index(b.db):  # searchable in the same transaction that stores them

@@ -46,6 +46,7 @@ MAX_SECOND = (1 << 31) - 1
 BACKFILL_KEY = "log_index_backfill"  # meta: the last step log id the backfill indexed, or "done"
 BACKFILL_BATCH = 200  # step logs per backfill transaction
 BACKFILL_BYTES = 32 * 1024 * 1024  # ... or this much log text, whichever comes first
+BACKFILL_FLUSH_BYTES = 4 * 1024 * 1024  # log text indexed together within a backfill batch
 BACKFILL_AT_KEY = "log_index_backfill_at"  # meta: wall-clock time of the backfill's last batch
 BUILDING_WINDOW_S = 120.0  # a batch this recent: something (a watcher, reindex-logs) is building the index
 
@@ -340,6 +341,9 @@ def backfill_batch(db: pw.Database, batch: int = BACKFILL_BATCH, max_bytes: int 
             text = zlib.decompress(bytes(row[0]))
             used += len(text)
             docs.append((sid, text, row[1], None))
+            if sum(len(d[1]) for d in docs) >= BACKFILL_FLUSH_BYTES:  # a few MB at a time, not the batch's 32 MB
+                index_docs(db, docs)                                  # held with its blocks (and folded copies)
+                docs = []
         index_docs(db, docs)
         put_value(BACKFILL_KEY, str(last) if len(ids) == batch or seen < len(ids) else "done")
         put_value(BACKFILL_AT_KEY, str(int(time.time())))  # wall clock: read by other processes

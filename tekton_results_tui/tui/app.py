@@ -159,6 +159,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self._count: tuple[int, bool] | None = None  # (results matching the filter, exact) as last counted
         self._previous_filter: Filter | None = None  # kept until the new filter's first page arrives
         self._cursor_after_load: int | None = None  # a Result id to put the cursor on when the page arrives
+        self._after_page_for: Filter | None = None  # the page whose follow-ups (_after_page) wait for its frame
         self._pending_node: TreeNode | None = None  # highlighted in a burst, shown in the detail when the cursor rests
         self._detail_timer: Timer | None = None  # running while keys repeat (the cursor moved < DETAIL_DELAY_S ago)
         self._recount_timer: Timer | None = None  # a recount after live inserts (coalesced)
@@ -414,9 +415,13 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         # What follows the page (the cursor's detail, the count, the flaky marks) starts once the new page is
         # drawn: their reads and results compete with that frame for the UI thread (measured at 1.2M records:
         # started at once they left the tree to be drawn ~80 ms after it was filled).
+        self._after_page_for = event.filter
         self.call_after_refresh(self._after_page, event.filter)
 
     def _after_page(self, flt: Filter) -> None:
+        if self._after_page_for is not flt:
+            return  # done already (settle_reads), or a newer page's follow-up is the one due
+        self._after_page_for = None
         if flt is not self.filter or self._attached(self._tree_w) is None:
             return  # a newer listing replaced this one (its own page will follow it up)
         # The cursor may sit on the same line of a new listing (no highlight event): the detail follows it now.
@@ -570,16 +575,17 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         self.push_screen(HelpScreen(ours + theirs, title=f"Keys — {where}"))
 
     def action_focus_filter(self) -> None:
+        self.detail.forget_focus()
         self.filter_bar.input.focus()
 
     def action_back(self) -> None:
         """esc: close/step back — restore panes, leave the detail, climb to the Result, clear the filter."""
+        self.detail.forget_focus()  # a tab still being made must not take the focus after this
         if self.panes != "both":
             self.set_panes("both")
             return
         tree = self.tree
         if self.focused is not tree:
-            self.detail.forget_focus()
             tree.focus()
             return
         node = tree.cursor_node
@@ -689,6 +695,7 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
             self.filter_bar.set_text(f"name:{visible(name)}")
         else:
             self.tree.goto(node)
+        self.detail.forget_focus()
         self.tree.focus()
 
     async def settle_reads(self) -> bool:
@@ -696,6 +703,9 @@ class ResultsApp(CleanupActions, UserActions, InsightActions, App[int]):
         applied; tests and benchmarks use it, the app itself never waits on the store. True if it waited."""
         waited = False
         for _ in range(50):
+            if self._after_page_for is not None:  # a page's follow-ups (count, detail) wait for its frame: now
+                self._after_page(self._after_page_for)
+                waited = True
             if self._pending_node is not None:
                 self.flush_detail()
                 waited = True

@@ -113,3 +113,21 @@ def test_a_batch_fills_a_second_of_index_keys_in_step_order_then_borrows_the_sec
     keys = sorted(k for (k,) in h.db.execute_sql("SELECT key FROM log_doc").fetchall())
     second = (T0 - 100) * li.SECOND_SPAN
     assert keys == [second - li.DOC_SPAN, second, second + li.DOC_SPAN]  # t1's step in the second before
+
+
+@pytest.mark.usefixtures("no_one_at_a_time")
+def test_a_log_marked_gone_and_changed_in_one_batch_counts_as_one_log_path_does(h: History) -> None:
+    """A Log left in the cluster after its run went (not by this store's writers: an older version's file),
+    whose steps then changed: the gone mark stamps the Log's sequence, so the steps' change adds no second
+    stamp — 1 + 2, as one Log at a time counts it (the batch counted 4)."""
+    gone, other = tr("gone", rv=2), tr("other", rv=3)
+    h.apply([RunUpsert(gone), RunUpsert(other)])
+    h.apply([Logs(gone, steps("limaword")), Logs(other, steps("mikeword"))])
+    h.apply([Gone(uid(gone), 1_000)])
+    log = h.log_record_for(uid(gone))
+    assert log is not None and not log.in_cluster
+    h.db.execute_sql("UPDATE record SET in_cluster = %s WHERE id = %s".replace("%s", h.db.param), (True, log.id))
+    res = h.apply([Logs(gone, steps("limaxxxx")), Logs(other, steps("mikeword"))])
+    assert res.changed == 1 + 2  # the gone mark, the two step logs
+    after = h.log_record_for(uid(gone))
+    assert after is not None and not after.in_cluster and after.deleted_at == 1_000

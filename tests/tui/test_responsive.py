@@ -216,3 +216,17 @@ def test_events_messages_wrap_by_words_at_every_width(width) -> None:
     for word in ("Insufficient", "untolerated", "FailedScheduling", "init", "containers"):
         assert word in words  # whole words: wrapped between words, never inside one
     assert len(lines) <= 1 + 2 * 4  # a message takes a few lines at most, not one a letter
+
+
+def test_a_hostile_event_does_not_squeeze_the_others_messages() -> None:
+    from tekton_results_tui.tui.widgets.events_view import events_table
+
+    items = [{"type": "T" * 120, "reason": "R" * 300, "count": 10**60, "message": "the long one"},
+             {"type": "Normal", "reason": "Started", "count": {"a": 1}, "message": "0/3 nodes are available: 3 Insufficient cpu"}]
+    console = Console(width=96, record=True)
+    console.print(events_table(items, 1795900000))
+    lines = console.export_text().splitlines()
+    assert all(len(ln) <= 96 for ln in lines)
+    words = " ".join(lines).split()
+    assert "Insufficient" in words and "available:" in words and len(lines) <= 5  # by words, a few lines
+    assert lines[1].startswith("TTTTTTTTT…")  # the hostile type cut to its cap

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widget import AwaitMount
+from textual.widget import AwaitMount, Widget
 from textual.widgets import TabbedContent, TabPane
 
 from tekton_results_tui.store.history import History, RecordRow, ResultRow
@@ -126,19 +126,23 @@ class DetailPane(Vertical):
         self._focus_asked += 1
         if focus:
             if tab in self._mounting:  # made just now: its widgets exist once it is mounted
-                self.call_later(self._focus_when_mounted, tab, self._focus_asked)
+                self.call_later(self._focus_when_mounted, tab, self._focus_asked, self.app.focused)
             else:
                 self.views[tab].focus_content()
 
     def forget_focus(self) -> None:
-        """The reader went elsewhere (back to the tree): a tab still being made must not take the focus."""
+        """The reader went elsewhere (back to the tree, the filter): a tab still being made must not take the
+        focus when it is mounted."""
         self._focus_asked += 1
 
-    async def _focus_when_mounted(self, tab: str, asked: int) -> None:
+    async def _focus_when_mounted(self, tab: str, asked: int, focused_then: Widget | None) -> None:
         mounting = self._mounting.pop(tab, None)
         if mounting is not None:
             await mounting
-        if self.active_tab == tab and asked == self._focus_asked:
+        now = self.app.focused
+        # the focus went elsewhere meanwhile (not merely off a pane that was hidden): it stays there
+        moved = now is not None and now is not focused_then and self not in now.ancestors
+        if self.active_tab == tab and asked == self._focus_asked and not moved:
             self.views[tab].focus_content()
 
     def refresh_from_store(self, changed_record_ids: set[int], changed_result_ids: set[int]) -> None:

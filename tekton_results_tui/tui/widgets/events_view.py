@@ -47,14 +47,16 @@ def events_table(items: list[dict], now: float) -> EventsTable:
 
 
 class EventsTable:
-    """The events laid out at the width they are drawn at: type, reason, age and count whole (reasons up to
-    REASON_MAX), the object cut with an ellipsis to at most a third of what is left, and the message the
+    """The events laid out at the width they are drawn at: type, reason, age and count whole (up to CAPS,
+    cut with an ellipsis past it), the object cut to at most a third of what is left, and the message the
     rest, wrapped by words. (rich's Table, left to share the width, squeezed the message to one letter a
     line at 96 columns and dropped it at 78: the message is what an event says.)"""
 
     HEADERS = ("TYPE", "REASON", "AGE", "COUNT", "OBJECT", "MESSAGE")
     GAP = 2
-    REASON_MAX, OBJECT_MIN, OBJECT_MAX, MESSAGE_MIN = 24, 10, 40, 16
+    # the short columns' caps (a hostile type or count must not take the message's room), then the object's
+    CAPS = (10, 24, 5, 7)  # TYPE, REASON, AGE, COUNT
+    OBJECT_MIN, OBJECT_MAX, MESSAGE_MIN = 10, 40, 16
 
     def __init__(self, rows: list[tuple[Text, ...]]) -> None:
         self.rows = rows
@@ -63,7 +65,7 @@ class EventsTable:
         return max([cell_len(self.HEADERS[i])] + [r[i].cell_len for r in self.rows])
 
     def table(self, width: int) -> Table:
-        fixed = [self._natural(0), min(self.REASON_MAX, self._natural(1)), self._natural(2), self._natural(3)]
+        fixed = [min(cap, self._natural(i)) for i, cap in enumerate(self.CAPS)]
         rest = width - sum(fixed) - self.GAP * (len(self.HEADERS) - 1)
         obj = max(self.OBJECT_MIN, min(self._natural(4), self.OBJECT_MAX, rest // 3))
         msg = max(self.MESSAGE_MIN, rest - obj)
