@@ -30,6 +30,7 @@ import traceback
 from typing import IO, Any, Callable
 
 import tekton_results_tui
+from tekton_results_tui.threads import take_signals_again
 
 _HEADER = struct.Struct("<Q")  # frame length
 
@@ -60,6 +61,7 @@ def run_reporting(body: Callable[[], int], out: IO[bytes], bug_kind: str) -> int
     """In the child: run `body` for its exit code. A writer that stopped reading (it failed, or was
     interrupted) ends it quietly (0); anything else is a bug, said to the writer in one frame
     (`bug_kind`, the traceback's last line) before exit code 1."""
+    take_signals_again()  # started from a thread that left them to its main thread: close() ends it by SIGTERM
     try:
         return body()
     except BrokenPipeError:

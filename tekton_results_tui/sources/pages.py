@@ -16,6 +16,7 @@ from tekton_results_tui.sources import records as rec
 from tekton_results_tui.sources.client import HttpError, ResultsClient
 from tekton_results_tui.sources.cursor import seen_key
 from tekton_results_tui.sources.wire import SourceRecord
+from tekton_results_tui.threads import leave_signals_to_main
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Workers:
         return f
 
     def _work(self) -> None:
+        leave_signals_to_main()  # a Ctrl-C must wake the main thread waiting on these calls' futures
         while True:
             item = self._queue.get()
             if item is None:

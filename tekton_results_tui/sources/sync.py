@@ -28,6 +28,7 @@ from tekton_results_tui.sources.pages import Workers as _Workers
 from tekton_results_tui.sources.sync_reader import ReaderFeed
 from tekton_results_tui.sources.wire import SourceError, SourceRecord, format_ns
 from tekton_results_tui.store.history import History
+from tekton_results_tui.threads import result_of
 
 ORDER = "update_time asc"
 MAX_SKIPPED_KEPT = 200  # skipped records named in a pass's stats (the count is exact)
@@ -151,7 +152,7 @@ class ResultsSync:
                         break
                     if feed is None:
                         try:
-                            batch = [nxt.result()]
+                            batch = [result_of(nxt)]
                         except HttpError as exc:
                             if exc.status == 400 and first and (filter_time or cur.server_orders):
                                 # upstream's Records filter knows no update_time (and old servers no order_by):
@@ -284,7 +285,7 @@ class ResultsSync:
         logs = [r for r, _, run in matched if r.type in rec.LOG_TYPES and _has_step_logs(run)]
         fetching = fetching or {}
         asked = [fetching.get(r.name) or pool.submit(fetch_log, self.client, r) for r in logs]
-        contents = {r.name: f.result() for r, f in zip(logs, asked)}
+        contents = {r.name: result_of(f) for r, f in zip(logs, asked)}
         changes: list[Any] = list(t.changes)
         for r, doc, run in matched:
             if r.type in rec.LOG_TYPES and not _has_step_logs(run):

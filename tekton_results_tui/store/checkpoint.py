@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 
+from tekton_results_tui.threads import leave_signals_to_main
+
 DEFAULT_AUTOCHECKPOINT = 1000  # SQLite's default (pages)
 
 
@@ -38,6 +40,7 @@ class BackgroundCheckpointer:
         self._thread.join()
 
     def _run(self) -> None:
+        leave_signals_to_main()
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
