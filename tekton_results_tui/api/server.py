@@ -22,6 +22,7 @@ from tekton_results_tui.api import DEFAULT_LISTEN
 from tekton_results_tui.api.app import ResultsApi
 from tekton_results_tui.api.auth import AllowAll, Authorizer, KubernetesAuthorizer
 from tekton_results_tui.errors import UsageError
+from tekton_results_tui.textsafe import visible
 
 # The longest request line served: any filter within the API's 8,192 characters, percent-encoded (up to 12
 # bytes a character: emoji), fits with its path, where aiohttp's default 8,190 bytes refused ~150 `||` terms.
@@ -37,7 +38,7 @@ class _ClientErrorsOneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BadHttpMessage):
-            text = " ".join(str(exc).split())
+            text = visible(" ".join(str(exc).split()))  # the client's bytes: shown, never obeyed by a terminal
             record.msg, record.args = "%s: %s", (record.getMessage(), text[:200] + ("…" if len(text) > 200 else ""))
             record.exc_info = record.exc_text = None
             if record.levelno > logging.WARNING:  # aiohttp's DEBUG ones (a stray non-HTTP first line) stay DEBUG

@@ -485,16 +485,15 @@ def upsert_logs(b: Batch, info: g.RunInfo, steps: list[StepLogData]) -> int:
                                    where=lambda: Record.data != pw.EXCLUDED.data, shape="log")
     rows = [(rid, s.step, s.container, pos, zlib.compress(s.text, 6), len(s.text), s.truncated, s.state)
             for pos, s in enumerate(steps)]
-    build = _step_upsert
     for chunk in chunks(rows, 100):
         if is_sqlite(b.db):  # one prepared statement for every step (rowcount: the rows it changed)
-            sql, extra = statement(b.db, build, chunk[0], "step-logs")
+            sql, extra = statement(b.db, _step_upsert, chunk[0], "step-logs")
             with _WRAP_DB_ERRORS:  # the driver's errors as peewee's, as execute_sql gives them (callers classify those)
                 cur = b.db.cursor()
                 cur.executemany(sql, [r + extra for r in chunk])
             n = max(cur.rowcount, 0)
         else:
-            n = rowcount(build(chunk).as_rowcount().execute())
+            n = rowcount(_step_upsert(chunk).as_rowcount().execute())
         if n and not changed:
             # logs changed under an unchanged Log record: still a change readers must see
             Record.update(seq=b.seq, update_time=b.now).where(Record.id == rid).execute()

@@ -252,7 +252,7 @@ def _insert_blocks(db: pw.Database, doc_key: int, rows: list[tuple[int, str]]) -
 
 def index_step_logs(db: pw.Database, log_record_id: int, created: int, texts: Iterable[tuple[str, bytes]]) -> None:
     """Index the step logs (step name, text) just stored under a Log Record, in the writer's transaction."""
-    index_texts(db, stored_steps(db, [log_record_id]).get(log_record_id, {}), created, texts)
+    index_docs(db, step_docs(stored_steps(db, [log_record_id]).get(log_record_id, {}), created, texts))
 
 
 def stored_steps(db: pw.Database, log_record_ids: list[int]) -> dict[int, dict[str, tuple[int, int | None, int | None]]]:
@@ -266,12 +266,6 @@ def stored_steps(db: pw.Database, log_record_ids: list[int]) -> dict[int, dict[s
                 list(chunk)).fetchall():
             out.setdefault(rid, {})[step] = (sid, key, crc)
     return out
-
-
-def index_texts(db: pw.Database, stored: dict[str, tuple[int, int | None, int | None]], created: int,
-                texts: Iterable[tuple[str, bytes]]) -> None:
-    """Index these step logs of one Log Record (`stored`: its stored_steps) whose text changed."""
-    index_docs(db, step_docs(stored, created, texts))
 
 
 def step_docs(stored: dict[str, tuple[int, int | None, int | None]], created: int,

@@ -89,7 +89,7 @@ class EventsView(DetailTab):
     TAB = "events"
     DEFAULT_CSS = """
     EventsView > VerticalScroll { height: 1fr; }
-    EventsView #events-body { padding: 0 1; }
+    EventsView #events-body { padding: 0 1; width: 100%; }  /* drawn at the pane's width (auto: measured wider) */
     """
 
     def compose(self) -> ComposeResult:
