@@ -445,23 +445,23 @@ def _document_row(b: Batch, info: g.RunInfo, kind: str, uid: str, data: str, rv:
             info.pipeline, info.pipeline_task, info.task, False, True, info.final, info.created or b.now, b.now, b.seq)
 
 
+def _document_upsert(rows: list[tuple], where: pw.Expression) -> Any:
+    """Log/EventList Records (rows of _DOC_FIELDS); an existing one is rewritten where `where` holds."""
+    EX = pw.EXCLUDED
+    return Record.insert_many(rows, fields=_DOC_FIELDS).on_conflict(
+        conflict_target=[Record.cluster, Record.uid],
+        update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
+                Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
+        where=where)
+
+
 def upsert_document(b: Batch, info: g.RunInfo, kind: str, data: str, rv: int,
                     where: Callable[[], pw.Expression], shape: str) -> tuple[int, int]:
     """Upsert a run's Log/EventList Record (its id derives from the run's uid); (record id, rows changed).
     `where(): the condition an existing row is updated on, `shape` names it (the statement is cached by it)."""
     uid = g.derived_uid(info.uid, kind)
     row = _document_row(b, info, kind, uid, data, rv)
-    EX = pw.EXCLUDED
-
-    def build(rows: list[tuple]) -> Any:
-        return Record.insert_many(rows, fields=_DOC_FIELDS).on_conflict(
-            conflict_target=[Record.cluster, Record.uid],
-            update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
-                    Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
-            where=where(),
-        ).returning(Record.id)
-
-    sql, extra = statement(b.db, build, row, "document-" + shape)
+    sql, extra = statement(b.db, lambda r: _document_upsert(r, where()).returning(Record.id), row, "document-" + shape)
     got = b.db.execute_sql(sql, row + extra).fetchall()
     p = b.db.param
     if got:
@@ -511,14 +511,11 @@ def upsert_log_batch(b: Batch, logs: list[tuple[g.RunInfo, list[StepLogData]]]) 
     uids = [g.derived_uid(info.uid, kinds.LOG.name) for info, _ in logs]
     if is_sqlite(b.db) or len(logs) < 2 or len(set(uids)) < len(uids):  # the same Log twice: in order
         return sum(upsert_logs(b, info, steps) for info, steps in logs)
-    EX = pw.EXCLUDED
     rows = [_document_row(b, info, kinds.LOG.name, uid, dumps(log_document(info, steps)), info.rv)
             for (info, steps), uid in zip(logs, uids)]
-    written = dict(bulk_returning(b.db, lambda r: Record.insert_many(r, fields=_DOC_FIELDS).on_conflict(
-        conflict_target=[Record.cluster, Record.uid],
-        update={Record.data: EX.data, Record.rv: EX.rv, Record.update_time: EX.update_time, Record.seq: EX.seq,
-                Record.final: EX.final, Record.start: EX.start, Record.end: EX.end},
-        where=Record.data != EX.data).returning(Record.uid, Record.id), rows, key="log-documents"))
+    written = dict(bulk_returning(
+        b.db, lambda r: _document_upsert(r, Record.data != pw.EXCLUDED.data).returning(Record.uid, Record.id), rows,
+        key="log-documents"))
     ids = dict(written)
     ids.update(select_in(b.db, Record, (Record.uid, Record.id), Record.uid, b.cluster,
                          [u for u in uids if u not in written]))
